@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite on a fresh machine. Installs npm packages when missing,
+# then typecheck, lint, and every test through node's test runner (its closing lines are the verdict).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "node $(node --version)"
+tsc -p tsconfig.json
+eslint . --max-warnings=0
+node --test --test-concurrency=2 --test-timeout=180000 --test-reporter=spec "src/**/*.test.ts" "test/**/*.test.ts"

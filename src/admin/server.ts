@@ -1,0 +1,82 @@
+/**
+ * The admin listener (its own port, loopback by default): liveness, readiness, a config and
+ * backend summary without secrets, and Prometheus metrics.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Runtime } from '../gateway/runtime.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+export interface AdminDeps {
+  readonly runtime: () => Runtime;
+  readonly metrics: Metrics;
+  readonly ready: () => boolean;
+  readonly inFlight: () => number;
+  readonly startedAt: Date;
+  readonly version: string;
+  readonly configFile: string | undefined;
+}
+
+export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return function adminHandler(req, res) {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { message: 'Only GET is supported here.', code: 'GW_ERR_METHOD_NOT_ALLOWED' } });
+    switch (path) {
+      case '/health':
+        return json(res, 200, { status: 'ok' });
+      case '/ready':
+        return deps.ready() ? json(res, 200, { status: 'ready' }) : json(res, 503, { status: 'draining' });
+      case '/status':
+        return json(res, 200, status(deps));
+      case '/metrics':
+        deps.metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+            res.end(text);
+          },
+          () => json(res, 500, { error: { message: 'metrics collection failed', code: 'GW_ERR_INTERNAL' } }),
+        );
+        return;
+      default:
+        return json(res, 404, { error: { message: `No admin endpoint at ${path ?? '/'}.`, code: 'GW_ERR_ROUTE_NOT_FOUND' } });
+    }
+  };
+}
+
+/** What is configured, by id: never a key, a credential value or a named value's content. */
+function status(deps: AdminDeps): unknown {
+  const rt = deps.runtime();
+  const c = rt.config;
+  return {
+    version: deps.version,
+    startedAt: deps.startedAt.toISOString(),
+    uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
+    ready: deps.ready(),
+    inFlight: deps.inFlight(),
+    configFile: deps.configFile ?? null,
+    gateway: { listen: c.gateway.listen, maxBodyBytes: c.gateway.maxBodyBytes },
+    backends: [...rt.backends.values()].map((b) => ({
+      id: b.id,
+      url: b.displayUrl,
+      credentialHeaders: Object.keys(b.credentialHeaders),
+      timeouts: b.timeouts,
+    })),
+    apis: Object.entries(c.apis).map(([id, a]) => ({
+      id,
+      path: a.path,
+      type: a.type,
+      backend: a.backend ?? null,
+      deployments: a.deployments ?? null,
+      subscriptionRequired: a.subscriptionRequired,
+    })),
+    products: Object.entries(c.products).map(([id, p]) => ({ id, apis: p.apis })),
+    subscriptions: Object.entries(c.subscriptions).map(([id, s]) => ({ id, product: s.product, state: s.state, keys: s.keys.length })),
+    namedValues: Object.entries(c.namedValues).map(([id, v]) => ({ id, secret: v.secret, source: v.env !== undefined ? 'env' : v.file !== undefined ? 'file' : 'value' })),
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body, null, 2);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+  res.end(data);
+}

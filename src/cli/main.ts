@@ -1,0 +1,168 @@
+/**
+ * `tollgate` command line: start, validate, simulate.
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile, loadConfigObject, formatIssue, type LoadedConfig } from '../config/load.ts';
+import { startGateway } from '../gateway/gateway.ts';
+import { runSimulateCli } from '../simulator/index.ts';
+import { VERSION } from '../version.ts';
+import { startDemo } from './demo.ts';
+
+const USAGE = `tollgate ${VERSION}: a self-hosted AI gateway
+
+Usage:
+  tollgate start [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+      Start the gateway. Without --config: the demo (simulated backends, a printed key).
+  tollgate validate --config FILE
+      Check a configuration; prints file:line:col: message for each problem, exits 1 if any.
+  tollgate simulate [--port P] [--host H] [--tpm N] [--rpm N] [--latency-ms N]
+                    [--tokens-per-second N] [--fail-rate F] [--require-key K]
+      Run the OpenAI-compatible simulator alone.
+  tollgate version | help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'validate':
+      return validate(rest);
+    case 'simulate':
+      await runSimulateCli(rest);
+      return 0;
+    case 'version':
+    case '--version':
+      console.log(VERSION);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`tollgate: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function validate(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  if (values.config === undefined) {
+    console.error('tollgate validate: --config FILE is required');
+    return 2;
+  }
+  try {
+    const loaded = loadConfigFile(values.config);
+    const c = loaded.config;
+    console.log(
+      `${values.config}: ok (${Object.keys(c.backends).length} backends, ${Object.keys(c.apis).length} apis, ` +
+        `${Object.keys(c.products).length} products, ${Object.keys(c.subscriptions).length} subscriptions)`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) console.error(formatIssue(issue));
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      listen: { type: 'string' },
+      'admin-listen': { type: 'string' },
+    },
+    strict: true,
+  });
+  let loaded: LoadedConfig;
+  let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
+  try {
+    if (values.config !== undefined) {
+      loaded = loadConfigFile(values.config);
+      if (values.listen !== undefined || values['admin-listen'] !== undefined) {
+        const c = loaded.config;
+        loaded = { ...loaded, config: { ...c, gateway: { ...c.gateway, listen: values.listen ?? c.gateway.listen }, admin: { ...c.admin, listen: values['admin-listen'] ?? c.admin.listen } } };
+      }
+    } else {
+      demo = await startDemo(process.env, values.listen ?? '127.0.0.1:8080', values['admin-listen'] ?? '127.0.0.1:8081');
+      loaded = loadConfigObject(demo.config, process.env, '<demo>');
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) console.error(formatIssue(issue));
+      return 1;
+    }
+    throw err;
+  }
+
+  let gateway;
+  try {
+    gateway = await startGateway(loaded);
+  } catch (err) {
+    await Promise.allSettled((demo?.simulators ?? []).map((s) => s.close()));
+    const e = err as NodeJS.ErrnoException;
+    console.error(`tollgate: cannot start: ${e.code === 'EADDRINUSE' ? `address in use (${e.message})` : e.message}`);
+    return 1;
+  }
+
+  if (demo !== undefined) printDemoBanner(gateway.url, gateway.adminUrl, demo.key, demo.simulators);
+  else console.log(`tollgate ${VERSION}: gateway ${gateway.url}, admin ${gateway.adminUrl ?? '(disabled)'}, config ${values.config ?? ''}`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        console.error(`tollgate: ${signal} again, exiting now`);
+        process.exit(130);
+      }
+      stopping = true;
+      console.error(`tollgate: ${signal} received, draining (Ctrl-C again to force)`);
+      gateway
+        .close()
+        .then(() => Promise.allSettled((demo?.simulators ?? []).map((s) => s.close())))
+        .finally(resolve)
+        .catch(() => undefined);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
+function printDemoBanner(url: string, adminUrl: string | null, key: string, sims: ReadonlyArray<{ name: string; url: string }>): void {
+  const lines = [
+    `Tollgate ${VERSION}: demo mode (no --config given)`,
+    '',
+    `  OpenAI base URL        ${url}/v1`,
+    `  Azure OpenAI endpoint  ${url}   (deployments: gpt-4o, gpt-4o-mini, text-embedding-3-small)`,
+    `  Admin                  ${adminUrl ?? '(disabled)'}   (/health /ready /status /metrics)`,
+    `  Subscription key       ${key}`,
+    '',
+    '  Backends (built-in simulators):',
+    ...sims.map((s) => `    ${s.name.padEnd(22)} ${s.url}/openai`),
+    '',
+    'Try:',
+    `  curl ${url}/v1/chat/completions -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\`,
+    `    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`,
+    '',
+    'Ctrl-C stops the gateway.',
+  ];
+  console.log(lines.join('\n'));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`tollgate: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,126 @@
+/**
+ * Loading a configuration: YAML → named-value substitution → schema validation → cross-reference
+ * checks. Every problem is collected (not just the first) with its `file:line:col`.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import { configSchema, namedValueSchema, type Config } from './schema.ts';
+import { resolveNamedValues, substitute, Secrets, type Issue } from './named-values.ts';
+import { checkReferences } from './references.ts';
+import { locate } from './locate.ts';
+
+export interface ConfigIssue {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Thrown when a configuration cannot be used; `issues` has every problem found, in file order. */
+export class ConfigError extends Error {
+  readonly code = 'GW_ERR_CONFIG_INVALID';
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}:${i.line}:${i.col}: ${i.message}${i.path ? ` (at ${i.path})` : ''}`;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly secrets: Secrets;
+  readonly file: string | undefined;
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read config file (${code})` }]);
+  }
+  return loadConfigText(text, file, env);
+}
+
+/** Parses and validates YAML text; `file` is only used for messages and relative `file:` named values. */
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({
+        file,
+        line: e.linePos?.[0].line ?? 1,
+        col: e.linePos?.[0].col ?? 1,
+        path: '',
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  return validate(raw, file, env, (path) => locate(doc as Document, lineCounter, path));
+}
+
+/** Validates an in-memory config object (the demo builds one); positions are reported as 1:1. */
+export function loadConfigObject(raw: unknown, env: NodeJS.ProcessEnv = process.env, label = '<built-in>'): LoadedConfig {
+  return validate(raw, label, env, () => ({ line: 1, col: 1 }));
+}
+
+function validate(
+  raw: unknown,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  where: (path: readonly PropertyKey[]) => { line: number; col: number },
+): LoadedConfig {
+  const issues: Issue[] = [];
+  const secrets = new Secrets();
+
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: 'the configuration must be a YAML mapping' }]);
+  }
+  const nvRaw = (raw as Record<string, unknown>)['namedValues'] ?? {};
+  const nv = z.record(z.string(), namedValueSchema).safeParse(nvRaw);
+  let values = new Map<string, string>();
+  if (nv.success) values = resolveNamedValues(nv.data, file.startsWith('<') ? undefined : file, env, secrets, issues);
+  else issues.push(...zodIssues(nv.error, ['namedValues']));
+
+  const substituted = substitute(raw, values, [], issues);
+  const parsed = configSchema.safeParse(substituted);
+  if (!parsed.success) {
+    // Named-value errors were already reported; schema errors under namedValues would repeat them.
+    issues.push(...zodIssues(parsed.error, []).filter((i) => nv.success || i.path[0] !== 'namedValues'));
+  } else {
+    issues.push(...checkReferences(parsed.data));
+  }
+
+  if (issues.length > 0) {
+    const located = issues.map((i) => {
+      const pos = where(i.path);
+      return { file, line: pos.line, col: pos.col, path: i.path.map(String).join('.'), message: secrets.redact(i.message) };
+    });
+    located.sort((a, b) => a.line - b.line || a.col - b.col);
+    throw new ConfigError(located);
+  }
+  return { config: parsed.data as Config, secrets, file: file.startsWith('<') ? undefined : file };
+}
+
+function zodIssues(error: z.ZodError, prefix: PropertyKey[]): Issue[] {
+  return error.issues.map((i) => {
+    const path = [...prefix, ...i.path];
+    if (i.code === 'unrecognized_keys') {
+      const keys = i.keys;
+      return { path: [...path, keys[0] ?? ''], message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` };
+    }
+    return { path, message: i.message };
+  });
+}

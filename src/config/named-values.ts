@@ -1,0 +1,103 @@
+/**
+ * Named values (APIM's `namedValues`): values and secrets from config, the environment or a file,
+ * substituted wherever `{{name}}` appears in a config string. Secret values are collected so that
+ * everything printed (logs, errors, admin output, `validate` output) can be scrubbed of them.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { resolve, dirname } from 'node:path';
+
+export interface NamedValueSpec {
+  value?: string | undefined;
+  env?: string | undefined;
+  file?: string | undefined;
+  secret: boolean;
+}
+
+export interface Issue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** Secret values known to this configuration; `redact` replaces them wherever they occur. */
+export class Secrets {
+  readonly #values = new Set<string>();
+
+  add(value: string): void {
+    // Very short secrets would scrub ordinary words out of every message; they are refused at load instead.
+    if (value.length >= 4) this.#values.add(value);
+  }
+
+  has(value: string): boolean {
+    return this.#values.has(value);
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const v of this.#values) if (out.includes(v)) out = out.split(v).join('[REDACTED]');
+    return out;
+  }
+}
+
+const REF = /\{\{([A-Za-z0-9._-]+)\}\}/g;
+
+/** Resolves each named value to its string; errors name the value, never its content. */
+export function resolveNamedValues(
+  specs: Record<string, NamedValueSpec>,
+  configFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+  secrets: Secrets,
+  issues: Issue[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  const base = configFile ? dirname(resolve(configFile)) : process.cwd();
+  for (const [name, spec] of Object.entries(specs)) {
+    let value: string | undefined;
+    if (spec.value !== undefined) value = spec.value;
+    else if (spec.env !== undefined) {
+      value = env[spec.env];
+      if (value === undefined) issues.push({ path: ['namedValues', name, 'env'], message: `environment variable ${spec.env} is not set (named value "${name}")` });
+    } else if (spec.file !== undefined) {
+      try {
+        value = readFileSync(resolve(base, spec.file), 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+        issues.push({ path: ['namedValues', name, 'file'], message: `cannot read file for named value "${name}" (${code})` });
+      }
+    }
+    if (value === undefined) continue;
+    if (spec.secret) {
+      if (value.length < 4) issues.push({ path: ['namedValues', name], message: `secret named value "${name}" is shorter than 4 characters` });
+      secrets.add(value);
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+/**
+ * Replaces `{{name}}` in every string below `node` (in place on a fresh copy), recording unknown
+ * names as issues at their path. The `namedValues` section itself is not substituted.
+ */
+export function substitute(node: unknown, values: Map<string, string>, path: PropertyKey[], issues: Issue[]): unknown {
+  if (typeof node === 'string') {
+    if (!node.includes('{{')) return node;
+    return node.replace(REF, (match, name: string) => {
+      const v = values.get(name);
+      if (v === undefined) {
+        issues.push({ path, message: `unknown named value "{{${name}}}"` });
+        return match;
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(node)) return node.map((item, i) => substitute(item, values, [...path, i], issues));
+  if (typeof node === 'object' && node !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      out[k] = path.length === 0 && k === 'namedValues' ? v : substitute(v, values, [...path, k], issues);
+    }
+    return out;
+  }
+  return node;
+}

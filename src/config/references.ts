@@ -1,0 +1,44 @@
+/**
+ * Cross-reference checks the schema cannot express: every id a resource names must exist,
+ * API paths must not collide, and a subscription key must belong to one subscription only.
+ * @module
+ */
+import type { Config } from './schema.ts';
+import type { Issue } from './named-values.ts';
+
+export function checkReferences(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  const paths = new Map<string, string>();
+  for (const [id, api] of Object.entries(config.apis)) {
+    if (api.backend !== undefined && !(api.backend in config.backends)) {
+      issues.push({ path: ['apis', id, 'backend'], message: `backend "${api.backend}" is not defined under backends` });
+    }
+    const other = paths.get(api.path);
+    if (other !== undefined) issues.push({ path: ['apis', id, 'path'], message: `path "${api.path}" is already used by api "${other}"` });
+    else paths.set(api.path, id);
+  }
+  for (const [id, product] of Object.entries(config.products)) {
+    product.apis.forEach((apiId, i) => {
+      if (!(apiId in config.apis)) issues.push({ path: ['products', id, 'apis', i], message: `api "${apiId}" is not defined under apis` });
+    });
+  }
+  const keyOwner = new Map<string, string>();
+  for (const [id, sub] of Object.entries(config.subscriptions)) {
+    if (!(sub.product in config.products)) {
+      issues.push({ path: ['subscriptions', id, 'product'], message: `product "${sub.product}" is not defined under products` });
+    }
+    sub.keys.forEach((key, i) => {
+      const owner = keyOwner.get(key);
+      // The message names the subscriptions, never the key itself.
+      if (owner !== undefined) issues.push({ path: ['subscriptions', id, 'keys', i], message: `this key is already a key of subscription "${owner}"` });
+      else keyOwner.set(key, id);
+    });
+  }
+  const simPorts = new Map<number, string>();
+  for (const [id, sim] of Object.entries(config.simulators)) {
+    const other = simPorts.get(sim.port);
+    if (other !== undefined) issues.push({ path: ['simulators', id, 'port'], message: `port ${sim.port} is already used by simulator "${other}"` });
+    else simPorts.set(sim.port, id);
+  }
+  return issues;
+}

@@ -1,0 +1,128 @@
+/**
+ * The configuration schema (`tollgate.yaml`). Resource names mirror APIM's Bicep resources so that
+ * APIM users recognise them: backends, apis, products, subscriptions, namedValues.
+ * Every field is documented in README.md ("Config reference"); keep the two in step.
+ * @module
+ */
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+/** `host:port` on which a listener binds. IPv6 hosts in brackets: `[::1]:8080`. */
+export const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
+
+const positiveMs = z.number().int().positive().max(24 * 3600 * 1000);
+
+export const namedValueSchema = z
+  .strictObject({
+    value: z.string().optional(),
+    env: z.string().min(1).optional(),
+    file: z.string().min(1).optional(),
+    secret: z.boolean().default(false),
+  })
+  .refine((v) => [v.value, v.env, v.file].filter((x) => x !== undefined).length === 1, {
+    message: 'a named value needs exactly one of value, env or file',
+  });
+
+export const credentialsSchema = z.strictObject({
+  /** Headers added to every upstream request, e.g. `{ api-key: "{{aoai-key}}" }`. */
+  header: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string()).optional(),
+  /** Sent as `Authorization: Bearer <token>`. */
+  bearer: z.string().min(1).optional(),
+});
+
+export const timeoutsSchema = z.strictObject({
+  connectMs: positiveMs.default(5000),
+  responseHeadersMs: positiveMs.default(120_000),
+  idleStreamMs: positiveMs.default(60_000),
+});
+
+export const backendSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  description: z.string().optional(),
+  credentials: credentialsSchema.optional(),
+  timeouts: timeoutsSchema.default({ connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 }),
+  /** Upper bound on pooled keep-alive connections to this backend. */
+  maxConnections: z.number().int().positive().max(10_000).default(256),
+});
+
+export const apiSchema = z.strictObject({
+  /** URL prefix without slashes at either end; "" mounts at the root (so /v1/... works). */
+  path: z
+    .string()
+    .regex(/^([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'expected a path like "openai" or "" (no leading or trailing slash)'),
+  type: z.enum(['openai', 'http']).default('openai'),
+  displayName: z.string().optional(),
+  backend: z.string().min(1).optional(),
+  deployments: z.array(z.string().min(1)).optional(),
+  subscriptionRequired: z.boolean().default(true),
+});
+
+export const productSchema = z.strictObject({
+  displayName: z.string().optional(),
+  apis: z.array(z.string().min(1)).default([]),
+});
+
+export const subscriptionSchema = z.strictObject({
+  displayName: z.string().optional(),
+  product: z.string().min(1),
+  keys: z.array(z.string().min(8, 'a subscription key needs at least 8 characters')).min(1).max(8),
+  state: z.enum(['active', 'suspended']).default('active'),
+});
+
+export const simulatorSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535),
+  tpm: z.number().int().positive().optional(),
+  rpm: z.number().int().positive().optional(),
+  latencyMs: z.number().int().min(0).optional(),
+  tokensPerSecond: z.number().min(0).optional(),
+  failRate: z.number().min(0).max(1).optional(),
+  models: z.array(z.string().min(1)).optional(),
+});
+
+export const configSchema = z.strictObject({
+  gateway: z
+    .strictObject({
+      listen: listenAddress.default('127.0.0.1:8080'),
+      /** Largest request body accepted; larger ones get 413 before they are read. */
+      maxBodyBytes: z.number().int().positive().max(1024 * MiB).default(4 * MiB),
+      /** Largest non-streamed backend response buffered for usage extraction and outbound policies. */
+      maxResponseBytes: z.number().int().positive().max(1024 * MiB).default(32 * MiB),
+      /** How long in-flight requests and streams may run after SIGTERM before they are cut. */
+      shutdownGraceMs: positiveMs.default(30_000),
+      /** Slow-header protection (node:http headersTimeout). */
+      headersTimeoutMs: positiveMs.default(10_000),
+      /** Whole-request-body read timeout (node:http requestTimeout); 0 disables. */
+      requestTimeoutMs: z.number().int().min(0).default(60_000),
+    })
+    .default({
+      listen: '127.0.0.1:8080',
+      maxBodyBytes: 4 * MiB,
+      maxResponseBytes: 32 * MiB,
+      shutdownGraceMs: 30_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+    }),
+  admin: z
+    .strictObject({ listen: listenAddress.default('127.0.0.1:8081'), enabled: z.boolean().default(true) })
+    .default({ listen: '127.0.0.1:8081', enabled: true }),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+    .default({ level: 'info' }),
+  namedValues: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid named value name'), namedValueSchema).default({}),
+  backends: z.record(z.string().min(1), backendSchema).default({}),
+  apis: z.record(z.string().min(1), apiSchema).default({}),
+  products: z.record(z.string().min(1), productSchema).default({}),
+  subscriptions: z.record(z.string().min(1), subscriptionSchema).default({}),
+  /** Simulated backends started inside the gateway process (the demo uses these). */
+  simulators: z.record(z.string().min(1), simulatorSchema).default({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type BackendConfig = z.output<typeof backendSchema>;
+export type ApiConfig = z.output<typeof apiSchema>;
+export type SimulatorConfig = z.output<typeof simulatorSchema>;

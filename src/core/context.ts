@@ -1,0 +1,121 @@
+/**
+ * The per-request context every stage and policy sees: APIM's `context` (Request, Response,
+ * Subscription, Product, Api, Operation, Variables, RequestId, Deployment, LastError) plus the
+ * gateway's own bookkeeping (timings, usage, abort signal). docs/lifecycle.md describes who sets what.
+ * @module
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { GatewayError } from './errors.ts';
+import type { TokenCounts } from './usage.ts';
+
+export interface OperationInfo {
+  /** Operation id as APIM's import of the Azure OpenAI spec names it, e.g. `ChatCompletions_Create`. */
+  readonly id: string;
+  readonly name: string;
+  readonly method: string;
+  readonly urlTemplate: string;
+}
+
+export interface SubscriptionInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly productId: string;
+  readonly state: 'active' | 'suspended';
+}
+
+export interface ApiInfo {
+  readonly id: string;
+  readonly name: string;
+  /** Mount path without slashes ("" for the root). */
+  readonly path: string;
+}
+
+export interface GatewayRequest {
+  readonly method: string;
+  /** Path as received, without the query string. */
+  readonly path: string;
+  /** Query string including its leading `?`, or "". */
+  readonly query: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly ip: string;
+  /** Path below the API's mount path, e.g. `/deployments/gpt-4o/chat/completions`. */
+  suffix: string;
+  /** Buffered request body, when a stage read it. */
+  body: Buffer | null;
+  /** Parsed JSON body, when the operation is a JSON operation. */
+  json: Record<string, unknown> | null;
+  /** Values parsed from the route template, e.g. `deployment-id`. */
+  readonly matchedParameters: Map<string, string>;
+}
+
+/** A response body is either bytes we hold or a backend stream we pass through. */
+export type ResponseBody =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'buffer'; readonly data: Buffer }
+  | { readonly kind: 'stream'; readonly stream: Readable; readonly sse: boolean };
+
+export interface GatewayResponse {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string | string[]>;
+  body: ResponseBody;
+}
+
+export interface Timings {
+  /** performance.now() when the request arrived. */
+  readonly start: number;
+  upstreamStart: number | null;
+  upstreamHeaders: number | null;
+  firstByte: number | null;
+  end: number | null;
+}
+
+/** How the response of the matched operation is metered (set by the API's provider). */
+export interface Metering {
+  readonly usage: 'chat' | 'completions' | 'embeddings' | 'responses' | 'none';
+  /** A stream of this operation ends with `data: [DONE]`; ending without it means it was cut. */
+  readonly sseEndsWithDone: boolean;
+}
+
+export class RequestContext {
+  readonly requestId: string;
+  readonly request: GatewayRequest;
+  readonly timings: Timings;
+  readonly variables = new Map<string, unknown>();
+  /** Aborted when the client goes away or the gateway must stop the request. */
+  readonly abortController = new AbortController();
+
+  api: ApiInfo | null = null;
+  operation: OperationInfo | null = null;
+  subscription: SubscriptionInfo | null = null;
+  productId: string | null = null;
+  deployment: string | null = null;
+  /** Backend chosen for forwarding (the API default, or set-backend-service). */
+  backendId: string | null = null;
+  response: GatewayResponse | null = null;
+  lastError: GatewayError | null = null;
+  /** True once a policy produced the final response (return-response): later sections are skipped. */
+  ended = false;
+  metering: Metering | null = null;
+  /** The client asked for `stream: true`. */
+  streaming = false;
+  /** The gateway added `stream_options.include_usage`, so the usage chunk must be hidden from the client. */
+  injectedStreamUsage = false;
+  /** Token counts once known (from a JSON body immediately; from a stream at its end). */
+  tokens: TokenCounts | null = null;
+  /** Where `tokens` came from. */
+  tokenSource: 'backend' | 'estimated' | 'none' = 'none';
+  /** Model the backend reported. */
+  responseModel: string | null = null;
+
+  constructor(requestId: string, request: GatewayRequest, start: number) {
+    this.requestId = requestId;
+    this.request = request;
+    this.timings = { start, upstreamStart: null, upstreamHeaders: null, firstByte: null, end: null };
+  }
+
+  get signal(): AbortSignal {
+    return this.abortController.signal;
+  }
+}

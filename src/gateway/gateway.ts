@@ -1,0 +1,154 @@
+/**
+ * A running gateway: data-plane and admin listeners, the simulators the config declares, and an
+ * orderly shutdown (stop accepting → drain in-flight requests and streams for the grace period →
+ * cut what is left → close pools).
+ * @module
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import type { LoadedConfig } from '../config/load.ts';
+import { UsageBus } from '../core/usage.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { createLogger, describeCause, type Logger } from '../observability/logger.ts';
+import { RequestHandler } from '../server/handler.ts';
+import { createAdminHandler } from '../admin/server.ts';
+import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
+import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
+import { buildRuntime, type Runtime } from './runtime.ts';
+import { VERSION } from '../version.ts';
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  /** Collect prom-client's process metrics (off in tests to keep them cheap). */
+  readonly defaultMetrics?: boolean;
+}
+
+export interface RunningGateway {
+  /** `http://host:port` of the data plane. */
+  readonly url: string;
+  /** `http://host:port` of the admin listener, or null when disabled. */
+  readonly adminUrl: string | null;
+  readonly runtime: Runtime;
+  readonly usageBus: UsageBus;
+  readonly metrics: Metrics;
+  readonly simulators: ReadonlyMap<string, RunningSimulator>;
+  readonly handler: RequestHandler;
+  /** Drains for `graceMs` (default: gateway.shutdownGraceMs), then cuts the rest. Idempotent. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningGateway> {
+  const config = loaded.config;
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const now = performance.now.bind(performance);
+
+  const simulators = new Map<string, RunningSimulator>();
+  for (const [name, sim] of Object.entries(config.simulators)) {
+    simulators.set(
+      name,
+      await startSimulator({
+        name,
+        host: sim.host,
+        port: sim.port,
+        ...(sim.tpm !== undefined && { tpm: sim.tpm }),
+        ...(sim.rpm !== undefined && { rpm: sim.rpm }),
+        ...(sim.latencyMs !== undefined && { latencyMs: sim.latencyMs }),
+        ...(sim.tokensPerSecond !== undefined && { tokensPerSecond: sim.tokensPerSecond }),
+        ...(sim.failRate !== undefined && { failRate: sim.failRate }),
+        ...(sim.models !== undefined && { models: sim.models }),
+      }),
+    );
+  }
+
+  const runtime = buildRuntime(config, now);
+  const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const usageBus = new UsageBus((err) => logger.error({ err: describeCause(err) }, 'usage consumer failed'));
+  if (logger.isLevelEnabled('debug')) usageBus.subscribe((usage) => logger.debug({ usage }, 'usage'));
+
+  const handler = new RequestHandler({
+    runtime: () => runtime,
+    usageBus,
+    metrics,
+    logger,
+    now,
+    estimator: {
+      prompt: (body, operation, model) => countPromptTokens(body, operation, model),
+      text: (text, model) => countTextTokens(text, model),
+    },
+  });
+
+  const server = createServer(
+    {
+      headersTimeout: config.gateway.headersTimeoutMs,
+      requestTimeout: config.gateway.requestTimeoutMs,
+      keepAliveTimeout: 65_000,
+    },
+    handler.handle,
+  );
+  const url = await listen(server, config.gateway.listen);
+
+  let admin: Server | null = null;
+  let adminUrl: string | null = null;
+  if (config.admin.enabled) {
+    admin = createServer(
+      createAdminHandler({
+        runtime: () => runtime,
+        metrics,
+        ready: () => !handler.draining,
+        inFlight: () => handler.inFlight.size,
+        startedAt: new Date(),
+        version: VERSION,
+        configFile: loaded.file,
+      }),
+    );
+    adminUrl = await listen(admin, config.admin.listen);
+  }
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(graceMs: number): Promise<void> {
+    handler.draining = true;
+    server.close();
+    server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (handler.inFlight.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    if (handler.inFlight.size > 0) {
+      logger.warn({ inFlight: handler.inFlight.size }, 'shutdown grace period over; cutting remaining requests');
+      for (const ctx of handler.inFlight) ctx.abortController.abort();
+    }
+    server.closeAllConnections();
+    if (admin !== null) {
+      admin.close();
+      admin.closeAllConnections();
+    }
+    await runtime.close();
+    await Promise.allSettled([...simulators.values()].map((s) => s.close()));
+  }
+
+  return {
+    url,
+    adminUrl,
+    runtime,
+    usageBus,
+    metrics,
+    simulators,
+    handler,
+    close(graceMs = config.gateway.shutdownGraceMs) {
+      closing ??= shutdown(graceMs);
+      return closing;
+    },
+  };
+}
+
+async function listen(server: Server, address: string): Promise<string> {
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(at + 1));
+  server.listen(port, host);
+  await once(server, 'listening');
+  const bound = server.address() as AddressInfo;
+  const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return `http://${shown}:${bound.port}`;
+}

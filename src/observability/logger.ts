@@ -1,0 +1,25 @@
+/**
+ * One structured logger (pino, JSON to stdout). Nothing logs config values: only ids, codes and
+ * counts, so secrets cannot leak through it; error causes are reduced to code and message.
+ * @module
+ */
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    { level, base: { service: 'tollgate' }, timestamp: pino.stdTimeFunctions.isoTime },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/** A cause as a log field: its code and message, never request/response objects or headers. */
+export function describeCause(err: unknown): { code?: string; message: string } | undefined {
+  if (err === undefined || err === null) return undefined;
+  if (typeof err !== 'object') return { message: String(err) };
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const message = typeof e.message === 'string' ? e.message : 'error';
+  return code === undefined ? { message } : { code, message };
+}

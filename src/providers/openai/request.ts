@@ -1,0 +1,49 @@
+/**
+ * Request-side translation for the OpenAI surface: one JSON parse used for routing, auth-scoped
+ * decisions and metering (never a second, differently-behaving parse), and the
+ * `stream_options.include_usage` injection that lets the gateway count streamed tokens exactly.
+ * @module
+ */
+import { GatewayError } from '../../core/errors.ts';
+
+/** Parses a JSON request body; anything but a JSON object is a 400 in the OpenAI format. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    // A UTF-8 BOM is legal for RFC 8259 parsers to ignore; strip it rather than reject the request.
+    const text = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.toString('utf8', 3) : body.toString('utf8');
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new GatewayError('GW_ERR_INVALID_JSON', `We could not parse the JSON body of your request: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new GatewayError('GW_ERR_INVALID_JSON', 'The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}
+
+const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}');
+
+/**
+ * When a streaming request did not ask for the final usage chunk, ask for it. When the body has no
+ * `stream_options` at all the field is spliced in before the closing brace, so the client's bytes
+ * are otherwise forwarded untouched; only an existing `stream_options` object forces a re-serialise.
+ * Returns undefined when nothing needed to change.
+ */
+export function withStreamUsage(body: Buffer, json: Record<string, unknown>): Buffer | undefined {
+  const opts = json['stream_options'];
+  if (typeof opts === 'object' && opts !== null && !Array.isArray(opts)) {
+    if ((opts as Record<string, unknown>)['include_usage'] === true) return undefined;
+    json['stream_options'] = { ...(opts as Record<string, unknown>), include_usage: true };
+    return Buffer.from(JSON.stringify(json));
+  }
+  if (opts === null) {
+    json['stream_options'] = { include_usage: true };
+    return Buffer.from(JSON.stringify(json));
+  }
+  if (opts !== undefined) return undefined; // malformed; let the backend reject it
+  const close = body.lastIndexOf(0x7d /* } */);
+  if (close < 0) return undefined;
+  json['stream_options'] = { include_usage: true };
+  return Buffer.concat([body.subarray(0, close), INCLUDE_USAGE, body.subarray(close)]);
+}

@@ -1,0 +1,231 @@
+/**
+ * The data-plane request handler: the fixed stages before the policy pipeline (route, authenticate,
+ * read and parse the body), the pipeline itself, the response, and the one usage record per request.
+ * Stages and the statuses their failures produce are listed in docs/lifecycle.md.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestContext } from '../core/context.ts';
+import { GatewayError, toGatewayError } from '../core/errors.ts';
+import { executePipeline } from '../core/pipeline.ts';
+import type { Usage, UsageBus } from '../core/usage.ts';
+import { presentedKey } from '../auth/key-store.ts';
+import { matchOpenAiRoute } from '../providers/openai/routes.ts';
+import { parseJsonObject, withStreamUsage } from '../providers/openai/request.ts';
+import type { ApiRuntime, Runtime } from '../gateway/runtime.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { describeCause, type Logger } from '../observability/logger.ts';
+import { readBody } from './read-body.ts';
+import { errorResponse, writeResponse, type WriteOutcome } from './respond.ts';
+import { estimateTokens, type TokenEstimator } from './estimate.ts';
+
+export interface HandlerDeps {
+  readonly runtime: () => Runtime;
+  readonly usageBus: UsageBus;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly estimator: TokenEstimator;
+  readonly now: () => number;
+}
+
+// Client-supplied request ids are kept for correlation only when they are plainly safe to echo.
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export class RequestHandler {
+  readonly inFlight = new Set<RequestContext>();
+  draining = false;
+  readonly #deps: HandlerDeps;
+
+  constructor(deps: HandlerDeps) {
+    this.#deps = deps;
+  }
+
+  /** node:http 'request' listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const start = this.#deps.now();
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const clientId = req.headers['x-request-id'];
+    const requestId = typeof clientId === 'string' && SAFE_REQUEST_ID.test(clientId) ? clientId : randomUUID();
+    const ctx = new RequestContext(
+      requestId,
+      {
+        method: req.method ?? 'GET',
+        path,
+        query: q < 0 ? '' : rawUrl.slice(q),
+        headers: req.headers,
+        ip: req.socket.remoteAddress ?? '',
+        suffix: path,
+        body: null,
+        json: null,
+        matchedParameters: new Map(),
+      },
+      start,
+    );
+    this.inFlight.add(ctx);
+    res.on('close', () => {
+      if (!res.writableFinished) ctx.abortController.abort();
+    });
+    this.#serve(ctx, req, res)
+      .catch((err: unknown) => {
+        this.#deps.logger.error({ requestId, err: describeCause(err) }, 'request handler failed');
+        if (!res.headersSent) res.destroy();
+      })
+      .finally(() => this.inFlight.delete(ctx));
+  };
+
+  async #serve(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const runtime = this.#deps.runtime();
+    try {
+      if (this.draining) throw new GatewayError('GW_ERR_SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { headers: { 'retry-after': '1' } });
+      const api = runtime.router.match(ctx.request.path);
+      if (api === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No API is mounted at ${ctx.request.path}.`);
+      await this.#prepare(ctx, req, runtime, api);
+      if (ctx.response === null) await executePipeline(api.pipeline, ctx);
+    } catch (err) {
+      ctx.lastError = toGatewayError(err);
+    }
+    if (ctx.response === null) errorResponse(ctx, ctx.lastError ?? toGatewayError(new Error('no response')));
+    if (ctx.lastError !== null && ctx.lastError.status >= 500) {
+      this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause: describeCause(ctx.lastError.cause) }, ctx.lastError.message);
+    }
+    const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now);
+    this.#finish(ctx, outcome);
+  }
+
+  /** Route → authenticate → body. May answer directly (models list) by setting ctx.response. */
+  async #prepare(ctx: RequestContext, req: IncomingMessage, runtime: Runtime, api: ApiRuntime): Promise<void> {
+    const request = ctx.request;
+    ctx.api = api.info;
+    ctx.backendId = api.defaultBackendId;
+    request.suffix = request.path.slice(api.prefix.length) || '/';
+    let route: ReturnType<typeof matchOpenAiRoute> | undefined;
+    if (api.type === 'openai') {
+      route = matchOpenAiRoute(request.method, request.suffix);
+      if (!route.ok) {
+        if (route.reason === 'method') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}.`);
+        throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No operation matches ${request.method} ${request.path}.`);
+      }
+      ctx.operation = route.route.operation;
+      ctx.metering = route.route.spec;
+      if (route.route.deployment !== null) {
+        ctx.deployment = route.route.deployment;
+        request.matchedParameters.set('deployment-id', route.route.deployment);
+      }
+    } else {
+      ctx.operation = { id: 'Passthrough', name: 'Passthrough', method: request.method, urlTemplate: '/*' };
+    }
+
+    this.#authenticate(ctx, runtime, api);
+
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE' && method !== 'OPTIONS') {
+      request.body = await readBody(req, runtime.config.gateway.maxBodyBytes);
+    }
+    if (route === undefined || !route.ok) return;
+    const spec = route.route.spec;
+    if (spec.jsonBody && request.body !== null) {
+      const json = parseJsonObject(request.body);
+      request.json = json;
+      if (route.route.family === 'v1' && typeof json['model'] === 'string') ctx.deployment = json['model'];
+      ctx.streaming = json['stream'] === true;
+      if (ctx.streaming && (spec.usage === 'chat' || spec.usage === 'completions')) {
+        const changed = withStreamUsage(request.body, json);
+        if (changed !== undefined) {
+          request.body = changed;
+          ctx.injectedStreamUsage = true;
+        }
+      }
+    }
+    if (api.deployments !== null) {
+      if (spec.id === 'Models_List') {
+        ctx.response = modelsList(api.deployments);
+        return;
+      }
+      if (ctx.deployment === null && spec.jsonBody) {
+        throw new GatewayError('GW_ERR_INVALID_REQUEST', 'The request must name a model (deployment).', { param: 'model' });
+      }
+      if (ctx.deployment !== null && !api.deployments.has(ctx.deployment)) {
+        throw new GatewayError('GW_ERR_DEPLOYMENT_NOT_FOUND', `The deployment "${ctx.deployment}" does not exist on this API.`, { param: 'model' });
+      }
+    }
+  }
+
+  #authenticate(ctx: RequestContext, runtime: Runtime, api: ApiRuntime): void {
+    const key = presentedKey(ctx.request.headers);
+    if (key === undefined) {
+      if (!api.subscriptionRequired) return;
+      throw new GatewayError(
+        'GW_ERR_AUTH_MISSING_KEY',
+        'Access denied due to missing subscription key. Send it as the api-key header, the Ocp-Apim-Subscription-Key header, or Authorization: Bearer.',
+      );
+    }
+    const sub = runtime.keyStore.find(key);
+    if (sub === undefined) {
+      throw new GatewayError('GW_ERR_AUTH_INVALID_KEY', 'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.');
+    }
+    if (runtime.productApis.get(sub.productId)?.has(api.id) !== true) {
+      throw new GatewayError('GW_ERR_AUTH_KEY_NOT_IN_SCOPE', 'Access denied: this subscription key does not grant access to this API.');
+    }
+    if (sub.state !== 'active') {
+      throw new GatewayError('GW_ERR_AUTH_SUBSCRIPTION_INACTIVE', 'Access denied: the subscription is not active.');
+    }
+    ctx.subscription = sub;
+    ctx.productId = sub.productId;
+  }
+
+  #finish(ctx: RequestContext, outcome: WriteOutcome): void {
+    const end = this.#deps.now();
+    ctx.timings.end = end;
+    const response = ctx.response;
+    const status = outcome.clientGone ? 499 : (response?.status ?? 500);
+    const { metrics } = this.#deps;
+    const apiId = ctx.api?.id ?? 'none';
+    const operation = ctx.operation?.id ?? 'none';
+    metrics.requests.inc({ api: apiId, operation, status });
+    metrics.duration.observe({ api: apiId, operation }, (end - ctx.timings.start) / 1000);
+    if (ctx.tokens === null && ctx.metering !== null && ctx.metering.usage !== 'none' && response !== null && response.status < 300 && ctx.timings.upstreamHeaders !== null) {
+      estimateTokens(ctx, outcome.tap, this.#deps.estimator);
+    }
+    const tokens = ctx.tokens;
+    if (tokens !== null) {
+      const deployment = ctx.deployment ?? 'none';
+      metrics.tokens.inc({ api: apiId, deployment, type: 'prompt' }, tokens.promptTokens);
+      metrics.tokens.inc({ api: apiId, deployment, type: 'completion' }, tokens.completionTokens);
+    }
+    const usage: Usage = {
+      requestId: ctx.requestId,
+      timestamp: new Date().toISOString(),
+      promptTokens: tokens?.promptTokens ?? 0,
+      completionTokens: tokens?.completionTokens ?? 0,
+      totalTokens: tokens?.totalTokens ?? 0,
+      cachedTokens: tokens?.cachedTokens ?? 0,
+      reasoningTokens: tokens?.reasoningTokens ?? 0,
+      source: tokens === null ? 'none' : ctx.tokenSource,
+      model: ctx.responseModel ?? ctx.deployment,
+      deployment: ctx.deployment,
+      backend: ctx.timings.upstreamStart === null ? null : ctx.backendId,
+      subscription: ctx.subscription?.id ?? null,
+      product: ctx.productId,
+      api: ctx.api?.id ?? null,
+      operation: ctx.operation?.id ?? null,
+      status,
+      streamed: ctx.streaming,
+      latencyMs: end - ctx.timings.start,
+      timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
+      errorCode: ctx.lastError?.code ?? null,
+    };
+    this.#deps.usageBus.publish(usage);
+  }
+}
+
+function modelsList(deployments: ReadonlySet<string>): NonNullable<RequestContext['response']> {
+  const data = [...deployments].map((id) => ({ id, object: 'model', created: 0, owned_by: 'tollgate' }));
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: { kind: 'buffer', data: Buffer.from(JSON.stringify({ object: 'list', data })) },
+  };
+}

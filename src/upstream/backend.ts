@@ -1,0 +1,56 @@
+/**
+ * A backend (APIM's `backends` resource): its URL, the credentials the gateway adds, its timeouts,
+ * and one keep-alive connection pool (undici `Pool`) shared by every request to it.
+ * @module
+ */
+import { Pool } from 'undici';
+import type { BackendConfig } from '../config/schema.ts';
+
+export interface BackendTimeouts {
+  readonly connectMs: number;
+  readonly responseHeadersMs: number;
+  readonly idleStreamMs: number;
+}
+
+export class Backend {
+  readonly id: string;
+  readonly url: URL;
+  /** URL path without a trailing slash; the request's path below the API is appended to it. */
+  readonly basePath: string;
+  /** Credential headers (lower-case names) added to every upstream request. */
+  readonly credentialHeaders: Readonly<Record<string, string>>;
+  readonly timeouts: BackendTimeouts;
+  readonly pool: Pool;
+
+  constructor(id: string, cfg: BackendConfig) {
+    this.id = id;
+    this.url = new URL(cfg.url);
+    this.basePath = this.url.pathname.replace(/\/+$/, '');
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(cfg.credentials?.header ?? {})) headers[name.toLowerCase()] = value;
+    if (cfg.credentials?.bearer !== undefined) headers['authorization'] = `Bearer ${cfg.credentials.bearer}`;
+    this.credentialHeaders = headers;
+    this.timeouts = cfg.timeouts;
+    this.pool = new Pool(this.url.origin, {
+      connections: cfg.maxConnections,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      connect: { timeout: cfg.timeouts.connectMs },
+      headersTimeout: cfg.timeouts.responseHeadersMs,
+      bodyTimeout: cfg.timeouts.idleStreamMs,
+    });
+  }
+
+  /** Origin and path only: safe to print (credentials live in headers, never in the URL we show). */
+  get displayUrl(): string {
+    return `${this.url.origin}${this.basePath}`;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Header hygiene at the proxy boundary (RFC 9110 §7.6.1): hop-by-hop headers, and any header the
+ * `Connection` header names, stop here in both directions; the client's gateway key never goes
+ * upstream; the backend's credentials are added last so a client cannot override them.
+ * @module
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Request headers the gateway owns or recomputes. */
+const REQUEST_DROP = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'content-length',
+  'expect',
+  // The client's gateway credentials: never forwarded (the backend gets its own).
+  'api-key',
+  'ocp-apim-subscription-key',
+  'authorization',
+]);
+
+const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'content-length', 'x-request-id']);
+
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const listed = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name !== '') listed.add(name);
+  }
+  return listed.size > 0 ? listed : undefined;
+}
+
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  credentials: Readonly<Record<string, string>>,
+  requestId: string,
+): Record<string, string | string[]> {
+  const listed = connectionListed(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || REQUEST_DROP.has(name) || listed?.has(name)) continue;
+    out[name] = value;
+  }
+  out['x-request-id'] = requestId;
+  for (const name in credentials) out[name] = credentials[name] as string;
+  return out;
+}
+
+/**
+ * Backend response headers to pass to the client. `content-length` is dropped here and set again
+ * by the writer when the gateway knows the exact length it sends.
+ */
+export function clientResponseHeaders(incoming: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const listed = connectionListed(incoming['connection']);
+  const out: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || RESPONSE_DROP.has(name) || listed?.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
