@@ -19,7 +19,7 @@ export interface AdminDeps {
 
 export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return function adminHandler(req, res) {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { message: 'Only GET is supported here.', code: 'GW_ERR_METHOD_NOT_ALLOWED' } });
     switch (path) {
       case '/health':
@@ -38,7 +38,7 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
         );
         return;
       default:
-        return json(res, 404, { error: { message: `No admin endpoint at ${path ?? '/'}.`, code: 'GW_ERR_ROUTE_NOT_FOUND' } });
+        return json(res, 404, { error: { message: `No admin endpoint at ${path}.`, code: 'GW_ERR_ROUTE_NOT_FOUND' } });
     }
   };
 }

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function validate(args: string[]): Promise<number> {
+function validate(args: string[]): number {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
   if (values.config === undefined) {
     console.error('tollgate validate: --config FILE is required');

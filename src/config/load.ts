@@ -1,10 +1,11 @@
 /**
  * Loading a configuration: YAML → named-value substitution → schema validation → cross-reference
- * checks. Every problem is collected (not just the first) with its `file:line:col`.
+ * checks. Every problem of a stage is collected (not just the first) with its `file:line:col`;
+ * cross-references are checked once the schema holds, since they need its defaults.
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { configSchema, namedValueSchema, type Config } from './schema.ts';
 import { resolveNamedValues, substitute, Secrets, type Issue } from './named-values.ts';
@@ -58,17 +59,20 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({
-        file,
-        line: e.linePos?.[0].line ?? 1,
-        col: e.linePos?.[0].col ?? 1,
-        path: '',
-        message: e.message.split('\n')[0] ?? e.message,
-      })),
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, col: pos.col, path: '', message: e.message.split('\n')[0] ?? e.message };
+      }),
     );
   }
-  const raw: unknown = doc.toJS() ?? {};
-  return validate(raw, file, env, (path) => locate(doc as Document, lineCounter, path));
+  let raw: unknown;
+  try {
+    // maxAliasCount bounds "billion laughs" expansion of YAML aliases.
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read the YAML document: ${(err as Error).message}` }]);
+  }
+  return validate(raw, file, env, (path, atKey) => locate(doc, lineCounter, path, atKey));
 }
 
 /** Validates an in-memory config object (the demo builds one); positions are reported as 1:1. */
@@ -80,7 +84,7 @@ function validate(
   raw: unknown,
   file: string,
   env: NodeJS.ProcessEnv,
-  where: (path: readonly PropertyKey[]) => { line: number; col: number },
+  where: (path: readonly PropertyKey[], atKey: boolean) => { line: number; col: number },
 ): LoadedConfig {
   const issues: Issue[] = [];
   const secrets = new Secrets();
@@ -94,7 +98,8 @@ function validate(
   if (nv.success) values = resolveNamedValues(nv.data, file.startsWith('<') ? undefined : file, env, secrets, issues);
   else issues.push(...zodIssues(nv.error, ['namedValues']));
 
-  const substituted = substitute(raw, values, [], issues);
+  const declared = new Set(typeof nvRaw === 'object' && nvRaw !== null ? Object.keys(nvRaw) : []);
+  const substituted = substitute(raw, values, declared, [], issues);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
     // Named-value errors were already reported; schema errors under namedValues would repeat them.
@@ -105,7 +110,7 @@ function validate(
 
   if (issues.length > 0) {
     const located = issues.map((i) => {
-      const pos = where(i.path);
+      const pos = where(i.path, i.atKey === true);
       return { file, line: pos.line, col: pos.col, path: i.path.map(String).join('.'), message: secrets.redact(i.message) };
     });
     located.sort((a, b) => a.line - b.line || a.col - b.col);
@@ -119,7 +124,7 @@ function zodIssues(error: z.ZodError, prefix: PropertyKey[]): Issue[] {
     const path = [...prefix, ...i.path];
     if (i.code === 'unrecognized_keys') {
       const keys = i.keys;
-      return { path: [...path, keys[0] ?? ''], message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` };
+      return { path: [...path, keys[0] ?? ''], atKey: true, message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` };
     }
     return { path, message: i.message };
   });

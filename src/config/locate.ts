@@ -11,14 +11,15 @@ export interface SourcePosition {
 }
 
 /** The position of the deepest node the path reaches (the parent when a key is missing). */
-export function locate(doc: Document, lineCounter: LineCounter, path: readonly PropertyKey[]): SourcePosition {
+export function locate(doc: Document, lineCounter: LineCounter, path: readonly PropertyKey[], atKey = false): SourcePosition {
   let node: unknown = doc.contents;
   let pos = startOf(node as Node | null) ?? 0;
-  for (const seg of path) {
+  for (const [i, seg] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
       if (!pair) break;
       pos = startOf(pair.key as Node) ?? pos;
+      if (atKey && i === path.length - 1) break;
       node = pair.value;
       pos = startOf(node as Node | null) ?? pos;
     } else if (isSeq(node)) {

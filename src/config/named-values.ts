@@ -17,6 +17,8 @@ export interface NamedValueSpec {
 export interface Issue {
   readonly path: readonly PropertyKey[];
   readonly message: string;
+  /** Point at the last path segment's key rather than its value (e.g. an unknown field). */
+  readonly atKey?: boolean;
 }
 
 /** Secret values known to this configuration; `redact` replaces them wherever they occur. */
@@ -34,7 +36,9 @@ export class Secrets {
 
   redact(text: string): string {
     let out = text;
-    for (const v of this.#values) if (out.includes(v)) out = out.split(v).join('[REDACTED]');
+    // Longest first: a secret that contains a shorter one must be replaced whole.
+    const values = [...this.#values].sort((a, b) => b.length - a.length);
+    for (const v of values) if (out.includes(v)) out = out.split(v).join('[REDACTED]');
     return out;
   }
 }
@@ -79,23 +83,30 @@ export function resolveNamedValues(
  * Replaces `{{name}}` in every string below `node` (in place on a fresh copy), recording unknown
  * names as issues at their path. The `namedValues` section itself is not substituted.
  */
-export function substitute(node: unknown, values: Map<string, string>, path: PropertyKey[], issues: Issue[]): unknown {
+export function substitute(
+  node: unknown,
+  values: Map<string, string>,
+  declared: ReadonlySet<string>,
+  path: PropertyKey[],
+  issues: Issue[],
+): unknown {
   if (typeof node === 'string') {
     if (!node.includes('{{')) return node;
     return node.replace(REF, (match, name: string) => {
       const v = values.get(name);
       if (v === undefined) {
-        issues.push({ path, message: `unknown named value "{{${name}}}"` });
+        // A declared value that failed to resolve was already reported where it is declared.
+        if (!declared.has(name)) issues.push({ path, message: `unknown named value "{{${name}}}"` });
         return match;
       }
       return v;
     });
   }
-  if (Array.isArray(node)) return node.map((item, i) => substitute(item, values, [...path, i], issues));
+  if (Array.isArray(node)) return node.map((item, i) => substitute(item, values, declared, [...path, i], issues));
   if (typeof node === 'object' && node !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(node)) {
-      out[k] = path.length === 0 && k === 'namedValues' ? v : substitute(v, values, [...path, k], issues);
+      out[k] = path.length === 0 && k === 'namedValues' ? v : substitute(v, values, declared, [...path, k], issues);
     }
     return out;
   }

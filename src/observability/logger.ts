@@ -17,7 +17,7 @@ export function createLogger(level: LevelWithSilent, destination?: NodeJS.Writab
 /** A cause as a log field: its code and message, never request/response objects or headers. */
 export function describeCause(err: unknown): { code?: string; message: string } | undefined {
   if (err === undefined || err === null) return undefined;
-  if (typeof err !== 'object') return { message: String(err) };
+  if (typeof err !== 'object') return { message: typeof err === 'string' ? err : 'non-error value thrown' };
   const e = err as { code?: unknown; message?: unknown; cause?: unknown };
   const code = typeof e.code === 'string' ? e.code : undefined;
   const message = typeof e.message === 'string' ? e.message : 'error';

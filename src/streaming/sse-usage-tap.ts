@@ -33,6 +33,7 @@ export class SseUsageTap {
   readonly #maxEventBytes: number;
   readonly #keepLimit: number;
   #pending: Buffer | null = null;
+  #doneTail: Buffer | null = null;
   #kept: Buffer[] = [];
   #keptBytes = 0;
 
@@ -44,13 +45,17 @@ export class SseUsageTap {
 
   /** Feeds one chunk from the backend; returns the bytes to send to the client now (maybe none). */
   push(chunk: Buffer): Buffer | undefined {
-    if (this.gaveUp) return chunk;
+    if (this.gaveUp) {
+      this.#watchDone(chunk);
+      return chunk;
+    }
     const data = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
     const end = lastBoundaryEnd(data);
     if (end === 0) {
       if (data.length > this.#maxEventBytes) {
         this.gaveUp = true;
         this.#pending = null;
+        this.#watchDone(data);
         return data;
       }
       this.#pending = data;
@@ -58,6 +63,15 @@ export class SseUsageTap {
     }
     this.#pending = end < data.length ? data.subarray(end) : null;
     return this.#complete(data.subarray(0, end));
+  }
+
+  /** Pass-through mode still notices `[DONE]`, even split across chunks (a short tail is kept). */
+  #watchDone(chunk: Buffer): void {
+    if (this.sawDone) return;
+    const tail = this.#doneTail;
+    const probe = tail === null ? chunk : Buffer.concat([tail, chunk.subarray(0, DONE.length)]);
+    if (probe.includes(DONE) || chunk.includes(DONE)) this.sawDone = true;
+    this.#doneTail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - DONE.length + 1)));
   }
 
   /** At the end of the stream: whatever incomplete event is left goes out as it is. */

@@ -59,14 +59,16 @@ test('a missing key is a 401 GW_ERR_AUTH_MISSING_KEY', async () => {
 });
 
 test('a wrong key is a 401 GW_ERR_AUTH_INVALID_KEY, in every header the key may come in', async () => {
-  for (const h of [{ 'api-key': 'tg-wrong-000000000000' }, { 'ocp-apim-subscription-key': 'tg-wrong-000000000000' }, { authorization: 'Bearer tg-wrong-000000000000' }]) {
+  const wrong: Array<Record<string, string>> = [{ 'api-key': 'tg-wrong-000000000000' }, { 'ocp-apim-subscription-key': 'tg-wrong-000000000000' }, { authorization: 'Bearer tg-wrong-000000000000' }];
+  for (const h of wrong) {
     const body = await expectError(await post('/v1/chat/completions', h), 401, 'GW_ERR_AUTH_INVALID_KEY');
     assert.ok(!JSON.stringify(body).includes('tg-wrong'), 'the presented key is never echoed');
   }
 });
 
 test('the key is accepted as api-key, Ocp-Apim-Subscription-Key and Authorization: Bearer', async () => {
-  for (const h of [{ 'api-key': TEST_KEY }, { 'Ocp-Apim-Subscription-Key': TEST_KEY }, { authorization: `Bearer ${TEST_KEY}` }]) {
+  const forms: Array<Record<string, string>> = [{ 'api-key': TEST_KEY }, { 'Ocp-Apim-Subscription-Key': TEST_KEY }, { authorization: `Bearer ${TEST_KEY}` }];
+  for (const h of forms) {
     const res = await post('/v1/chat/completions', h);
     assert.equal(res.status, 200, JSON.stringify(h));
     await res.arrayBuffer();

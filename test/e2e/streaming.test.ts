@@ -29,7 +29,7 @@ test('the first chunk reaches the client while the backend is still producing la
   const res = await chat({ 'x-sim-tokens-per-second': '20', 'x-sim-completion-tokens': '20' });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'text/event-stream');
-  const reader = res.body!.getReader();
+  const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const decoder = new TextDecoder();
   let seen = '';
   while (!seen.includes('"content":" ')) {

@@ -48,7 +48,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       try {
         res = await backend.pool.request({
           path: backend.basePath + req.suffix + req.query,
-          method: req.method as 'GET',
+          method: req.method,
           headers: upstreamRequestHeaders(req.headers, backend.credentialHeaders, ctx.requestId),
           body: req.body,
           signal: ctx.signal,

@@ -49,10 +49,14 @@ export interface OpenAiRoute {
 export type RouteMatch = { readonly ok: true; readonly route: OpenAiRoute } | { readonly ok: false; readonly reason: 'not-found' | 'method' };
 
 // Deployment ids: Azure allows letters, digits, '-', '_', '.'; anything else (%2F, '..') is not a deployment.
+const DOT_OR_EMPTY_SEGMENT = /\/\/|\/\.\.?(\/|$)/;
 const DEPLOYMENT_RE = /^\/deployments\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})\/(.+)$/;
 
 /** Resolves a path below an openai-type API's mount point to an operation. */
 export function matchOpenAiRoute(method: string, suffix: string): RouteMatch {
+  // Dot segments and empty segments could name one operation two ways (and dodge metering or the
+  // deployment check when a backend normalises them); they are never valid here.
+  if (DOT_OR_EMPTY_SEGMENT.test(suffix)) return { ok: false, reason: 'not-found' };
   let family: 'azure' | 'v1';
   let deployment: string | null = null;
   let opPath: string;
@@ -71,14 +75,14 @@ export function matchOpenAiRoute(method: string, suffix: string): RouteMatch {
   } else {
     return { ok: false, reason: 'not-found' };
   }
-  if (opPath === '' || opPath.includes('..') || opPath.includes('//')) return { ok: false, reason: 'not-found' };
+  if (opPath === '') return { ok: false, reason: 'not-found' };
   const spec = BY_PATH.get(opPath);
   if (spec !== undefined && spec.method !== method) {
     // Responses: GET /v1/responses/{id} etc. are other operations; only exact paths are strict.
     return { ok: false, reason: 'method' };
   }
   const chosen = spec ?? { ...PASSTHROUGH, method };
-  const template = family === 'azure' ? `/deployments/{deployment-id}/${chosen.path}` : `/v1/${chosen.path}`;
+  const template = deployment !== null ? `/deployments/{deployment-id}/${chosen.path}` : family === 'azure' ? `/${chosen.path}` : `/v1/${chosen.path}`;
   return {
     ok: true,
     route: {

@@ -1,0 +1,272 @@
+/**
+ * @module
+ * Token counting shared by the gateway (admission estimates, usage fallbacks) and the simulator
+ * (exact `usage` in its replies). Counts follow OpenAI's cookbook ("How to count tokens with
+ * tiktoken"), whose formulas match what the API reports for text chats and tool definitions;
+ * images are a documented estimate.
+ */
+import { createRequire } from 'node:module';
+
+export type EncodingName = 'o200k_base' | 'cl100k_base';
+export type PromptOperation = 'chat' | 'completions' | 'embeddings';
+
+/** Library and encodings behind the counts, for docs and `/health`-style reports. */
+export const tokenizerName = 'gpt-tokenizer (o200k_base, cl100k_base)';
+
+/** The subset of gpt-tokenizer's encoding API this module relies on. */
+interface BpeEncoding {
+  encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
+  decode(tokens: Iterable<number>): string;
+}
+
+/**
+ * Cookbook framing ("How to count tokens with tiktoken"): every message is wrapped in
+ * `<|start|>{role/name}\n{content}<|end|>\n`, and the reply is primed with `<|start|>assistant<|message|>`.
+ */
+const TOKENS_PER_MESSAGE = 3;
+const TOKENS_PER_NAME = 1;
+const REPLY_PRIMING_TOKENS = 3;
+
+/**
+ * OpenAI bills images by 512 px tiles (85 base + 170 per tile). The size is unknown without decoding
+ * the image, so `detail: 'low'` costs the fixed 85 and anything else is charged as a 1024x1024
+ * high-detail image (4 tiles): 85 + 4 * 170 = 765.
+ */
+export const IMAGE_TOKENS_LOW_DETAIL = 85;
+export const IMAGE_TOKENS_HIGH_DETAIL = 765;
+
+// Special-token text such as "<|endoftext|>" inside a prompt is ordinary text to the API, and
+// gpt-tokenizer would otherwise throw on it.
+const PLAIN_TEXT: { disallowedSpecial: Set<string> } = { disallowedSpecial: new Set() };
+
+const requireCjs = createRequire(import.meta.url);
+const loaded = new Map<EncodingName, BpeEncoding>();
+
+// Each rank table costs ~50-150 ms and tens of MB to build, so it is loaded on first use only,
+// synchronously (callers count inside request handlers and cannot await).
+function loadEncoding(name: EncodingName): BpeEncoding {
+  let encoding = loaded.get(name);
+  if (encoding === undefined) {
+    encoding = requireCjs(`gpt-tokenizer/encoding/${name}`) as BpeEncoding;
+    loaded.set(name, encoding);
+  }
+  return encoding;
+}
+
+const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
+
+/**
+ * Picks the BPE encoding a model uses. Newer families and unknown names get o200k_base, because an
+ * unknown name today is most likely a new model.
+ *
+ * @example
+ * encodingForModel('gpt-4o-mini'); // 'o200k_base'
+ * encodingForModel('gpt-4-turbo'); // 'cl100k_base'
+ */
+export function encodingForModel(model: string | undefined): EncodingName {
+  if (model === undefined) return 'o200k_base';
+  const name = model.trim().toLowerCase();
+  if (name === 'gpt-4' || name === 'gpt-35-turbo') return 'cl100k_base';
+  // gpt-4o / gpt-4.1 / gpt-4.5 do not match 'gpt-4-' so they fall through to o200k.
+  if (CL100K_PREFIXES.some((prefix) => name.startsWith(prefix))) return 'cl100k_base';
+  return 'o200k_base';
+}
+
+/** Number of tokens `text` encodes to for `model` (special-token markup counted as plain text). */
+export function countTextTokens(text: string, model?: string): number {
+  if (text.length === 0) return 0;
+  return loadEncoding(encodingForModel(model)).encode(text, PLAIN_TEXT).length;
+}
+
+/** Token ids for `text` under `model`'s encoding. */
+export function encodeText(text: string, model?: string): number[] {
+  return loadEncoding(encodingForModel(model)).encode(text, PLAIN_TEXT);
+}
+
+/** Text for token ids; ids outside the vocabulary make it fall back to `undefined` instead of throwing. */
+export function decodeTokens(tokens: readonly number[], model?: string): string | undefined {
+  try {
+    return loadEncoding(encodingForModel(model)).decode(tokens);
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function countContentPart(part: unknown, model: string | undefined): number {
+  if (typeof part === 'string') return countTextTokens(part, model);
+  if (!isRecord(part)) return 0;
+  if (typeof part.text === 'string') return countTextTokens(part.text, model);
+  if (typeof part.refusal === 'string') return countTextTokens(part.refusal, model);
+  const image = part.image_url;
+  if (part.type === 'image_url' || image !== undefined) {
+    const detail = isRecord(image) ? image.detail : undefined;
+    return detail === 'low' ? IMAGE_TOKENS_LOW_DETAIL : IMAGE_TOKENS_HIGH_DETAIL;
+  }
+  return 0;
+}
+
+function countContent(content: unknown, model: string | undefined): number {
+  if (typeof content === 'string') return countTextTokens(content, model);
+  if (!Array.isArray(content)) return 0;
+  let total = 0;
+  for (const part of content) total += countContentPart(part, model);
+  return total;
+}
+
+function countFunctionCall(call: unknown, model: string | undefined): number {
+  if (!isRecord(call)) return 0;
+  let total = 0;
+  if (typeof call.name === 'string') total += countTextTokens(call.name, model);
+  if (typeof call.arguments === 'string') total += countTextTokens(call.arguments, model);
+  return total;
+}
+
+function countToolCalls(toolCalls: unknown, model: string | undefined): number {
+  if (!Array.isArray(toolCalls)) return 0;
+  let total = 0;
+  for (const call of toolCalls) {
+    if (isRecord(call)) total += countFunctionCall(call.function, model);
+  }
+  return total;
+}
+
+function countMessage(message: unknown, model: string | undefined): number {
+  if (!isRecord(message)) return TOKENS_PER_MESSAGE;
+  let total = TOKENS_PER_MESSAGE;
+  for (const [key, value] of Object.entries(message)) {
+    switch (key) {
+      case 'content':
+        total += countContent(value, model);
+        break;
+      case 'tool_calls':
+        total += countToolCalls(value, model);
+        break;
+      case 'function_call':
+        total += countFunctionCall(value, model);
+        break;
+      case 'name':
+        total += TOKENS_PER_NAME + (typeof value === 'string' ? countTextTokens(value, model) : 0);
+        break;
+      default:
+        // The cookbook encodes every string field (role, tool_call_id, ...).
+        if (typeof value === 'string') total += countTextTokens(value, model);
+    }
+  }
+  return total;
+}
+
+/**
+ * Prompt tokens of a chat `messages` array in OpenAI's cookbook framing: 3 per message, +1 when a
+ * message has `name`, +3 reply priming. Never throws: anything that is not a message counts as an
+ * empty one, and a non-array counts as no messages.
+ *
+ * @example
+ * countChatPromptTokens([{ role: 'user', content: 'hello world' }], 'gpt-4o'); // 9
+ */
+export function countChatPromptTokens(messages: unknown, model?: string): number {
+  if (!Array.isArray(messages)) return 0;
+  let total = REPLY_PRIMING_TOKENS;
+  for (const message of messages) total += countMessage(message, model);
+  return total;
+}
+
+function countTextOrTokens(input: unknown, model: string | undefined, depth: number): number {
+  if (typeof input === 'string') return countTextTokens(input, model);
+  // Only one level of batching exists in the API, so deeper nesting is not counted.
+  if (!Array.isArray(input) || depth > 1) return 0;
+  // A flat number array is one pre-tokenized prompt; anything else is a batch of prompts.
+  if (input.every((item) => typeof item === 'number')) return input.length;
+  let total = 0;
+  for (const item of input) total += countTextOrTokens(item, model, depth + 1);
+  return total;
+}
+
+/**
+ * Tool definitions, counted with the cookbook's published formula (section 7, which matches the
+ * API: 101 tokens for its weather example on gpt-4o, 105 on gpt-4). The constants are the
+ * framing tokens OpenAI adds around each function, property and enum; they differ by encoding
+ * only for the function header.
+ */
+const TOOL_FRAMING = {
+  o200k_base: { functionInit: 7 },
+  cl100k_base: { functionInit: 10 },
+} as const;
+const TOOL_PROPERTY_INIT = 3;
+const TOOL_PROPERTY_KEY = 3;
+const TOOL_ENUM_INIT = -3;
+const TOOL_ENUM_ITEM = 3;
+const TOOL_FUNCTIONS_END = 12;
+
+function withoutFinalPeriod(text: unknown): string {
+  const value = typeof text === 'string' ? text : '';
+  return value.endsWith('.') ? value.slice(0, -1) : value;
+}
+
+function countPropertyDefinitions(properties: Record<string, unknown>, model: string | undefined): number {
+  let total = TOOL_PROPERTY_INIT;
+  for (const [key, property] of Object.entries(properties)) {
+    total += TOOL_PROPERTY_KEY;
+    const definition = isRecord(property) ? property : {};
+    if (Array.isArray(definition.enum)) {
+      total += TOOL_ENUM_INIT;
+      for (const item of definition.enum) {
+        total += TOOL_ENUM_ITEM + countTextTokens(typeof item === 'string' ? item : String(item), model);
+      }
+    }
+    const type = typeof definition.type === 'string' ? definition.type : '';
+    total += countTextTokens(`${key}:${type}:${withoutFinalPeriod(definition.description)}`, model);
+  }
+  return total;
+}
+
+/** `tools` ({type:'function', function}) or the legacy `functions` (the bare function objects). */
+function countToolDefinitions(tools: unknown, model: string | undefined): number {
+  if (!Array.isArray(tools) || tools.length === 0) return 0;
+  const { functionInit } = TOOL_FRAMING[encodingForModel(model)];
+  let total = 0;
+  for (const tool of tools) {
+    if (!isRecord(tool)) continue;
+    const fn = isRecord(tool.function) ? tool.function : tool;
+    total += functionInit;
+    const name = typeof fn.name === 'string' ? fn.name : '';
+    total += countTextTokens(`${name}:${withoutFinalPeriod(fn.description)}`, model);
+    const properties = isRecord(fn.parameters) ? fn.parameters.properties : undefined;
+    if (isRecord(properties) && Object.keys(properties).length > 0) {
+      total += countPropertyDefinitions(properties, model);
+    }
+  }
+  return total + TOOL_FUNCTIONS_END;
+}
+
+/**
+ * Prompt tokens of a request body: `messages` (+ `tools`/`functions`) for chat, `prompt` for legacy
+ * completions, `input` for embeddings. `prompt` and `input` may be a string, a string array, a
+ * token array or an array of token arrays. `model` defaults to the body's `model`. Never throws.
+ *
+ * @example
+ * countPromptTokens({ model: 'gpt-4o', prompt: ['a b', [1, 2, 3]] }, 'completions'); // 2 + 3
+ */
+export function countPromptTokens(body: unknown, operation: PromptOperation, model?: string): number {
+  if (!isRecord(body)) return 0;
+  const effectiveModel = model ?? (typeof body.model === 'string' ? body.model : undefined);
+  try {
+    switch (operation) {
+      case 'chat':
+        return (
+          countChatPromptTokens(body.messages, effectiveModel) +
+          countToolDefinitions(body.tools ?? body.functions, effectiveModel)
+        );
+      case 'completions':
+        return countTextOrTokens(body.prompt, effectiveModel, 0);
+      case 'embeddings':
+        return countTextOrTokens(body.input, effectiveModel, 0);
+    }
+  } catch {
+    // Only reachable through exotic objects (getters that throw); a count of 0 beats a crash.
+    return 0;
+  }
+}
