@@ -8,4 +8,4 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 echo "node $(node --version)"
 tsc -p tsconfig.json
 eslint . --max-warnings=0
-node --test --test-concurrency=2 --test-timeout=180000 --test-reporter=spec "src/**/*.test.ts" "test/**/*.test.ts"
+node --test --test-concurrency=2 --test-timeout=180000 --test-reporter=spec "src/**/*.test.ts" "test/**/*.test.ts" "bench/**/*.test.ts"

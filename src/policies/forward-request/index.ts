@@ -5,7 +5,7 @@
  * where outbound policies see `context.Response` after the backend answered.
  * @module
  */
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Policy } from '../../core/pipeline.ts';
 import type { RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
@@ -63,9 +63,11 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       const contentType = String(res.headers['content-type'] ?? '');
       const sse = contentType.startsWith('text/event-stream');
       const meter = ctx.metering !== null && ctx.metering.usage !== 'none';
+      // Bytes passed through unchanged keep the backend's length; SSE may lose the usage chunk.
+      const length = res.headers['content-length'];
+      if (!sse && length !== undefined) headers['content-length'] = String(length);
       if (sse || !meter || !contentType.includes('json')) {
         ctx.response = { status: res.statusCode, headers, body: { kind: 'stream', stream: res.body, sse } };
-        if (!sse && res.headers['content-length'] !== undefined) headers['content-length'] = String(res.headers['content-length']);
         return;
       }
       const read = await readBounded(res.body, deps.maxResponseBytes, backend.id);
@@ -87,31 +89,42 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
 
 type ReadResult = { kind: 'full'; data: Buffer } | { kind: 'overflow'; stream: Readable };
 
-/** Reads a body up to `limit` bytes; past that, hands back a stream of what was read plus the rest. */
-async function readBounded(body: Readable, limit: number, backendId: string): Promise<ReadResult> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  try {
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done === true) break;
-      chunks.push(next.value);
-      size += next.value.length;
-      if (size > limit) {
-        async function* rest(): AsyncGenerator<Buffer> {
-          yield* chunks;
-          for (;;) {
-            const n = await iterator.next();
-            if (n.done === true) return;
-            yield n.value;
-          }
-        }
-        return { kind: 'overflow', stream: Readable.from(rest(), { objectMode: false }) };
-      }
-    }
-  } catch (err) {
-    throw backendError(backendId, err, 'body');
-  }
-  return { kind: 'full', data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) };
+/**
+ * Reads a body up to `limit` bytes; past that, hands back a stream of what was read plus the rest.
+ * Event listeners rather than an async iterator: one promise per body instead of one per chunk,
+ * which is measurable at concurrency 1 (see docs/performance.md).
+ */
+function readBounded(body: Readable, limit: number, backendId: string): Promise<ReadResult> {
+  return new Promise<ReadResult>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limit) return;
+      cleanup();
+      body.pause();
+      const rest = new PassThrough();
+      for (const c of chunks) rest.write(c);
+      body.pipe(rest);
+      body.on('error', (err) => rest.destroy(err));
+      resolve({ kind: 'overflow', stream: rest });
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ kind: 'full', data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) });
+    };
+    const onError = (err: unknown): void => {
+      cleanup();
+      reject(backendError(backendId, err, 'body'));
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+  });
 }

@@ -1,0 +1,175 @@
+// Child processes of the benchmark: backend, floor and Tollgate each get their
+// own process so that none of them shares an event loop with the load generator.
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { CpuReply } from './cpu-probe.ts';
+
+const PROBE = fileURLToPath(new URL('./cpu-probe.ts', import.meta.url));
+const TAIL_BYTES = 8 * 1024;
+const CLK_TCK = 100; // getconf CLK_TCK on Linux/x86 and arm64
+
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  /** Last few KiB of stderr and stdout, for error messages. */
+  tail(): string;
+  /** Resolves with the exit code/signal; never rejects. */
+  exited: Promise<string>;
+}
+
+const live = new Set<Child>();
+
+/** Spawns `node --import cpu-probe <args>` on this Node (24), with an IPC channel. */
+export function startChild(name: string, args: string[], cwd: string, cpuList?: string): Child {
+  const argv = [process.execPath, '--import', PROBE, ...args];
+  // taskset execs node, so the pid (and the IPC channel) stay node's own.
+  if (cpuList !== undefined) argv.unshift('taskset', '-c', cpuList);
+  const proc = spawn(argv[0]!, argv.slice(1), {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  let tail = '';
+  // Always drain both pipes: a full pipe would block a child that logs.
+  const keep = (b: Buffer): void => {
+    tail = (tail + b.toString('utf8')).slice(-TAIL_BYTES);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<string>((resolve) => {
+    proc.once('exit', (code, signal) => resolve(signal ?? `code ${String(code)}`));
+    proc.once('error', (err) => resolve(err.message));
+  });
+  const child: Child = { name, proc, pid: proc.pid ?? -1, tail: () => tail, exited };
+  live.add(child);
+  void exited.then(() => live.delete(child));
+  return child;
+}
+
+/** Waits for the child's `READY <port>` line on stdout. */
+export function waitReady(child: Child, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => fail(`no READY line within ${timeoutMs} ms`), timeoutMs);
+    const onData = (b: Buffer): void => {
+      buf = (buf + b.toString('utf8')).slice(-4096);
+      const m = /^READY (\d+)$/m.exec(buf);
+      if (m?.[1] === undefined) return;
+      cleanup();
+      resolve(Number(m[1]));
+    };
+    const onExit = (): void => fail('exited before READY');
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.proc.stdout?.off('data', onData);
+      child.proc.off('exit', onExit);
+    };
+    function fail(why: string): void {
+      cleanup();
+      reject(new Error(`${child.name} ${why}:\n${child.tail()}`));
+    }
+    child.proc.stdout?.on('data', onData);
+    child.proc.once('exit', onExit);
+  });
+}
+
+let nextId = 0;
+
+/** CPU time (user+system, µs) of the child, through the preloaded probe. */
+export function cpuViaIpc(child: Child, timeoutMs = 2000): Promise<number> {
+  const id = ++nextId;
+  if (!child.proc.connected) return Promise.reject(new Error(`${child.name} died:\n${child.tail()}`));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.proc.off('message', onMsg);
+      const dead = child.proc.exitCode !== null || child.proc.signalCode !== null;
+      reject(new Error(`${child.name} ${dead ? 'died' : 'did not answer the CPU probe'}:\n${child.tail()}`));
+    }, timeoutMs);
+    const onMsg = (msg: unknown): void => {
+      const r = msg as Partial<CpuReply>;
+      if (r.type !== 'cpu' || r.id !== id) return;
+      clearTimeout(timer);
+      child.proc.off('message', onMsg);
+      resolve((r.user ?? 0) + (r.system ?? 0));
+    };
+    child.proc.on('message', onMsg);
+    child.proc.send({ type: 'cpu', id });
+  });
+}
+
+/** Fallback when the probe is unreachable: /proc/<pid>/stat, 10 ms ticks. */
+export function cpuViaProc(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Field 2 (comm) may contain spaces, so count fields after its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks * 1e6) / CLK_TCK;
+}
+
+export interface CpuReader {
+  source: 'ipc' | 'proc';
+  /** Cumulative CPU time (user+system) of the child, µs. */
+  read(): Promise<number>;
+}
+
+/** Picks the most precise source that works for this child, once, so that
+ *  the before and after readings of a measurement never mix sources. */
+export async function cpuReader(child: Child): Promise<CpuReader> {
+  try {
+    await cpuViaIpc(child);
+    return { source: 'ipc', read: () => cpuViaIpc(child) };
+  } catch {
+    return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid)) };
+  }
+}
+
+/**
+ * Pins this process (all its threads) to cpuList and returns a function that
+ * restores the previous affinity, or returns undefined when pinning is not
+ * possible (no taskset, or fewer than two CPUs).
+ */
+export function pinSelf(cpuList: string): (() => void) | undefined {
+  if (availableParallelism() < 2) return undefined;
+  const pid = String(process.pid);
+  try {
+    const before = /mask: ([0-9a-f]+)/.exec(execFileSync('taskset', ['-p', pid], { encoding: 'utf8' }))?.[1];
+    if (before === undefined) return undefined;
+    execFileSync('taskset', ['-a', '-p', '-c', cpuList, pid], { stdio: 'ignore' });
+    return () => void execFileSync('taskset', ['-a', '-p', before, pid], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whole-machine busy and steal time from /proc/stat, µs summed over CPUs:
+ *  busy minus our own processes' CPU is load the benchmark did not cause.
+ *  irq and softirq time is left out: on loopback it is mostly our own
+ *  traffic, and the kernel charges it to no process. */
+export function machineCpu(): { busyUs: number; stealUs: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [user = 0, nice = 0, system = 0, , , , , steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const toUs = (ticks: number): number => (ticks * 1e6) / CLK_TCK;
+  return { busyUs: toUs(user + nice + system), stealUs: toUs(steal) };
+}
+
+/** SIGTERM, then SIGKILL after graceMs. */
+export async function stopChild(child: Child, graceMs = 2000): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.kill('SIGTERM');
+  const timer = setTimeout(() => child.proc.kill('SIGKILL'), graceMs);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((c) => stopChild(c)));
+}
+
+/** Last resort for process 'exit', where nothing async can run. */
+export function killAllSync(): void {
+  for (const c of live) c.proc.kill('SIGKILL');
+}

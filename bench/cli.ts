@@ -1,0 +1,83 @@
+// Command line for bench/run.ts. It takes runBench as a parameter rather than
+// importing it, because run.ts loads this file while it is itself still
+// being evaluated.
+import { parseArgs } from 'node:util';
+import type { BenchOptions, BenchResult } from './run.ts';
+import type { TargetName } from './report.ts';
+
+const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrency C]
+                        [--targets direct,floor,tollgate] [--ttfb-requests N] [--warmup S]
+                        [--quick] [--strict] [--no-pin] [--out FILE]
+  env: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONCURRENCY, BENCH_TARGETS
+  --quick   1 round of 2 s (smoke run)
+  --warmup  seconds of load on each target's first visit (default min(5, 2 × duration))
+  --strict  exit 1 if any check FAILs (or tollgate could not run)
+  --no-pin  let the scheduler place processes (default: proxy on cpu 1,
+            backend and load generator on cpu 0)`;
+
+function num(flag: string | undefined, env: string, fallback: number): number {
+  const raw = flag ?? process.env[env];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${env.toLowerCase()} must be a positive number, got ${raw}`);
+  return n;
+}
+
+function targets(raw: string | undefined): TargetName[] | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const names = raw.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (n !== 'direct' && n !== 'floor' && n !== 'tollgate') throw new Error(`unknown target ${n} (direct, floor, tollgate)`);
+  }
+  return names as TargetName[];
+}
+
+export async function main(run: (o: BenchOptions) => Promise<BenchResult>, stopAll: () => Promise<void>): Promise<void> {
+  const { values } = parseArgs({
+    allowNegative: true,
+    options: {
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      concurrency: { type: 'string' },
+      targets: { type: 'string' },
+      'ttfb-requests': { type: 'string' },
+      warmup: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+      pin: { type: 'boolean', default: true },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return void console.log(USAGE);
+
+  // Ctrl-C mid-run must not leave a backend or gateway holding a port.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    console.error(`\n${sig}: stopping children`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const result = await run({
+      rounds: values.quick ? 1 : num(values.rounds, 'BENCH_ROUNDS', 3),
+      duration: values.quick ? 2 : num(values.duration, 'BENCH_DURATION', 5),
+      concurrency: num(values.concurrency, 'BENCH_CONCURRENCY', 32),
+      targets: targets(values.targets ?? process.env['BENCH_TARGETS']),
+      ttfbRequests: num(values['ttfb-requests'], 'BENCH_TTFB_REQUESTS', values.quick ? 50 : 200),
+      pin: values.pin,
+      ...(values.warmup === undefined ? {} : { warmup: Number(values.warmup) }),
+      ...(values.out === undefined ? {} : { output: values.out }),
+    });
+    console.log(`\n${result.table}`);
+    const failed = result.summary.checks.filter((c) => !c.pass);
+    if (values.strict && (failed.length > 0 || result.skipped !== null)) process.exitCode = 1;
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
