@@ -5,6 +5,8 @@
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const MAX_TOKEN_LABEL_SETS = 2000;
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'api' | 'operation' | 'status'>;
@@ -32,5 +34,42 @@ export class Metrics {
       registers: [this.registry],
     });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_' });
+  }
+
+  // prom-client hashes (sorts and joins) the label object on every call; the label sets of a
+  // running gateway are few, so their children are cached under a flat string key instead.
+  readonly #requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  readonly #tokenChildren = new Map<string, { inc(v: number): void }>();
+
+  /** One finished request: its count by status and its duration. */
+  recordRequest(api: string, operation: string, status: number, seconds: number): void {
+    const key = `${api}\u0000${operation}\u0000${status}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) {
+      child = { count: this.requests.labels(api, operation, String(status)), duration: this.duration.labels(api, operation) };
+      this.#requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
+  }
+
+  /**
+   * Tokens by deployment. Without declared deployments the name comes from the client, so the
+   * number of label sets is capped: past the cap, new names are counted as `other`.
+   */
+  recordTokens(api: string, deployment: string, type: 'prompt' | 'completion', tokens: number): void {
+    if (tokens <= 0) return;
+    let key = `${api}\u0000${deployment}\u0000${type}`;
+    let child = this.#tokenChildren.get(key);
+    if (child === undefined && this.#tokenChildren.size >= MAX_TOKEN_LABEL_SETS) {
+      deployment = 'other';
+      key = `${api}\u0000other\u0000${type}`;
+      child = this.#tokenChildren.get(key);
+    }
+    if (child === undefined) {
+      child = this.tokens.labels(api, deployment, type);
+      this.#tokenChildren.set(key, child);
+    }
+    child.inc(tokens);
   }
 }

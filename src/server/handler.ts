@@ -184,16 +184,15 @@ export class RequestHandler {
     const { metrics } = this.#deps;
     const apiId = ctx.api?.id ?? 'none';
     const operation = ctx.operation?.id ?? 'none';
-    metrics.requests.inc({ api: apiId, operation, status });
-    metrics.duration.observe({ api: apiId, operation }, (end - ctx.timings.start) / 1000);
+    metrics.recordRequest(apiId, operation, status, (end - ctx.timings.start) / 1000);
     if (ctx.tokens === null && ctx.metering !== null && ctx.metering.usage !== 'none' && response !== null && response.status < 300 && ctx.timings.upstreamHeaders !== null) {
       estimateTokens(ctx, outcome.tap, this.#deps.estimator);
     }
     const tokens = ctx.tokens;
     if (tokens !== null) {
       const deployment = ctx.deployment ?? 'none';
-      metrics.tokens.inc({ api: apiId, deployment, type: 'prompt' }, tokens.promptTokens);
-      metrics.tokens.inc({ api: apiId, deployment, type: 'completion' }, tokens.completionTokens);
+      metrics.recordTokens(apiId, deployment, 'prompt', tokens.promptTokens);
+      metrics.recordTokens(apiId, deployment, 'completion', tokens.completionTokens);
     }
     const usage: Usage = {
       requestId: ctx.requestId,
