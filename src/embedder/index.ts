@@ -10,6 +10,7 @@
  * - character 3-grams of each word padded with spaces (weight 0.25 each): typos and inflections
  *   ("reset" vs "resetting") still share most of their grams.
  */
+import { hash32 } from '../util/hash.ts';
 
 /**
  * Only the first 64 Ki UTF-16 code units are read, so the cost per call is bounded whatever the
@@ -31,20 +32,6 @@ const TRIGRAM_SEED = 0xc2b2ae35;
 
 const WORD_PATTERN = /[\p{L}\p{N}]+/gu;
 
-/** FNV-1a over UTF-16 code units, then murmur3's finaliser so low bits are well mixed. */
-function hash32(text: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 function addFeature(vector: Float32Array, feature: string, seed: number, weight: number): void {
   const h = hash32(feature, seed);

@@ -4,25 +4,13 @@
  * from run to run, so nothing here touches `Math.random`.
  */
 
-/** FNV-1a over UTF-16 code units with a murmur3 finaliser; `seed` selects an independent hash. */
-export function hashString(text: string, seed = 0): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return mix32(h);
-}
+import { hash32 } from '../util/hash.ts';
 
-/** murmur3 fmix32: spreads every input bit over the whole word. */
-export function mix32(value: number): number {
-  let h = value >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+export { mix32 } from '../util/hash.ts';
+
+/** FNV-1a with a murmur3 finaliser (shared with the embedder); `seed` selects an independent hash. */
+export function hashString(text: string, seed = 0): number {
+  return hash32(text, seed);
 }
 
 /**
