@@ -1,0 +1,101 @@
+// APIM's `context` object over the gateway's RequestContext.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GatewayError } from '../core/errors.ts';
+import { StoredResponse } from '../policies/send-request/stored-response.ts';
+import { type ExpressionRuntimeError, toJToken } from './index.ts';
+import { makeContext, run, runStr } from './test-support.ts';
+
+test('context.Request: method, URL parts, IP, headers, matched parameters', () => {
+  const ctx = makeContext({ headers: { host: 'gateway.local:8080', 'x-multi': ['a', 'b'], 'x-one': 'v' }, query: '?api-version=2024-02-01&tag=a&tag=b' });
+  assert.equal(run('@(context.Request.Method)', ctx), 'POST');
+  assert.equal(run('@(context.Request.Url.Path)', ctx), '/openai/deployments/gpt-4/chat/completions');
+  assert.equal(run('@(context.Request.Url.Host + ":" + context.Request.Url.Port + " " + context.Request.Url.Scheme)', ctx), 'gateway.local:8080 http');
+  assert.equal(run('@(context.Request.Url.QueryString)', ctx), '?api-version=2024-02-01&tag=a&tag=b');
+  assert.equal(run('@(context.Request.Url.Query.GetValueOrDefault("api-version", ""))', ctx), '2024-02-01');
+  assert.equal(run('@(context.Request.Url.Query.GetValueOrDefault("tag", ""))', ctx), 'a,b');
+  assert.equal(run('@(context.Request.Url.Query.GetValueOrDefault("nope", "d"))', ctx), 'd');
+  assert.equal(run('@(context.Request.Url.ToString())', ctx), 'http://gateway.local:8080/openai/deployments/gpt-4/chat/completions?api-version=2024-02-01&tag=a&tag=b');
+  assert.equal(runStr('@(context.Request.OriginalUrl)', ctx), 'http://gateway.local:8080/openai/deployments/gpt-4/chat/completions?api-version=2024-02-01&tag=a&tag=b');
+  assert.equal(run('@(context.Request.IpAddress)', ctx), '10.1.2.3');
+  assert.equal(run('@(context.Request.Headers.GetValueOrDefault("X-Multi", "none"))', ctx), 'a,b');
+  assert.equal(run('@(context.Request.Headers.GetValueOrDefault("X-Missing"))', ctx), null);
+  assert.equal(run('@(context.Request.Headers["X-One"][0])', ctx), 'v');
+  assert.equal(run('@(context.Request.Headers.ContainsKey("x-one") && !context.Request.Headers.ContainsKey("__proto__"))', ctx), true);
+  assert.equal(run('@(context.Request.Headers.TryGetValue("X-Multi", out var v) ? v.Length : 0)', ctx), 2);
+  assert.equal(run('@(context.Request.Headers.Any(h => h.Key == "x-one"))', ctx), true);
+  assert.throws(() => run('@(context.Request.Headers["constructor"])', ctx), (e: ExpressionRuntimeError) => e.exception === 'System.Collections.Generic.KeyNotFoundException');
+  assert.equal(run('@(context.Request.MatchedParameters.GetValueOrDefault("deployment-id", "") + context.Request.MatchedParameters.ContainsKey("x"))', ctx), 'gpt-4False');
+  assert.equal(run('@(context.Request.Certificate)', ctx), null);
+});
+
+test('context.Response: status, reason, headers, body', () => {
+  const ctx = makeContext();
+  assert.equal(run('@(context.Response)', ctx), null);
+  ctx.response = { status: 429, headers: { 'retry-after': '10' }, body: { kind: 'buffer', data: Buffer.from('{"error":{"code":"429"}}') } };
+  assert.equal(run('@(context.Response.StatusCode + " " + context.Response.StatusReason)', ctx), '429 Too Many Requests');
+  assert.equal(run('@(context.Response.Headers.GetValueOrDefault("Retry-After", "0"))', ctx), '10');
+  assert.equal(run('@((string)context.Response.Body.As<JObject>()["error"]["code"])', ctx), '429');
+  ctx.response = { status: 200, headers: {}, body: { kind: 'empty' } };
+  assert.equal(run('@(context.Response.Body)', ctx), null);
+});
+
+test('subscription, product, api, operation, user, deployment', () => {
+  const ctx = makeContext();
+  assert.equal(run('@(context.Subscription.Id + "|" + context.Subscription.Name + "|" + context.Subscription.Key)', ctx), 'sub-1|Team A|key-123');
+  assert.equal(run('@(context.Subscription.PrimaryKey)', ctx), 'key-123');
+  assert.equal(run('@(context.Product.Id + "|" + context.Product.Name)', ctx), 'starter|starter');
+  assert.equal(run('@(context.Api.Id + "|" + context.Api.Name + "|" + context.Api.Path)', ctx), 'azure-openai-api|Azure OpenAI|openai');
+  assert.equal(run('@(context.Operation.Id + "|" + context.Operation.Method + "|" + context.Operation.UrlTemplate)', ctx), 'ChatCompletions_Create|POST|/deployments/{deployment-id}/chat/completions');
+  assert.equal(run('@(context.User)', ctx), null);
+  assert.equal(run('@(context.Deployment.Region + context.Deployment.ServiceName + context.Deployment.ServiceId + context.Deployment.Gateway.Id)', ctx), 'localtollgatetollgatetollgate');
+  assert.equal(run('@(context.Tracing)', ctx), false);
+  assert.equal(run('@(context.Timestamp <= DateTime.UtcNow.AddYears(100))', ctx), true);
+  const anon = makeContext({ subscription: false });
+  assert.equal(run('@(context.Subscription)', anon), null);
+  assert.equal(run('@(context.Subscription?.Id ?? "anonymous")', anon), 'anonymous');
+  assert.throws(() => run('@(context.Subscription.Id)', anon), (e: ExpressionRuntimeError) => e.exception === 'System.NullReferenceException');
+});
+
+test('context.Variables: indexer, GetValueOrDefault<T>, ContainsKey, TryGetValue', () => {
+  const ctx = makeContext();
+  ctx.variables.set('s', 'text');
+  ctx.variables.set('n', 5);
+  ctx.variables.set('d', 2.5);
+  ctx.variables.set('b', true);
+  ctx.variables.set('j', toJToken({ k: 'v' }));
+  assert.equal(run('@((string)context.Variables["s"])', ctx), 'text');
+  assert.equal(run('@((int)context.Variables["n"] / 2)', ctx), 2);
+  assert.equal(runStr('@((double)context.Variables["d"] * 2)', ctx), '5');
+  assert.equal(run('@((bool)context.Variables["b"])', ctx), true);
+  assert.equal(run('@(((JObject)context.Variables["j"])["k"].ToString())', ctx), 'v');
+  assert.equal(run('@(context.Variables.GetValueOrDefault<string>("s", "x"))', ctx), 'text');
+  assert.equal(run('@(context.Variables.GetValueOrDefault<string>("missing", "x"))', ctx), 'x');
+  assert.equal(run('@(context.Variables.GetValueOrDefault<int>("missing"))', ctx), 0);
+  assert.equal(run('@(context.Variables.GetValueOrDefault<string>("missing"))', ctx), null);
+  assert.equal(run('@(context.Variables.GetValueOrDefault("n"))', ctx), 5);
+  assert.equal(run('@(context.Variables.ContainsKey("s") && !context.Variables.ContainsKey("zz"))', ctx), true);
+  assert.equal(run('@(context.Variables.TryGetValue("s", out var v) ? v : "no")', ctx), 'text');
+  assert.throws(() => run('@(context.Variables["missing"])', ctx), (e: ExpressionRuntimeError) => e.exception === 'System.Collections.Generic.KeyNotFoundException');
+  assert.throws(() => run('@((string)context.Variables["n"])', ctx), (e: ExpressionRuntimeError) => e.exception === 'System.InvalidCastException');
+  assert.throws(() => run('@{ context.Variables["s"] = "x"; return 1; }', ctx), /read only/);
+});
+
+test('a send-request response stored in a variable reads as IResponse', () => {
+  const ctx = makeContext();
+  ctx.variables.set('resp', new StoredResponse(201, { 'content-type': 'application/json', 'x-id': 'abc' }, Buffer.from('{"ok":true}')));
+  assert.equal(run('@(((IResponse)context.Variables["resp"]).StatusCode)', ctx), 201);
+  assert.equal(run('@(((IResponse)context.Variables["resp"]).Headers.GetValueOrDefault("X-Id", ""))', ctx), 'abc');
+  assert.equal(run('@(((IResponse)context.Variables["resp"]).Body.As<JObject>()["ok"].Value<bool>())', ctx), true);
+  assert.equal(run('@(context.Variables["resp"] is IResponse)', ctx), true);
+  assert.throws(() => run('@((IResponse)context.Variables["resp2"])', ctx), /not present/);
+});
+
+test('context.RequestId and context.LastError', () => {
+  const ctx = makeContext();
+  assert.equal(runStr('@(context.RequestId)', ctx), '0f8fad5b-d9cb-469f-a165-70867728950e');
+  assert.equal(run('@(context.LastError)', ctx), null);
+  ctx.lastError = new GatewayError('GW_ERR_BACKEND_TIMEOUT', 'The backend did not answer in time.');
+  assert.equal(run('@(context.LastError.Reason + ": " + context.LastError.Message)', ctx), 'GW_ERR_BACKEND_TIMEOUT: The backend did not answer in time.');
+  assert.equal(run('@(context.LastError.Source)', ctx), null);
+});

@@ -1,0 +1,127 @@
+/**
+ * The pipeline behind the public API: raw text → tokens → AST → closures, and the evaluation
+ * boundary that turns every internal failure into an `ExpressionRuntimeError` with a position.
+ * @module
+ */
+import type { RequestContext } from '../core/context.ts';
+import type { Stmt } from './ast.ts';
+import { Compiler } from './compile.ts';
+import { compileBlock } from './compile-statements.ts';
+import { CsError, type ExprPos, ExpressionCompileError, ExpressionRuntimeError, LimitError, SyntaxFault } from './errors.ts';
+import type { Ev, Frame } from './frame.ts';
+import { Lexer } from './lexer.ts';
+import { DEFAULT_STEP_BUDGET, enterMeter, leaveMeter, systemNow } from './limits.ts';
+import { parseStatement } from './parse-statements.ts';
+import { Parser, describe } from './parser.ts';
+import { Lambda } from './values.ts';
+
+const NO_SLOTS: unknown[] = [];
+
+/** Maps an offset in `raw` to a document position, given that `raw[at]` is the `@` at `pos`. */
+function positioner(raw: string, at: number, pos: ExprPos): (off: number) => ExprPos {
+  return (off) => {
+    const o = Math.max(at, Math.min(off, raw.length));
+    let line = pos.line;
+    let lineStart = -1;
+    for (let i = at; i < o; i++) {
+      if (raw.charCodeAt(i) === 10) {
+        line++;
+        lineStart = i;
+      }
+    }
+    return { file: pos.file, line, col: lineStart < 0 ? pos.col + (o - at) : o - lineStart };
+  };
+}
+
+function parseProgram(raw: string, at: number): { kind: 'expr' | 'block'; parser: Parser; stmt: Stmt | null } {
+  const opener = raw[at + 1];
+  const parser = new Parser(new Lexer(raw, at + 2).all());
+  if (opener === '(') {
+    return { kind: 'expr', parser, stmt: null };
+  }
+  const body: Stmt[] = [];
+  while (!parser.isOp('}')) {
+    if (parser.peek().k === 'eof') parser.fail("'}' expected");
+    body.push(parseStatement(parser));
+  }
+  const close = parser.expectOp('}');
+  return { kind: 'block', parser, stmt: { k: 'block', off: at, body, end: close.off } };
+}
+
+export class Compiled {
+  readonly source: string;
+  readonly #body: Ev;
+  readonly #slots: number;
+  readonly #posAt: (off: number) => ExprPos;
+
+  constructor(source: string, body: Ev, slots: number, posAt: (off: number) => ExprPos) {
+    this.source = source;
+    this.#body = body;
+    this.#slots = slots;
+    this.#posAt = posAt;
+  }
+
+  evaluate(ctx: RequestContext, opts?: { stepBudget?: number; now?: () => number; random?: () => number }): unknown {
+    const f: Frame = {
+      left: opts?.stepBudget ?? DEFAULT_STEP_BUDGET,
+      now: opts?.now ?? systemNow,
+      random: opts?.random ?? Math.random,
+      slots: this.#slots === 0 ? NO_SLOTS : new Array<unknown>(this.#slots).fill(null),
+      ctx,
+      model: null,
+      ret: null,
+    };
+    const prev = enterMeter(f);
+    try {
+      const v = this.#body(f);
+      if (v instanceof Lambda || typeof v === 'function' || typeof v === 'symbol') throw new CsError('System.NotSupportedException', 'An expression cannot return a lambda.');
+      return v === undefined ? null : v;
+    } catch (err) {
+      throw this.#runtimeError(err);
+    } finally {
+      leaveMeter(prev);
+    }
+  }
+
+  #runtimeError(err: unknown): ExpressionRuntimeError {
+    if (err instanceof CsError || err instanceof LimitError) {
+      const pos = err.offset >= 0 ? this.#posAt(err.offset) : null;
+      const where = pos === null ? '' : ` (at ${pos.file}:${pos.line}:${pos.col})`;
+      const exception = err instanceof CsError ? err.csType : err.kind;
+      return new ExpressionRuntimeError(`Expression evaluation failed. ${err.message}${where}`, { exception, pos, cause: err });
+    }
+    if (err instanceof RangeError) {
+      return new ExpressionRuntimeError('Expression evaluation failed. The expression nests too deeply to evaluate.', { exception: 'StackOverflow', pos: null, cause: err });
+    }
+    const message = err instanceof Error ? err.message : 'unknown failure';
+    return new ExpressionRuntimeError(`Expression evaluation failed. ${message}`, { exception: 'System.Exception', pos: null, cause: err });
+  }
+}
+
+export function compile(raw: string, pos: ExprPos): Compiled {
+  const at = raw.search(/\S/);
+  const posAt = positioner(raw, Math.max(at, 0), pos);
+  if (at < 0 || raw[at] !== '@' || (raw[at + 1] !== '(' && raw[at + 1] !== '{')) {
+    throw new ExpressionCompileError("A policy expression starts with '@(' or '@{'", posAt(Math.max(at, 0)));
+  }
+  try {
+    const { kind, parser, stmt } = parseProgram(raw, at);
+    const c = new Compiler();
+    c.lambdaBlock = (s) => compileBlock(c, s, true);
+    let body: Ev;
+    if (kind === 'expr') {
+      const e = parser.parseExpr();
+      parser.expectOp(')');
+      if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the expression`);
+      body = c.expr(e);
+    } else {
+      if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the block`);
+      body = compileBlock(c, stmt as Stmt, false);
+    }
+    return new Compiled(raw, body, c.slotCount, posAt);
+  } catch (err) {
+    if (err instanceof SyntaxFault) throw new ExpressionCompileError(err.message, posAt(err.offset));
+    if (err instanceof RangeError) throw new ExpressionCompileError('The expression is nested too deeply', posAt(at));
+    throw new ExpressionCompileError(`Internal compiler error: ${err instanceof Error ? err.message : String(err)}`, posAt(at));
+  }
+}
