@@ -5,6 +5,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, loadConfigObject, formatIssue, type LoadedConfig } from '../config/load.ts';
 import { startGateway } from '../gateway/gateway.ts';
+import { buildRuntime } from '../gateway/runtime.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { createLogger } from '../observability/logger.ts';
+import { policySet } from './policy-set.ts';
 import { runSimulateCli } from '../simulator/index.ts';
 import { VERSION } from '../version.ts';
 import { startDemo } from './demo.ts';
@@ -15,7 +19,10 @@ Usage:
   tollgate start [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
       Start the gateway. Without --config: the demo (simulated backends, a printed key).
   tollgate validate --config FILE
-      Check a configuration; prints file:line:col: message for each problem, exits 1 if any.
+      Check a configuration and its policy documents; prints file:line:col: message for each
+      problem, exits 1 if any.
+  tollgate policy set --config FILE --scope global|product:ID|api:ID|operation:API/OP --file POLICY
+      Point a scope at a policy document (the seeds' "Set Backend Policy" step); validates first.
   tollgate simulate [--port P] [--host H] [--tpm N] [--rpm N] [--latency-ms N]
                     [--tokens-per-second N] [--fail-rate F] [--require-key K]
       Run the OpenAI-compatible simulator alone.
@@ -29,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       return start(rest);
     case 'validate':
       return validate(rest);
+    case 'policy':
+      return policySet(rest);
     case 'simulate':
       await runSimulateCli(rest);
       return 0;
@@ -48,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function validate(args: string[]): number {
+async function validate(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
   if (values.config === undefined) {
     console.error('tollgate validate: --config FILE is required');
@@ -57,6 +66,10 @@ function validate(args: string[]): number {
   try {
     const loaded = loadConfigFile(values.config);
     const c = loaded.config;
+    // Compiling the runtime checks every policy document and expression, as `start` would.
+    const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });
+    await runtime.close();
+    for (const notice of runtime.notices) console.log(`notice: ${notice}`);
     console.log(
       `${values.config}: ok (${Object.keys(c.backends).length} backends, ${Object.keys(c.apis).length} apis, ` +
         `${Object.keys(c.products).length} products, ${Object.keys(c.subscriptions).length} subscriptions)`,
@@ -107,6 +120,10 @@ async function start(args: string[]): Promise<number> {
     gateway = await startGateway(loaded);
   } catch (err) {
     await Promise.allSettled((demo?.simulators ?? []).map((s) => s.close()));
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) console.error(formatIssue(issue));
+      return 1;
+    }
     const e = err as NodeJS.ErrnoException;
     console.error(`tollgate: cannot start: ${e.code === 'EADDRINUSE' ? `address in use (${e.message})` : e.message}`);
     return 1;
@@ -132,6 +149,27 @@ async function start(args: string[]): Promise<number> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // SIGHUP reloads the config file; a config that does not load leaves the running one in force.
+    if (values.config !== undefined) {
+      const file = values.config;
+      process.on('SIGHUP', () => {
+        let next: LoadedConfig;
+        try {
+          next = loadConfigFile(file);
+        } catch (err) {
+          if (err instanceof ConfigError) for (const issue of err.issues) console.error(`reload refused: ${formatIssue(issue)}`);
+          else console.error(`reload refused: ${(err as Error).message}`);
+          return;
+        }
+        gateway.reload(next).then(
+          () => console.error(`tollgate: configuration reloaded from ${file}`),
+          (err: unknown) => {
+            if (err instanceof ConfigError) for (const issue of err.issues) console.error(`reload refused: ${formatIssue(issue)}`);
+            else console.error(`reload refused: ${(err as Error).message}`);
+          },
+        );
+      });
+    }
   });
   return 0;
 }

@@ -91,6 +91,7 @@ void test('the example config loads, with named values substituted and defaults 
       backend: 'aoai-eastus',
       deployments: ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'],
       subscriptionRequired: true,
+      operations: {},
     },
   });
   assert.deepEqual(c.products, { starter: { apis: ['azure-openai'] } });

@@ -5,12 +5,13 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { configSchema, namedValueSchema, type Config } from './schema.ts';
 import { resolveNamedValues, substitute, Secrets, type Issue } from './named-values.ts';
 import { checkReferences } from './references.ts';
 import { locate } from './locate.ts';
+import { EMPTY_POLICY_DOCS, loadPolicyDocs, type PolicyDocs, type PolicyIssue } from './policies.ts';
 
 export interface ConfigIssue {
   readonly file: string;
@@ -40,6 +41,10 @@ export interface LoadedConfig {
   readonly config: Config;
   readonly secrets: Secrets;
   readonly file: string | undefined;
+  /** Policy documents read from the config (compiled when the runtime is built). */
+  readonly policies: PolicyDocs;
+  /** Resolved named values (secrets included): never print this. */
+  readonly namedValues: ReadonlyMap<string, string>;
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -72,7 +77,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   } catch (err) {
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read the YAML document: ${(err as Error).message}` }]);
   }
-  return validate(raw, file, env, (path, atKey) => locate(doc, lineCounter, path, atKey));
+  return validate(raw, file, env, (path, atKey) => locate(doc, lineCounter, path, atKey), { doc, lineCounter, text });
 }
 
 /** Validates an in-memory config object (the demo builds one); positions are reported as 1:1. */
@@ -85,6 +90,7 @@ function validate(
   file: string,
   env: NodeJS.ProcessEnv,
   where: (path: readonly PropertyKey[], atKey: boolean) => { line: number; col: number },
+  source?: { doc: Document; lineCounter: LineCounter; text: string },
 ): LoadedConfig {
   const issues: Issue[] = [];
   const secrets = new Secrets();
@@ -108,15 +114,24 @@ function validate(
     issues.push(...checkReferences(parsed.data));
   }
 
-  if (issues.length > 0) {
-    const located = issues.map((i) => {
-      const pos = where(i.path, i.atKey === true);
-      return { file, line: pos.line, col: pos.col, path: i.path.map(String).join('.'), message: secrets.redact(i.message) };
-    });
-    located.sort((a, b) => a.line - b.line || a.col - b.col);
-    throw new ConfigError(located);
+  const configFile = file.startsWith('<') ? undefined : file;
+  const located: ConfigIssue[] = issues.map((i) => {
+    const pos = where(i.path, i.atKey === true);
+    return { file, line: pos.line, col: pos.col, path: i.path.map(String).join('.'), message: secrets.redact(i.message) };
+  });
+  let policies = EMPTY_POLICY_DOCS;
+  if (parsed.success && issues.length === 0) {
+    const policyIssues: PolicyIssue[] = [];
+    policies = loadPolicyDocs(parsed.data, { file: configFile, doc: source?.doc, lineCounter: source?.lineCounter, namedValues: values, text: source?.text }, policyIssues);
+    for (const p of policyIssues) located.push({ ...p.pos, path: p.path.map(String).join('.'), message: secrets.redact(p.message) });
   }
-  return { config: parsed.data as Config, secrets, file: file.startsWith('<') ? undefined : file };
+  if (located.length > 0) throw new ConfigError(sortIssues(located));
+  return { config: parsed.data as Config, secrets, file: configFile, policies, namedValues: values };
+}
+
+/** File order: the config file's issues and each policy file's, by line then column. */
+export function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1));
 }
 
 function zodIssues(error: z.ZodError, prefix: PropertyKey[]): Issue[] {

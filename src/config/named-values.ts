@@ -106,7 +106,10 @@ export function substitute(
   if (typeof node === 'object' && node !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(node)) {
-      out[k] = path.length === 0 && k === 'namedValues' ? v : substitute(v, values, declared, [...path, k], issues);
+      // Policy documents substitute their own {{named values}} when they are read, so that
+      // positions inside them stay exact; named values are not substituted in their own section.
+      const skip = (path.length === 0 && (k === 'namedValues' || k === 'fragments')) || k === 'policies';
+      out[k] = skip ? v : substitute(v, values, declared, [...path, k], issues);
     }
     return out;
   }

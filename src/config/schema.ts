@@ -48,6 +48,18 @@ export const backendSchema = z.strictObject({
   maxConnections: z.number().int().positive().max(10_000).default(256),
 });
 
+/**
+ * A policy document: a file path (`.xml`, `.yaml`/`.yml`, relative to the config file), an inline
+ * XML string (starts with `<`), or the YAML form (a mapping of sections; a list for fragments).
+ */
+export const policySourceSchema = z.union([
+  z.string().min(1),
+  z.record(z.string(), z.unknown()),
+  z.array(z.unknown()),
+]);
+
+export const operationSchema = z.strictObject({ policies: policySourceSchema.optional() });
+
 export const apiSchema = z.strictObject({
   /** URL prefix without slashes at either end; "" mounts at the root (so /v1/... works). */
   path: z
@@ -58,11 +70,21 @@ export const apiSchema = z.strictObject({
   backend: z.string().min(1).optional(),
   deployments: z.array(z.string().min(1)).optional(),
   subscriptionRequired: z.boolean().default(true),
+  policies: policySourceSchema.optional(),
+  /** Operation-scope policies by operation id (e.g. ChatCompletions_Create). */
+  operations: z.record(z.string().min(1), operationSchema).default({}),
 });
 
 export const productSchema = z.strictObject({
   displayName: z.string().optional(),
   apis: z.array(z.string().min(1)).default([]),
+  policies: policySourceSchema.optional(),
+});
+
+/** Sinks named by `log-to-eventhub logger-id`; their behaviour arrives with the usage loggers. */
+export const loggerSchema = z.looseObject({
+  type: z.enum(['file', 'http', 'redis-stream', 'ledger', 'stdout']),
+  description: z.string().optional(),
 });
 
 export const subscriptionSchema = z.strictObject({
@@ -117,6 +139,24 @@ export const configSchema = z.strictObject({
   apis: z.record(z.string().min(1), apiSchema).default({}),
   products: z.record(z.string().min(1), productSchema).default({}),
   subscriptions: z.record(z.string().min(1), subscriptionSchema).default({}),
+  /** Global-scope policy document (APIM's "All APIs"). */
+  policies: policySourceSchema.optional(),
+  /** Policy fragments for `<include-fragment fragment-id="...">`. */
+  fragments: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid fragment id'), policySourceSchema).default({}),
+  loggers: z.record(z.string().min(1), loggerSchema).default({}),
+  /** Requests policies make themselves (send-request). */
+  outbound: z
+    .strictObject({
+      /** Allow private, loopback and link-local targets (off: they are refused). */
+      allowPrivateNetworks: z.boolean().default(false),
+      /** Host names always allowed, whatever they resolve to. */
+      allowedHosts: z.array(z.string().min(1)).default([]),
+    })
+    .default({ allowPrivateNetworks: false, allowedHosts: [] }),
+  /** The cache behind cache-lookup-value / cache-store-value. */
+  cache: z
+    .strictObject({ maxEntries: z.number().int().positive().max(10_000_000).default(10_000) })
+    .default({ maxEntries: 10_000 }),
   /** Simulated backends started inside the gateway process (the demo uses these). */
   simulators: z.record(z.string().min(1), simulatorSchema).default({}),
 });

@@ -32,11 +32,12 @@ export interface ApiInfo {
 }
 
 export interface GatewayRequest {
-  readonly method: string;
+  /** Method forwarded to the backend (`set-method` may change it). */
+  method: string;
   /** Path as received, without the query string. */
   readonly path: string;
-  /** Query string including its leading `?`, or "". */
-  readonly query: string;
+  /** Query string including its leading `?`, or "" (`set-query-parameter`, `rewrite-uri` may change it). */
+  query: string;
   readonly headers: IncomingHttpHeaders;
   readonly ip: string;
   /** Path below the API's mount path, e.g. `/deployments/gpt-4o/chat/completions`. */
@@ -93,11 +94,19 @@ export class RequestContext {
   deployment: string | null = null;
   /** Backend chosen for forwarding (the API default, or set-backend-service). */
   backendId: string | null = null;
+  /** A URL set by `set-backend-service base-url`; wins over `backendId` (and carries no backend credentials). */
+  backendUrl: string | null = null;
+  /** The subscription key the client presented (for `context.Subscription.Key`); never forwarded or logged. */
+  presentedKey: string | null = null;
   response: GatewayResponse | null = null;
   lastError: GatewayError | null = null;
   /** True once a policy produced the final response (return-response): later sections are skipped. */
   ended = false;
   metering: Metering | null = null;
+  /** A CORS preflight (OPTIONS with Access-Control-Request-Method): no key, only inbound runs. */
+  preflight = false;
+  /** Headers added to whatever response is finally sent (e.g. CORS headers). */
+  extraResponseHeaders: Record<string, string> | null = null;
   /** The client asked for `stream: true`. */
   streaming = false;
   /** The gateway added `stream_options.include_usage`, so the usage chunk must be hidden from the client. */

@@ -42,6 +42,13 @@ export const ERROR_CODES = {
   GW_ERR_BACKEND_NOT_CONFIGURED: { status: 500, type: 'server_error' },
   GW_ERR_RESPONSE_TOO_LARGE: { status: 502, type: 'server_error' },
   GW_ERR_SHUTTING_DOWN: { status: 503, type: 'server_error' },
+  GW_ERR_POLICY_EXPRESSION: { status: 500, type: 'server_error' },
+  GW_ERR_POLICY_FAILED: { status: 500, type: 'server_error' },
+  GW_ERR_POLICY_CHECK_HEADER: { status: 401, type: 'authentication_error' },
+  GW_ERR_IP_FORBIDDEN: { status: 403, type: 'permission_error' },
+  GW_ERR_SEND_REQUEST_FAILED: { status: 502, type: 'server_error' },
+  GW_ERR_SEND_REQUEST_FORBIDDEN_TARGET: { status: 500, type: 'server_error' },
+  GW_ERR_BACKEND_ERROR_STATUS: { status: 502, type: 'server_error' },
   GW_ERR_INTERNAL: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;
 

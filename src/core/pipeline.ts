@@ -7,6 +7,7 @@
  */
 import type { RequestContext } from './context.ts';
 import { toGatewayError } from './errors.ts';
+import { errorResponse } from './error-response.ts';
 
 export type PolicySection = 'inbound' | 'backend' | 'outbound' | 'on-error';
 
@@ -44,15 +45,17 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
     if (!ctx.ended) await runSection(pipeline.outbound, ctx);
   } catch (err) {
     ctx.lastError = toGatewayError(err);
-    // on-error sees the error and may replace the response (APIM semantics); a failure inside
-    // on-error itself is recorded and the original error is rendered.
+    // on-error starts from the rendered error and may modify or replace it (APIM semantics);
+    // a failure inside on-error itself is recorded and that error is rendered instead.
     ctx.ended = false;
     discardResponse(ctx);
+    ctx.response = errorResponse(ctx, ctx.lastError);
     try {
       await runSection(pipeline.onError, ctx);
     } catch (inner) {
       ctx.lastError = toGatewayError(inner);
       discardResponse(ctx);
+      ctx.response = errorResponse(ctx, ctx.lastError);
     }
   }
 }

@@ -20,6 +20,8 @@ import { VERSION } from '../version.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
+  /** Injected in tests: how policies wait (retry back-off). */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Collect prom-client's process metrics (off in tests to keep them cheap). */
   readonly defaultMetrics?: boolean;
 }
@@ -34,6 +36,14 @@ export interface RunningGateway {
   readonly metrics: Metrics;
   readonly simulators: ReadonlyMap<string, RunningSimulator>;
   readonly handler: RequestHandler;
+  /** The runtime serving new requests (replaced by `reload`). */
+  current(): Runtime;
+  /**
+   * Swaps in a new configuration (SIGHUP). Listeners, simulators and the admin port stay as they
+   * are. On failure (e.g. a policy document that does not compile) the running configuration stays
+   * in force and the ConfigError is thrown.
+   */
+  reload(loaded: LoadedConfig): Promise<void>;
   /** Drains for `graceMs` (default: gateway.shutdownGraceMs), then cuts the rest. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -61,8 +71,16 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     );
   }
 
-  const runtime = buildRuntime(config, now);
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const runtimeDeps = { metrics, logger, now, ...(opts.sleep !== undefined && { sleep: opts.sleep }) };
+  let runtime: Runtime;
+  try {
+    runtime = buildRuntime(loaded, runtimeDeps);
+  } catch (err) {
+    await Promise.allSettled([...simulators.values()].map((s) => s.close()));
+    throw err;
+  }
+  for (const notice of runtime.notices) logger.info({ notice }, 'policy notice');
   const usageBus = new UsageBus((err) => logger.error({ err: describeCause(err) }, 'usage consumer failed'));
   if (logger.isLevelEnabled('debug')) usageBus.subscribe((usage) => logger.debug({ usage }, 'usage'));
 
@@ -124,13 +142,29 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
       admin.closeAllConnections();
     }
     await runtime.close();
+    await Promise.allSettled([...retired].map((r) => r.close()));
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
   }
 
+  const retired = new Set<Runtime>();
   return {
     url,
     adminUrl,
-    runtime,
+    get runtime() {
+      return runtime;
+    },
+    current: () => runtime,
+    async reload(next) {
+      const fresh = buildRuntime(next, runtimeDeps);
+      const old = runtime;
+      runtime = fresh;
+      for (const notice of fresh.notices) logger.info({ notice }, 'policy notice');
+      logger.info({ configFile: next.file }, 'configuration reloaded');
+      // Requests already running keep the old backends' pools; close them once those finish.
+      retired.add(old);
+      await old.close();
+      retired.delete(old);
+    },
     usageBus,
     metrics,
     simulators,

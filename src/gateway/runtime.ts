@@ -1,14 +1,27 @@
 /**
  * Turns a validated configuration into the objects the data path uses: backends with their
- * connection pools, mounted APIs with their pipelines, products, and the key store.
+ * connection pools, mounted APIs, products, the key store, and the compiled policy documents,
+ * merged per (API, product, operation) on first use.
  * @module
  */
+import { setTimeout as delay } from 'node:timers/promises';
+import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
+import { ConfigError, sortIssues, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
 import type { ApiInfo } from '../core/context.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import { KeyStore } from '../auth/key-store.ts';
 import { Backend } from '../upstream/backend.ts';
+import { OutboundClient } from '../upstream/outbound-client.ts';
 import { forwardRequest } from '../policies/forward-request/index.ts';
+import { POLICY_DEFINITIONS } from '../policies/index.ts';
+import { PolicyCompiler, mergeScopes, type CompiledDocument, type PolicyEnv } from '../policy-docs/compile.ts';
+import { PolicyDocError, type PolicyElement } from '../policy-docs/element.ts';
+import type { PolicyServices } from '../policy-docs/services.ts';
+import { MemoryValueCache, type ValueCache } from '../state/value-cache.ts';
+import { OPENAI_OPERATION_IDS } from '../providers/openai/routes.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Logger } from '../observability/logger.ts';
 import { Router } from './router.ts';
 
 export interface ApiRuntime {
@@ -20,7 +33,6 @@ export interface ApiRuntime {
   /** Declared deployments; null means any name is forwarded. */
   readonly deployments: ReadonlySet<string> | null;
   readonly subscriptionRequired: boolean;
-  readonly pipeline: Pipeline;
 }
 
 export interface Runtime {
@@ -31,14 +43,56 @@ export interface Runtime {
   readonly keyStore: KeyStore;
   /** product id → ids of the APIs it grants. */
   readonly productApis: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Removes secret named values from text bound for logs. */
+  redact(text: string): string;
+  /** Load-time notices (policies parsed but not enforced yet), as `file:line:col: message`. */
+  readonly notices: readonly string[];
+  /** The merged pipeline: global → product → API → operation. */
+  pipelineFor(apiId: string, productId: string | null, operationId: string | null): Pipeline;
   close(): Promise<void>;
 }
 
-export function buildRuntime(config: Config, now: () => number): Runtime {
+export interface RuntimeDeps {
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Injected in tests to make retry back-offs instant (or recorded). */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly cache?: ValueCache;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
+
+/** @throws ConfigError when a policy document does not compile (every problem, located). */
+export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
+  const config = loaded.config;
   const backends = new Map<string, Backend>();
   for (const [id, cfg] of Object.entries(config.backends)) backends.set(id, new Backend(id, cfg));
+  const urlDispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 128, connect: { timeout: 5_000 } });
+  const outbound = new OutboundClient(config.outbound);
+  const services: PolicyServices = {
+    backends,
+    urlDispatcher,
+    outbound,
+    cache: deps.cache ?? new MemoryValueCache({ maxEntries: config.cache.maxEntries, maxTtlSeconds: 365 * 24 * 3600 }),
+    metrics: deps.metrics,
+    logger: deps.logger,
+    maxResponseBytes: config.gateway.maxResponseBytes,
+    now: deps.now,
+    sleep: deps.sleep ?? defaultSleep,
+  };
+  const close = async (): Promise<void> => {
+    await Promise.allSettled([...[...backends.values()].map((b) => b.close()), urlDispatcher.close(), outbound.close()]);
+  };
 
-  const forward = forwardRequest({}, { backends, maxResponseBytes: config.gateway.maxResponseBytes, now });
+  let compiled;
+  try {
+    compiled = compilePolicies(loaded, config, services);
+  } catch (err) {
+    void close();
+    throw err;
+  }
+
   const apis = new Map<string, ApiRuntime>();
   for (const [id, cfg] of Object.entries(config.apis)) {
     apis.set(id, {
@@ -49,9 +103,6 @@ export function buildRuntime(config: Config, now: () => number): Runtime {
       defaultBackendId: cfg.backend ?? null,
       deployments: cfg.deployments ? new Set(cfg.deployments) : null,
       subscriptionRequired: cfg.subscriptionRequired,
-      // Policy documents (a later stage) compile into these sections; the default backend
-      // section is APIM's: forward the request.
-      pipeline: { inbound: [], backend: [forward], outbound: [], onError: [] },
     });
   }
 
@@ -64,6 +115,12 @@ export function buildRuntime(config: Config, now: () => number): Runtime {
     for (const key of sub.keys) keyStore.add(key, info);
   }
 
+  // APIM's implicit outermost document: the backend section forwards the request.
+  const root: CompiledDocument = {
+    sections: { backend: [forwardRequest({}, { backends, urlDispatcher, maxResponseBytes: config.gateway.maxResponseBytes, now: deps.now })] },
+  };
+  const pipelines = new Map<string, Pipeline>();
+
   return {
     config,
     backends,
@@ -71,8 +128,88 @@ export function buildRuntime(config: Config, now: () => number): Runtime {
     router: new Router(apis.values()),
     keyStore,
     productApis,
-    async close() {
-      await Promise.allSettled([...backends.values()].map((b) => b.close()));
+    notices: compiled.notices,
+    redact: (text) => loaded.secrets.redact(text),
+    pipelineFor(apiId, productId, operationId) {
+      const key = `${apiId}\u0000${productId ?? ''}\u0000${operationId ?? ''}`;
+      let p = pipelines.get(key);
+      if (p === undefined) {
+        p = mergeScopes(root, [
+          compiled.global,
+          productId === null ? undefined : compiled.products.get(productId),
+          compiled.apis.get(apiId),
+          operationId === null ? undefined : compiled.operations.get(`${apiId}/${operationId}`),
+        ]);
+        pipelines.set(key, p);
+      }
+      return p;
     },
+    close,
   };
+}
+
+interface CompiledPolicies {
+  readonly global: CompiledDocument | undefined;
+  readonly products: ReadonlyMap<string, CompiledDocument>;
+  readonly apis: ReadonlyMap<string, CompiledDocument>;
+  readonly operations: ReadonlyMap<string, CompiledDocument>;
+  readonly notices: string[];
+}
+
+function compilePolicies(loaded: LoadedConfig, config: Config, services: PolicyServices): CompiledPolicies {
+  const docs = loaded.policies;
+  const issues: ConfigIssue[] = [];
+  const notices: string[] = [];
+  const env: PolicyEnv = {
+    backendIds: new Set(Object.keys(config.backends)),
+    loggerIds: new Set(Object.keys(config.loggers)),
+    fragments: docs.fragments,
+    services,
+    notice: (message, pos) => notices.push(`${pos.file}:${pos.line}:${pos.col}: ${message}`),
+  };
+  const compiler = new PolicyCompiler(POLICY_DEFINITIONS, env);
+  const compile = (el: PolicyElement | undefined, path: string): CompiledDocument | undefined => {
+    if (el === undefined) return undefined;
+    try {
+      return compiler.document(el);
+    } catch (err) {
+      if (!(err instanceof PolicyDocError)) throw err;
+      issues.push({ ...err.pos, path, message: loaded.secrets.redact(err.message) });
+      return undefined;
+    }
+  };
+  // Fragments are compiled where they are included; compiling each once alone reports its errors
+  // even when nothing includes it yet.
+  for (const [id, el] of docs.fragments) {
+    try {
+      compiler.list(el.children, { section: 'inbound', target: 'request', fragmentStack: [id], inRetry: false });
+    } catch (err) {
+      if (!(err instanceof PolicyDocError)) throw err;
+      // A fragment may hold outbound-only policies; only report what is wrong in every section.
+      if (!/not allowed in the inbound section/.test(err.message)) issues.push({ ...err.pos, path: `fragments.${id}`, message: err.message });
+    }
+  }
+  const global = compile(docs.global, 'policies');
+  const products = new Map<string, CompiledDocument>();
+  for (const [id, el] of docs.products) {
+    const c = compile(el, `products.${id}.policies`);
+    if (c !== undefined) products.set(id, c);
+  }
+  const apis = new Map<string, CompiledDocument>();
+  for (const [id, el] of docs.apis) {
+    const c = compile(el, `apis.${id}.policies`);
+    if (c !== undefined) apis.set(id, c);
+  }
+  const operations = new Map<string, CompiledDocument>();
+  for (const [key, el] of docs.operations) {
+    const [apiId, opId] = key.split('/') as [string, string];
+    if (config.apis[apiId]?.type === 'openai' && !OPENAI_OPERATION_IDS.has(opId)) {
+      issues.push({ ...el.pos, path: `apis.${apiId}.operations.${opId}`, message: `api "${apiId}" has no operation "${opId}" (known: ${[...OPENAI_OPERATION_IDS].join(', ')})` });
+      continue;
+    }
+    const c = compile(el, `apis.${apiId}.operations.${opId}.policies`);
+    if (c !== undefined) operations.set(key, c);
+  }
+  if (issues.length > 0) throw new ConfigError(sortIssues(issues));
+  return { global, products, apis, operations, notices };
 }

@@ -72,4 +72,45 @@ export class Metrics {
     }
     child.inc(tokens);
   }
+
+  readonly #custom = new Map<string, { labels: string; counter: Counter<string>; sets: Set<string> }>();
+
+  /**
+   * A custom counter for `emit-metric` (and later the token metrics), named
+   * `tollgate_custom_<namespace>_<name>`. Registering the same name with other labels is an error;
+   * label sets per metric are capped (past the cap, values are replaced by `other`).
+   */
+  customCounter(namespace: string, name: string, labelNames: readonly string[]): (labelValues: readonly string[], value: number) => void {
+    const metricName = `tollgate_custom_${sanitize(namespace)}_${sanitize(name)}`.replace(/_+/g, '_');
+    const labels = labelNames.map(sanitize);
+    const key = labels.join(',');
+    let entry = this.#custom.get(metricName);
+    if (entry === undefined) {
+      const counter = new Counter({ name: metricName, help: `emit-metric ${namespace}/${name}`, labelNames: labels, registers: [this.registry] });
+      entry = { labels: key, counter, sets: new Set() };
+      this.#custom.set(metricName, entry);
+    } else if (entry.labels !== key) {
+      throw new Error(`metric ${metricName} is already emitted with dimensions (${entry.labels}); one name needs one set of dimensions`);
+    }
+    const e = entry;
+    return (values, value) => {
+      let vals = values;
+      const setKey = values.join('\u0000');
+      if (!e.sets.has(setKey)) {
+        if (e.sets.size >= MAX_CUSTOM_LABEL_SETS) vals = values.map(() => 'other');
+        else e.sets.add(setKey);
+      }
+      const l: Record<string, string> = {};
+      labels.forEach((n, i) => (l[n] = vals[i] ?? ''));
+      e.counter.inc(l, value);
+    };
+  }
+}
+
+const MAX_CUSTOM_LABEL_SETS = 1000;
+
+/** Prometheus names: [a-zA-Z_][a-zA-Z0-9_]*, lower-cased ("API ID" → "api_id"). */
+function sanitize(s: string): string {
+  const out = s.trim().toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  return /^[a-z_]/.test(out) ? out : `_${out}`;
 }

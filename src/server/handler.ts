@@ -17,7 +17,8 @@ import type { ApiRuntime, Runtime } from '../gateway/runtime.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { describeCause, type Logger } from '../observability/logger.ts';
 import { readBody } from './read-body.ts';
-import { errorResponse, writeResponse, type WriteOutcome } from './respond.ts';
+import { writeResponse, type WriteOutcome } from './respond.ts';
+import { errorResponse } from '../core/error-response.ts';
 import { estimateTokens, type TokenEstimator } from './estimate.ts';
 
 export interface HandlerDeps {
@@ -83,13 +84,20 @@ export class RequestHandler {
       const api = runtime.router.match(ctx.request.path);
       if (api === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No API is mounted at ${ctx.request.path}.`);
       await this.#prepare(ctx, req, runtime, api);
-      if (ctx.response === null) await executePipeline(api.pipeline, ctx);
+      if (ctx.response === null) {
+        const pipeline = runtime.pipelineFor(api.id, ctx.productId, ctx.operation?.id ?? null);
+        // A CORS preflight runs inbound only: a cors policy answers it, nothing is forwarded.
+        await executePipeline(ctx.preflight ? { inbound: pipeline.inbound, backend: [], outbound: [], onError: pipeline.onError } : pipeline, ctx);
+        if (ctx.preflight && ctx.response === null) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CORS preflight request not handled: no cors policy allows it.');
+      }
     } catch (err) {
       ctx.lastError = toGatewayError(err);
     }
-    if (ctx.response === null) errorResponse(ctx, ctx.lastError ?? toGatewayError(new Error('no response')));
+    ctx.response ??= errorResponse(ctx, ctx.lastError ?? toGatewayError(new Error('no response')));
     if (ctx.lastError !== null && ctx.lastError.status >= 500) {
-      this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause: describeCause(ctx.lastError.cause) }, ctx.lastError.message);
+      const cause = describeCause(ctx.lastError.cause);
+      if (cause !== undefined) cause.message = runtime.redact(cause.message);
+      this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
     }
     const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now);
     this.#finish(ctx, outcome);
@@ -101,9 +109,12 @@ export class RequestHandler {
     ctx.api = api.info;
     ctx.backendId = api.defaultBackendId;
     request.suffix = request.path.slice(api.prefix.length) || '/';
+    const h = request.headers;
+    ctx.preflight = request.method === 'OPTIONS' && typeof h.origin === 'string' && typeof h['access-control-request-method'] === 'string';
+    const routeMethod = ctx.preflight ? String(h['access-control-request-method']).toUpperCase() : request.method;
     let route: ReturnType<typeof matchOpenAiRoute> | undefined;
     if (api.type === 'openai') {
-      route = matchOpenAiRoute(request.method, request.suffix);
+      route = matchOpenAiRoute(routeMethod, request.suffix);
       if (!route.ok) {
         if (route.reason === 'method') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}.`);
         throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No operation matches ${request.method} ${request.path}.`);
@@ -118,6 +129,8 @@ export class RequestHandler {
       ctx.operation = { id: 'Passthrough', name: 'Passthrough', method: request.method, urlTemplate: '/*' };
     }
 
+    // A preflight carries no credentials and no body: only the inbound section answers it.
+    if (ctx.preflight) return;
     this.#authenticate(ctx, runtime, api);
 
     const method = request.method;
@@ -154,7 +167,14 @@ export class RequestHandler {
   }
 
   #authenticate(ctx: RequestContext, runtime: Runtime, api: ApiRuntime): void {
-    const key = presentedKey(ctx.request.headers);
+    const headers = ctx.request.headers;
+    const key = presentedKey(headers);
+    // The client's gateway credentials stop here: never forwarded, never visible to policies'
+    // header reads (the key stays available as context.Subscription.Key).
+    delete headers['api-key'];
+    delete headers['ocp-apim-subscription-key'];
+    delete headers.authorization;
+    if (key !== undefined) ctx.presentedKey = key;
     if (key === undefined) {
       if (!api.subscriptionRequired) return;
       throw new GatewayError(

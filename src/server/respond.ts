@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../core/context.ts';
-import { GatewayError, renderErrorBody, renderErrorEvent } from '../core/errors.ts';
+import { GatewayError, renderErrorEvent } from '../core/errors.ts';
 import { SseUsageTap } from '../streaming/sse-usage-tap.ts';
 import { backendError, isAbort } from '../upstream/errors.ts';
 
@@ -19,17 +19,11 @@ export interface WriteOutcome {
   tap: SseUsageTap | null;
 }
 
-/** Turns an error into the response the client gets (OpenAI error format). */
-export function errorResponse(ctx: RequestContext, err: GatewayError): void {
-  const headers: Record<string, string | string[]> = { 'content-type': 'application/json' };
-  if (err.headers) for (const [k, v] of Object.entries(err.headers)) headers[k.toLowerCase()] = v;
-  ctx.response = { status: err.status, headers, body: { kind: 'buffer', data: Buffer.from(renderErrorBody(err, ctx.requestId)) } };
-}
-
 export async function writeResponse(ctx: RequestContext, res: ServerResponse, closeConnection: boolean, now: () => number): Promise<WriteOutcome> {
   const response = ctx.response;
   if (response === null) throw new Error('writeResponse called without a response');
   const headers = response.headers;
+  if (ctx.extraResponseHeaders !== null) Object.assign(headers, ctx.extraResponseHeaders);
   headers['x-request-id'] = ctx.requestId;
   if (closeConnection) headers['connection'] = 'close';
   const body = response.body;

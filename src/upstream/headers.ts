@@ -1,7 +1,7 @@
 /**
  * Header hygiene at the proxy boundary (RFC 9110 §7.6.1): hop-by-hop headers, and any header the
- * `Connection` header names, stop here in both directions; the client's gateway key never goes
- * upstream; the backend's credentials are added last so a client cannot override them.
+ * `Connection` header names, stop here in both directions; the backend's credentials are added
+ * last so neither a client nor a policy can override them.
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -19,17 +19,12 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-/** Request headers the gateway owns or recomputes. */
-const REQUEST_DROP = new Set([
-  ...HOP_BY_HOP,
-  'host',
-  'content-length',
-  'expect',
-  // The client's gateway credentials: never forwarded (the backend gets its own).
-  'api-key',
-  'ocp-apim-subscription-key',
-  'authorization',
-]);
+/**
+ * Request headers the gateway owns or recomputes. The client's gateway credentials are removed
+ * earlier, when the key is checked (so a policy may still set `api-key` or `Authorization` for
+ * the backend).
+ */
+const REQUEST_DROP = new Set([...HOP_BY_HOP, 'host', 'content-length', 'expect']);
 
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'content-length', 'x-request-id']);
 

@@ -33,6 +33,10 @@ export interface TestGatewayOptions {
   extraBackends?: Record<string, Record<string, unknown>>;
   extraApis?: Record<string, Record<string, unknown>>;
   logLevel?: string;
+  /** Replaces how policies wait (retry back-off): tests record waits instead of sleeping. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Policies for the default APIs (both `openai` and `azure-openai`). */
+  apiPolicies?: unknown;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -45,6 +49,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     namedValues: {
       'backend-key': { value: BACKEND_KEY, secret: true },
       'team-key': { value: TEST_KEY, secret: true },
+      // Lets policies name the test simulator: {{sim-url}}.
+      'sim-url': { value: sim.url },
     },
     backends: {
       sim: { url: `${sim.url}/openai`, credentials: { header: { 'api-key': '{{backend-key}}' } }, ...opts.backend },
@@ -56,8 +62,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       ),
     },
     apis: {
-      openai: { path: '', type: 'openai', backend: 'sim', ...(deployments && { deployments }) },
-      'azure-openai': { path: 'openai', type: 'openai', backend: 'sim', ...(deployments && { deployments }) },
+      openai: { path: '', type: 'openai', backend: 'sim', ...(deployments && { deployments }), ...(opts.apiPolicies !== undefined && { policies: opts.apiPolicies }) },
+      'azure-openai': { path: 'openai', type: 'openai', backend: 'sim', ...(deployments && { deployments }), ...(opts.apiPolicies !== undefined && { policies: opts.apiPolicies }) },
       ...opts.extraApis,
     },
     products: { starter: { apis: ['openai', 'azure-openai', ...Object.keys(opts.extraApis ?? {})] } },
@@ -71,7 +77,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     },
   });
   const loaded = loadConfigObject({ ...base, ...opts.config });
-  const gw = await startGateway(loaded, { logger: createLogger(loaded.config.log.level, sink), defaultMetrics: false });
+  const gw = await startGateway(loaded, {
+    logger: createLogger(loaded.config.log.level, sink),
+    defaultMetrics: false,
+    ...(opts.sleep !== undefined && { sleep: opts.sleep }),
+  });
   const usages: Usage[] = [];
   gw.usageBus.subscribe((u) => usages.push(u));
   return {

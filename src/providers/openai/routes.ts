@@ -35,6 +35,9 @@ const OPERATIONS: readonly OperationSpec[] = [
 
 const BY_PATH = new Map(OPERATIONS.map((op) => [op.path, op]));
 
+/** Operation ids an openai-type API has (for operation-scope policies). */
+export const OPENAI_OPERATION_IDS: ReadonlySet<string> = new Set([...OPERATIONS.map((o) => o.id), 'Passthrough']);
+
 /** Operations the table does not know are still forwarded, unmetered, under this id. */
 const PASSTHROUGH: Omit<OperationSpec, 'method'> = { id: 'Passthrough', path: '*', jsonBody: false, usage: 'none', sseEndsWithDone: false };
 

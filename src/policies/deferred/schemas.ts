@@ -1,0 +1,200 @@
+/**
+ * Attribute schemas of the AI-gateway policies whose behaviour lands in later releases (token
+ * limits, semantic cache, token metrics, loggers, content safety). They are parsed and validated
+ * now, so a document that uses them loads (and a typo in one is a load error today, not later).
+ * @module
+ */
+import type { PolicySection } from '../../core/pipeline.ts';
+
+export type AttrKind = 'string' | 'int' | 'bool' | 'number' | { readonly oneOf: readonly string[] };
+
+export interface AttrSpec {
+  readonly kind: AttrKind;
+  readonly required?: boolean;
+  /** Policy expressions allowed (`@(...)`). */
+  readonly expr?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  /** Must name a configured backend / logger. */
+  readonly ref?: 'backend' | 'logger';
+}
+
+export interface DeferredSpec {
+  readonly names: readonly string[];
+  readonly sections: readonly PolicySection[];
+  readonly attrs: Readonly<Record<string, AttrSpec>>;
+  /** Allowed child elements and their attributes (children of children are not checked). */
+  readonly children?: Readonly<Record<string, Readonly<Record<string, AttrSpec>>>>;
+  readonly text?: boolean;
+  /** Extra check across attributes; returns an error message or null. */
+  readonly check?: (present: ReadonlySet<string>) => string | null;
+  /** What the notice says will enforce it. */
+  readonly arrives: string;
+}
+
+const str = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'string', ...o });
+const int = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'int', min: 0, ...o });
+const bool = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'bool', ...o });
+const PERIODS = { oneOf: ['Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] } as const;
+
+const tokenLimitAttrs: Record<string, AttrSpec> = {
+  'counter-key': str({ required: true, expr: true }),
+  'tokens-per-minute': int({ expr: true, min: 1 }),
+  'token-quota': int({ expr: true, min: 1 }),
+  'token-quota-period': { kind: PERIODS },
+  // Required by APIM's docs, yet omitted by the seeds' per-model example; default false.
+  'estimate-prompt-tokens': bool(),
+  'retry-after-header-name': str(),
+  'retry-after-variable-name': str(),
+  'remaining-tokens-header-name': str(),
+  'remaining-tokens-variable-name': str(),
+  'remaining-quota-tokens-header-name': str(),
+  'remaining-quota-tokens-variable-name': str(),
+  'tokens-consumed-header-name': str(),
+  'tokens-consumed-variable-name': str(),
+};
+
+const dimension = { name: str({ required: true }), value: str({ expr: true }) };
+
+export const DEFERRED: readonly DeferredSpec[] = [
+  {
+    names: ['llm-token-limit', 'azure-openai-token-limit'],
+    sections: ['inbound'],
+    attrs: tokenLimitAttrs,
+    check: (p) =>
+      !p.has('tokens-per-minute') && !p.has('token-quota')
+        ? 'needs tokens-per-minute, token-quota, or both'
+        : p.has('token-quota') !== p.has('token-quota-period')
+          ? 'token-quota and token-quota-period go together'
+          : null,
+    arrives: 'token limits',
+  },
+  {
+    names: ['rate-limit-by-key'],
+    sections: ['inbound'],
+    attrs: {
+      calls: int({ required: true, expr: true, min: 1 }),
+      'renewal-period': int({ required: true, expr: true, min: 1 }),
+      'counter-key': str({ required: true, expr: true }),
+      'increment-condition': bool({ expr: true }),
+      'increment-count': int({ expr: true }),
+      'retry-after-header-name': str(),
+      'retry-after-variable-name': str(),
+      'remaining-calls-header-name': str(),
+      'remaining-calls-variable-name': str(),
+      'total-calls-header-name': str(),
+    },
+    arrives: 'rate limits',
+  },
+  {
+    names: ['quota-by-key'],
+    sections: ['inbound'],
+    attrs: {
+      calls: int({ expr: true, min: 1 }),
+      bandwidth: int({ expr: true, min: 1 }),
+      'renewal-period': int({ required: true, expr: true, min: 0 }),
+      'counter-key': str({ required: true, expr: true }),
+      'increment-condition': bool({ expr: true }),
+      'increment-count': int({ expr: true }),
+      'first-period-start': str(),
+    },
+    check: (p) => (!p.has('calls') && !p.has('bandwidth') ? 'needs calls, bandwidth, or both' : null),
+    arrives: 'quotas',
+  },
+  {
+    names: ['rate-limit'],
+    sections: ['inbound'],
+    attrs: {
+      calls: int({ required: true, min: 1 }),
+      'renewal-period': int({ required: true, min: 1 }),
+      'retry-after-header-name': str(),
+      'retry-after-variable-name': str(),
+      'remaining-calls-header-name': str(),
+      'remaining-calls-variable-name': str(),
+      'total-calls-header-name': str(),
+    },
+    children: { api: { name: str(), id: str(), calls: int(), 'renewal-period': int() } },
+    arrives: 'rate limits',
+  },
+  {
+    names: ['quota'],
+    sections: ['inbound'],
+    attrs: { calls: int({ min: 1 }), bandwidth: int({ min: 1 }), 'renewal-period': int({ required: true }) },
+    children: { api: { name: str(), id: str(), calls: int(), bandwidth: int(), 'renewal-period': int() } },
+    arrives: 'quotas',
+  },
+  {
+    names: ['llm-semantic-cache-lookup', 'azure-openai-semantic-cache-lookup'],
+    sections: ['inbound'],
+    attrs: {
+      'score-threshold': { kind: 'number', required: true, min: 0, max: 1 },
+      'embeddings-backend-id': str({ required: true, ref: 'backend' }),
+      'embeddings-backend-auth': { kind: { oneOf: ['system-assigned'] }, required: true },
+      'ignore-system-messages': bool(),
+      'max-message-count': int({ min: 1 }),
+      // Tollgate extension: how score-threshold is read (DESIGN.md, "Where the sources disagree").
+      'score-type': { kind: { oneOf: ['similarity', 'distance'] } },
+    },
+    children: { 'vary-by': {} },
+    arrives: 'the semantic cache',
+  },
+  {
+    names: ['llm-semantic-cache-store', 'azure-openai-semantic-cache-store'],
+    sections: ['outbound'],
+    attrs: { duration: int({ required: true, expr: true, min: 1 }), 'cache-response': bool() },
+    arrives: 'the semantic cache',
+  },
+  {
+    names: ['llm-emit-token-metric', 'azure-openai-emit-token-metric'],
+    sections: ['inbound'],
+    attrs: { namespace: str() },
+    children: { dimension },
+    arrives: 'token metrics',
+  },
+  {
+    names: ['log-to-eventhub'],
+    sections: ['inbound', 'backend', 'outbound', 'on-error'],
+    attrs: { 'logger-id': str({ required: true, ref: 'logger' }), 'partition-id': str(), 'partition-key': str({ expr: true }) },
+    text: true,
+    arrives: 'usage loggers',
+  },
+  {
+    names: ['llm-content-safety'],
+    sections: ['inbound'],
+    attrs: { 'backend-id': str({ required: true, ref: 'backend' }), 'shield-prompt': bool(), 'enforce-on-completions': bool() },
+    children: { categories: { 'output-type': { kind: { oneOf: ['FourSeverityLevels', 'EightSeverityLevels'] } } }, blocklists: {} },
+    arrives: 'content safety',
+  },
+  {
+    names: ['validate-content'],
+    sections: ['inbound', 'outbound', 'on-error'],
+    attrs: {
+      'unspecified-content-type-action': { kind: { oneOf: ['ignore', 'prevent', 'detect'] }, required: true },
+      'max-size': int({ required: true, min: 0 }),
+      'size-exceeded-action': { kind: { oneOf: ['ignore', 'prevent', 'detect'] }, required: true },
+      'errors-variable-name': str(),
+    },
+    children: { content: { type: str(), 'validate-as': str(), 'schema-id': str(), 'schema-ref': str(), action: str(), 'allow-additional-properties': bool() } },
+    arrives: 'content validation',
+  },
+  {
+    names: ['cache-lookup'],
+    sections: ['inbound'],
+    attrs: {
+      'vary-by-developer': bool({ required: true }),
+      'vary-by-developer-groups': bool({ required: true }),
+      'downstream-caching-type': { kind: { oneOf: ['none', 'private', 'public'] } },
+      'caching-type': { kind: { oneOf: ['prefer-external', 'external', 'internal'] } },
+      'must-revalidate': bool(),
+      'allow-private-response-caching': bool(),
+    },
+    children: { 'vary-by-header': {}, 'vary-by-query-parameter': {} },
+    arrives: 'the response cache',
+  },
+  {
+    names: ['cache-store'],
+    sections: ['outbound'],
+    attrs: { duration: int({ required: true, expr: true, min: 1 }), 'cache-response': bool() },
+    arrives: 'the response cache',
+  },
+];

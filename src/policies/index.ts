@@ -1,0 +1,55 @@
+/**
+ * Every policy element Tollgate understands. A new policy is a folder under src/policies, one
+ * line here, a row in docs/policies.md.
+ * @module
+ */
+import type { PolicyDefinition } from '../policy-docs/compile.ts';
+import { authenticationManagedIdentityDefinition } from './authentication-managed-identity/index.ts';
+import { cacheLookupValueDefinition, cacheRemoveValueDefinition, cacheStoreValueDefinition } from './cache-value/index.ts';
+import { checkHeaderDefinition } from './check-header/index.ts';
+import { chooseDefinition } from './choose/index.ts';
+import { corsDefinition } from './cors/index.ts';
+import { deferredDefinitions } from './deferred/index.ts';
+import { emitMetricDefinition } from './emit-metric/index.ts';
+import { forwardRequestDefinition } from './forward-request/index.ts';
+import { ipFilterDefinition } from './ip-filter/index.ts';
+import { mockResponseDefinition } from './mock-response/index.ts';
+import { retryDefinition } from './retry/index.ts';
+import { returnResponseDefinition } from './return-response/index.ts';
+import { rewriteUriDefinition } from './rewrite-uri/index.ts';
+import { sendRequestDefinition } from './send-request/index.ts';
+import { setBackendServiceDefinition } from './set-backend-service/index.ts';
+import { setBodyDefinition } from './set-body/index.ts';
+import { setHeaderDefinition } from './set-header/index.ts';
+import { setMethodDefinition } from './set-method/index.ts';
+import { setQueryParameterDefinition } from './set-query-parameter/index.ts';
+import { setStatusDefinition } from './set-status/index.ts';
+import { setVariableDefinition } from './set-variable/index.ts';
+import { traceDefinition } from './trace/index.ts';
+
+export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
+  authenticationManagedIdentityDefinition,
+  cacheLookupValueDefinition,
+  cacheRemoveValueDefinition,
+  cacheStoreValueDefinition,
+  checkHeaderDefinition,
+  chooseDefinition,
+  corsDefinition,
+  emitMetricDefinition,
+  forwardRequestDefinition,
+  ipFilterDefinition,
+  mockResponseDefinition,
+  retryDefinition,
+  returnResponseDefinition,
+  rewriteUriDefinition,
+  sendRequestDefinition,
+  setBackendServiceDefinition,
+  setBodyDefinition,
+  setHeaderDefinition,
+  setMethodDefinition,
+  setQueryParameterDefinition,
+  setStatusDefinition,
+  setVariableDefinition,
+  traceDefinition,
+  ...deferredDefinitions,
+];

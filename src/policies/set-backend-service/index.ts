@@ -1,0 +1,40 @@
+/**
+ * `<set-backend-service backend-id="openai-backend-pool" />` or `base-url="@(...)"`: where
+ * forward-request sends the request. A backend-id must name a configured backend (checked at
+ * load when it is a constant); a base-url carries no backend credentials.
+ * @module
+ */
+import type { PolicyDefinition } from '../../policy-docs/compile.ts';
+import { GatewayError } from '../../core/errors.ts';
+
+export const setBackendServiceDefinition: PolicyDefinition = {
+  names: ['set-backend-service'],
+  sections: ['inbound', 'backend'],
+  compile(r, _scope, env) {
+    r.children([]);
+    const backendId = r.string('backend-id');
+    const baseUrl = r.string('base-url');
+    if ((backendId === undefined) === (baseUrl === undefined)) throw r.fail(null, 'needs exactly one of backend-id and base-url');
+    // sf-* attributes belong to Service Fabric backends, which Tollgate does not have.
+    if (backendId !== undefined) {
+      if (backendId.constant !== undefined && !env.backendIds.has(backendId.constant)) throw r.fail('backend-id', `names backend "${backendId.constant}", which is not defined under backends`);
+      return {
+        name: 'set-backend-service',
+        run(ctx) {
+          const id = backendId(ctx);
+          if (!env.services.backends.has(id)) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', `set-backend-service: backend "${id}" is not defined.`);
+          ctx.backendId = id;
+          ctx.backendUrl = null;
+        },
+      };
+    }
+    const url = baseUrl as NonNullable<typeof baseUrl>;
+    if (url.constant !== undefined && !URL.canParse(url.constant)) throw r.fail('base-url', `"${url.constant}" is not a URL`);
+    return {
+      name: 'set-backend-service',
+      run(ctx) {
+        ctx.backendUrl = url(ctx);
+      },
+    };
+  },
+};

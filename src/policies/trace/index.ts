@@ -1,0 +1,39 @@
+/**
+ * `<trace source="x" severity="verbose|information|error"><message>...</message><metadata name="k" value="v"/></trace>`:
+ * writes a structured log line (pino) with the request id: verbose → debug, information → info,
+ * error → error.
+ * @module
+ */
+import type { PolicyDefinition } from '../../policy-docs/compile.ts';
+import { ElementReader } from '../../policy-docs/reader.ts';
+import type { Dyn } from '../../policy-docs/values.ts';
+
+export const traceDefinition: PolicyDefinition = {
+  names: ['trace'],
+  sections: ['inbound', 'backend', 'outbound', 'on-error'],
+  compile(r, _scope, env) {
+    const source = r.literal('source', true) as string;
+    const severity = r.oneOf('severity', ['verbose', 'information', 'error'] as const, 'verbose') ?? 'verbose';
+    let message: Dyn<string> | undefined;
+    const metadata: Array<{ name: string; value: Dyn<string> }> = [];
+    for (const child of r.children(['message', 'metadata'])) {
+      const c = new ElementReader(child);
+      if (child.name === 'message') message = c.text();
+      else metadata.push({ name: c.literal('name', true) as string, value: c.string('value', true) });
+      c.done();
+    }
+    if (message === undefined) throw r.fail(null, 'needs a <message>');
+    const msg = message;
+    const logger = env.services.logger;
+    const level = severity === 'error' ? 'error' : severity === 'information' ? 'info' : 'debug';
+    return {
+      name: 'trace',
+      run(ctx) {
+        if (!logger.isLevelEnabled(level)) return;
+        const meta: Record<string, string> = {};
+        for (const m of metadata) meta[m.name] = m.value(ctx);
+        logger[level]({ requestId: ctx.requestId, traceSource: source, metadata: meta }, msg(ctx));
+      },
+    };
+  },
+};

@@ -1,0 +1,139 @@
+/**
+ * Compiles policy documents (element trees) into the pipeline's policies, once, at load.
+ * `<base/>` is kept as a marker and resolved when the scopes are merged
+ * (global → product → API → operation); `<include-fragment>` inlines a compiled fragment.
+ * @module
+ */
+import type { Pipeline, Policy, PolicySection } from '../core/pipeline.ts';
+import { PolicyDocError, type PolicyElement, type SourcePos } from './element.ts';
+import { ElementReader } from './reader.ts';
+import type { PolicyServices } from './services.ts';
+
+/** Where a policy sits: its section, and whether set-header/set-body act on the request or the response. */
+export interface CompileScope {
+  readonly section: PolicySection;
+  readonly target: 'request' | 'response';
+  /** Fragment ids being inlined (include-fragment cycles are load errors). */
+  readonly fragmentStack: readonly string[];
+  /** Inside a `<retry>` (so forward-request failures become retryable responses). */
+  readonly inRetry: boolean;
+}
+
+export interface PolicyEnv {
+  readonly backendIds: ReadonlySet<string>;
+  readonly loggerIds: ReadonlySet<string>;
+  readonly fragments: ReadonlyMap<string, PolicyElement>;
+  readonly services: PolicyServices;
+  /** A load-time notice (e.g. a policy that is parsed but not yet enforced). */
+  notice(message: string, pos: SourcePos): void;
+}
+
+export interface PolicyDefinition {
+  /** Element names (several for renamed policies, e.g. llm-token-limit and azure-openai-token-limit). */
+  readonly names: readonly string[];
+  readonly sections: readonly PolicySection[];
+  compile(r: ElementReader, scope: CompileScope, env: PolicyEnv, children: ChildCompiler): Policy;
+}
+
+export type ChildCompiler = (elements: readonly PolicyElement[], scope: CompileScope) => Policy[];
+
+/** Placeholder for `<base/>`: replaced by the enclosing scope's section when scopes are merged. */
+export const BASE: Policy = Object.freeze({ name: 'base', run: () => undefined });
+
+export interface CompiledDocument {
+  /** Sections the document declares; an absent section inherits the enclosing scope's whole. */
+  readonly sections: Partial<Record<PolicySection, readonly Policy[]>>;
+}
+
+const SECTION_ELEMENT: Record<string, PolicySection> = { inbound: 'inbound', backend: 'backend', outbound: 'outbound', 'on-error': 'on-error' };
+
+export class PolicyCompiler {
+  readonly #defs = new Map<string, PolicyDefinition>();
+  readonly #env: PolicyEnv;
+
+  constructor(definitions: readonly PolicyDefinition[], env: PolicyEnv) {
+    for (const d of definitions) for (const n of d.names) this.#defs.set(n, d);
+    this.#env = env;
+  }
+
+  /** A `<policies>` document. */
+  document(root: PolicyElement): CompiledDocument {
+    if (root.name !== 'policies') throw new PolicyDocError(`a policy document's root must be <policies>, found <${root.name}>`, root.pos);
+    new ElementReader(root).done();
+    const sections: Partial<Record<PolicySection, readonly Policy[]>> = {};
+    for (const el of root.children) {
+      const section = SECTION_ELEMENT[el.name];
+      if (section === undefined) throw new PolicyDocError(`<policies> takes <inbound>, <backend>, <outbound> and <on-error>; found <${el.name}>`, el.pos);
+      if (sections[section] !== undefined) throw new PolicyDocError(`<${el.name}> appears twice`, el.pos);
+      new ElementReader(el).done();
+      const target = section === 'outbound' || section === 'on-error' ? 'response' : 'request';
+      sections[section] = this.list(el.children, { section, target, fragmentStack: [], inRetry: false }, true);
+    }
+    return { sections };
+  }
+
+  /** Compiles a list of policy elements; `<base/>` is allowed only at a section's top level. */
+  list(elements: readonly PolicyElement[], scope: CompileScope, topLevel = false): Policy[] {
+    const out: Policy[] = [];
+    let sawBase = false;
+    for (const el of elements) {
+      if (el.name === 'base') {
+        if (!topLevel) throw new PolicyDocError('<base/> may only appear directly inside a section', el.pos);
+        if (sawBase) throw new PolicyDocError('<base/> appears twice in this section', el.pos);
+        new ElementReader(el).done();
+        sawBase = true;
+        out.push(BASE);
+        continue;
+      }
+      if (el.name === 'include-fragment') {
+        out.push(...this.#fragment(el, scope));
+        continue;
+      }
+      out.push(this.one(el, scope));
+    }
+    return out;
+  }
+
+  one(el: PolicyElement, scope: CompileScope): Policy {
+    const def = this.#defs.get(el.name);
+    if (def === undefined) throw new PolicyDocError(`unknown policy <${el.name}>`, el.pos);
+    if (!def.sections.includes(scope.section)) {
+      throw new PolicyDocError(`<${el.name}> is not allowed in the ${scope.section} section (allowed: ${def.sections.join(', ')})`, el.pos);
+    }
+    const reader = new ElementReader(el);
+    const policy = def.compile(reader, scope, this.#env, (els, s) => this.list(els, s));
+    reader.done();
+    return policy;
+  }
+
+  #fragment(el: PolicyElement, scope: CompileScope): Policy[] {
+    const r = new ElementReader(el);
+    const id = r.literal('fragment-id', true) as string;
+    r.done();
+    const fragment = this.#env.fragments.get(id);
+    if (fragment === undefined) throw new PolicyDocError(`policy fragment "${id}" is not defined under fragments`, el.pos);
+    if (scope.fragmentStack.includes(id)) throw new PolicyDocError(`policy fragment "${id}" includes itself`, el.pos);
+    return this.list(fragment.children, { ...scope, fragmentStack: [...scope.fragmentStack, id] });
+  }
+}
+
+const SECTIONS: readonly PolicySection[] = ['inbound', 'backend', 'outbound', 'on-error'];
+
+/**
+ * Merges compiled documents from the outermost scope inwards. A section a document omits
+ * inherits the enclosing one whole; a section it declares replaces it, with `<base/>` marking
+ * where the enclosing policies run. `root` is the implicit outermost document (APIM's default:
+ * the backend section forwards the request).
+ */
+export function mergeScopes(root: CompiledDocument, docs: ReadonlyArray<CompiledDocument | undefined>): Pipeline {
+  const current: Record<PolicySection, readonly Policy[]> = { inbound: [], backend: [], outbound: [], 'on-error': [] };
+  for (const doc of [root, ...docs]) {
+    if (doc === undefined) continue;
+    for (const s of SECTIONS) {
+      const own = doc.sections[s];
+      if (own === undefined) continue;
+      current[s] = own.flatMap((p) => (p === BASE ? current[s] : [p]));
+    }
+  }
+  return { inbound: current.inbound, backend: current.backend, outbound: current.outbound, onError: current['on-error'] };
+}

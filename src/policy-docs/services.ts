@@ -1,0 +1,24 @@
+/**
+ * What compiled policies may use at run time: injected, never global (tests pass their own).
+ * @module
+ */
+import type { Dispatcher } from 'undici';
+import type { Backend } from '../upstream/backend.ts';
+import type { OutboundClient } from '../upstream/outbound-client.ts';
+import type { ValueCache } from '../state/value-cache.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+
+export interface PolicyServices {
+  readonly backends: ReadonlyMap<string, Backend>;
+  /** For `set-backend-service base-url`: a shared keep-alive agent for URLs that are not backends. */
+  readonly urlDispatcher: Dispatcher;
+  readonly outbound: OutboundClient;
+  readonly cache: ValueCache;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly maxResponseBytes: number;
+  readonly now: () => number;
+  /** Waits `ms`, or rejects when `signal` aborts (a client that leaves ends a retry's back-off). */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
