@@ -3,8 +3,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -116,4 +116,41 @@ test('simulate runs the simulator alone and stops on SIGINT', async () => {
     r.child.kill('SIGINT');
   }
   assert.equal(await r.exited, 0);
+});
+
+test('policy set points a scope at a policy file, keeps the YAML\'s comments, and refuses a policy that does not load', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-policy-set-'));
+  try {
+    const config = join(dir, 'tollgate.yaml');
+    writeFileSync(
+      config,
+      `# team gateway
+backends:
+  openai-backend: { url: "http://127.0.0.1:9/openai" }
+apis:
+  azure-openai: { path: openai, backend: openai-backend }  # the AOAI api
+products:
+  starter: { apis: [azure-openai] }
+`,
+    );
+    writeFileSync(join(dir, 'good.xml'), '<inbound>\n    <base />\n    <set-backend-service backend-id="openai-backend" />\n    <authentication-managed-identity resource="https://cognitiveservices.azure.com" />\n</inbound>\n');
+    writeFileSync(join(dir, 'bad.xml'), '<policies><inbound><set-backend-service backend-id="missing" /></inbound></policies>');
+    const set = (file: string): ReturnType<typeof spawnSync> =>
+      spawnSync(process.execPath, [MAIN, 'policy', 'set', '--config', config, '--scope', 'api:azure-openai', '--file', join(dir, file)], { encoding: 'utf8' });
+    const bad = set('bad.xml');
+    assert.equal(bad.status, 1);
+    assert.match(String(bad.stderr), /bad\.xml:1:\d+: .*backend "missing"/);
+    assert.ok(!readFileSync(config, 'utf8').includes('bad.xml'), 'config unchanged');
+    const good = set('good.xml');
+    assert.equal(good.status, 0, String(good.stderr));
+    const text = readFileSync(config, 'utf8');
+    assert.match(text, /policies: good\.xml/);
+    assert.match(text, /# team gateway/);
+    assert.match(text, /# the AOAI api/);
+    const validate = spawnSync(process.execPath, [MAIN, 'validate', '--config', config], { encoding: 'utf8' });
+    assert.equal(validate.status, 0, String(validate.stderr));
+    assert.match(String(validate.stdout), /notice: .*authentication-managed-identity/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

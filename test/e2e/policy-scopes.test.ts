@@ -137,3 +137,19 @@ test('the YAML twin of a document behaves like its XML', async () => {
   assert.deepEqual(results[0], ['418 team-a {"mocked": true}', '200 team-a/200 ']);
   assert.deepEqual(results[1], results[0]);
 });
+
+test('<include-fragment> inlines a fragment declared in config, in the section that includes it', async () => {
+  const t = await startTestGateway({
+    config: {
+      fragments: {
+        'stamp': '<fragment><set-header name="x-trail" exists-action="append"><value>fragment</value></set-header></fragment>',
+      },
+    },
+    apiPolicies: '<policies><outbound><base /><include-fragment fragment-id="stamp" /><set-header name="x-trail" exists-action="append"><value>api</value></set-header></outbound></policies>',
+  });
+  try {
+    assert.equal(await trailOf(t.url), 'fragment, api');
+  } finally {
+    await t.close();
+  }
+});
