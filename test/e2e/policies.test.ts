@@ -214,3 +214,18 @@ test('retry waits follow APIM\'s fixed, linear and exponential formulas', () => 
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((k) => backoffSeconds({ interval: 10, delta: 10, maxInterval: 100, firstFastRetry: false }, k, () => 0.5)), [10, 20, 40, 80, 100, 100]);
   assert.equal(backoffSeconds({ interval: 1, delta: 1, maxInterval: 10, firstFastRetry: true }, 0), 0);
 });
+
+test('set-method changes the method forwarded, and trace writes a log line with the request id', () =>
+  withGateway(
+    doc('<set-method>PUT</set-method><trace source="audit" severity="information"><message>@("caller " + context.Subscription.Id)</message><metadata name="api" value="@(context.Api.Id)" /></trace>'),
+    async (t) => {
+      const res = await chat(t);
+      await res.arrayBuffer();
+      assert.equal(t.sim.requests.at(-1)!.method, 'PUT');
+      const id = res.headers.get('x-request-id');
+      const line = t.logs.map((l) => JSON.parse(l) as { requestId?: string; traceSource?: string; msg?: string; metadata?: { api?: string } }).find((l) => l.requestId === id && l.traceSource === 'audit');
+      assert.ok(line, 'a trace line for this request');
+      assert.equal(line.msg, 'caller team-a');
+      assert.equal(line.metadata?.api, 'openai');
+    },
+  ));
