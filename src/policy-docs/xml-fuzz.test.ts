@@ -5,7 +5,7 @@ import { PolicyDocError, type PolicyElement } from './element.ts';
 import { parsePolicyXml, parseXmlElements } from './xml-reader.ts';
 import { readPolicyDocument } from './read.ts';
 
-const SEEDS = new URL('../../../shared/seeds/', import.meta.url);
+const SEEDS = new URL('../../test/fixtures/seeds/', import.meta.url);
 
 function seedDocuments(): string[] {
   const out: string[] = [];

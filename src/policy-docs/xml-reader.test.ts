@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { PolicyDocError, type PolicyElement } from './element.ts';
 import { parsePolicyXml, parseXmlElements } from './xml-reader.ts';
 
-const SEEDS = new URL('../../../shared/seeds/', import.meta.url);
+const SEEDS = new URL('../../test/fixtures/seeds/', import.meta.url);
 
 /** Every ```xml block of every seed document, with where it came from. */
 function seedBlocks(): { file: string; index: number; xml: string }[] {

@@ -6,7 +6,7 @@ import { PolicyDocError, type PolicyElement, type SourcePos } from './element.ts
 import { parsePolicyXml } from './xml-reader.ts';
 import { policyFromYaml } from './yaml-reader.ts';
 
-const SEEDS = new URL('../../../shared/seeds/', import.meta.url);
+const SEEDS = new URL('../../test/fixtures/seeds/', import.meta.url);
 const FALLBACK: SourcePos = { file: 'gateway.yaml', line: 1, col: 1 };
 
 function completePolicyXml(): string {
