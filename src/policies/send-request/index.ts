@@ -12,6 +12,7 @@ import type { Dyn } from '../../policy-docs/values.ts';
 import { readBounded } from '../forward-request/index.ts';
 import { checkHeaderName, checkHeaderValue } from '../shared/message.ts';
 import { StoredResponse } from './stored-response.ts';
+import { readValueList, type ExistsAction } from '../shared/value-list.ts';
 
 const COPY_DROP = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'api-key', 'ocp-apim-subscription-key', 'authorization']);
 
@@ -28,7 +29,7 @@ export const sendRequestDefinition: PolicyDefinition = {
     let url: Dyn<string> | undefined;
     let method: Dyn<string> | undefined;
     let body: Dyn<string> | undefined;
-    const headers: Array<{ name: string; action: 'override' | 'skip' | 'append' | 'delete'; values: Dyn<string>[] }> = [];
+    const headers: Array<{ name: string; action: ExistsAction; values: readonly Dyn<string>[] }> = [];
     for (const child of r.children(['set-url', 'set-method', 'set-header', 'set-body', 'authentication-managed-identity', 'authentication-basic', 'authentication-certificate'])) {
       const c = new ElementReader(child);
       switch (child.name) {
@@ -43,11 +44,7 @@ export const sendRequestDefinition: PolicyDefinition = {
           break;
         case 'set-header': {
           const name = checkHeaderName(c.literal('name', true) as string);
-          const action = c.oneOf('exists-action', ['override', 'skip', 'append', 'delete'] as const, 'override') ?? 'override';
-          const values: Dyn<string>[] = [];
-          const attr = c.string('value');
-          if (attr !== undefined) values.push(attr);
-          for (const v of c.children(['value'])) values.push(new ElementReader(v).text() ?? (() => ''));
+          const { action, values } = readValueList(c);
           headers.push({ name, action, values });
           break;
         }

@@ -5,8 +5,7 @@
  * @module
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
-import type { Dyn } from '../../policy-docs/values.ts';
-import { ElementReader } from '../../policy-docs/reader.ts';
+import { readValueList } from '../shared/value-list.ts';
 import { checkHeaderName, checkHeaderValue, headersOf } from '../shared/message.ts';
 
 export const setHeaderDefinition: PolicyDefinition = {
@@ -14,17 +13,7 @@ export const setHeaderDefinition: PolicyDefinition = {
   sections: ['inbound', 'backend', 'outbound', 'on-error'],
   compile(r, scope) {
     const name = checkHeaderName(r.literal('name', true) as string);
-    const action = r.oneOf('exists-action', ['override', 'skip', 'append', 'delete'] as const, 'override') ?? 'override';
-    const values: Dyn<string>[] = [];
-    const attrValue = r.string('value');
-    if (attrValue !== undefined) values.push(attrValue);
-    for (const child of r.children(['value'])) {
-      const v = new ElementReader(child);
-      v.children([]);
-      v.done();
-      values.push(v.text() ?? (() => ''));
-    }
-    if (action !== 'delete' && values.length === 0) throw r.fail(null, 'needs a <value> (or exists-action="delete")');
+    const { action, values } = readValueList(r);
     const target = scope.target;
     return {
       name: 'set-header',

@@ -4,24 +4,14 @@
  * @module
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
-import type { Dyn } from '../../policy-docs/values.ts';
-import { ElementReader } from '../../policy-docs/reader.ts';
+import { readValueList } from '../shared/value-list.ts';
 
 export const setQueryParameterDefinition: PolicyDefinition = {
   names: ['set-query-parameter'],
   sections: ['inbound', 'backend'],
   compile(r) {
     const name = r.literal('name', true) as string;
-    const action = r.oneOf('exists-action', ['override', 'skip', 'append', 'delete'] as const, 'override') ?? 'override';
-    const values: Dyn<string>[] = [];
-    const attrValue = r.string('value');
-    if (attrValue !== undefined) values.push(attrValue);
-    for (const child of r.children(['value'])) {
-      const v = new ElementReader(child);
-      v.done();
-      values.push(v.text() ?? (() => ''));
-    }
-    if (action !== 'delete' && values.length === 0) throw r.fail(null, 'needs a <value> (or exists-action="delete")');
+    const { action, values } = readValueList(r);
     return {
       name: 'set-query-parameter',
       run(ctx) {
