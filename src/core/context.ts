@@ -105,8 +105,19 @@ export class RequestContext {
   metering: Metering | null = null;
   /** A CORS preflight (OPTIONS with Access-Control-Request-Method): no key, only inbound runs. */
   preflight = false;
-  /** Headers added to whatever response is finally sent (e.g. CORS headers). */
+  /** Headers added to whatever response is finally sent (e.g. CORS headers, remaining tokens). */
   extraResponseHeaders: Record<string, string> | null = null;
+  /**
+   * Limit counters the inbound policies asked for, reserved together in one store call when the
+   * inbound section ends (see src/limits/admission.ts).
+   */
+  admission: { flush(ctx: RequestContext): Promise<void> } | null = null;
+  /** Run once when the request is over (settle reservations to real usage). Never throw. */
+  readonly finishers: Array<(ctx: RequestContext, status: number) => void> = [];
+  /** Run just before the response headers are written (e.g. a tokens-consumed header). */
+  readonly beforeRespond: Array<(ctx: RequestContext) => void> = [];
+  /** Body bytes sent to the client (for bandwidth quotas). */
+  responseBytes = 0;
   /** The client asked for `stream: true`. */
   streaming = false;
   /** The gateway added `stream_options.include_usage`, so the usage chunk must be hidden from the client. */

@@ -41,6 +41,8 @@ export async function runSection(policies: readonly Policy[], ctx: RequestContex
 export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): Promise<void> {
   try {
     await runSection(pipeline.inbound, ctx);
+    // Every limit the inbound policies declared is checked and reserved here, in one store call.
+    if (!ctx.ended && ctx.admission !== null) await ctx.admission.flush(ctx);
     if (!ctx.ended) await runSection(pipeline.backend, ctx);
     if (!ctx.ended) await runSection(pipeline.outbound, ctx);
   } catch (err) {

@@ -17,9 +17,12 @@ import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 import { VERSION } from '../version.ts';
+import { createLimitStore } from './state.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
+  /** Injected in tests: the wall clock limit windows use. */
+  readonly clock?: () => number;
   /** Injected in tests: how policies wait (retry back-off). */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Collect prom-client's process metrics (off in tests to keep them cheap). */
@@ -72,7 +75,16 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   }
 
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
-  const runtimeDeps = { metrics, logger, now, ...(opts.sleep !== undefined && { sleep: opts.sleep }) };
+  // Counters outlive configuration reloads: one store for the life of the process.
+  const limits = createLimitStore(config, logger);
+  const runtimeDeps = {
+    metrics,
+    logger,
+    now,
+    limits,
+    ...(opts.sleep !== undefined && { sleep: opts.sleep }),
+    ...(opts.clock !== undefined && { clock: opts.clock }),
+  };
   let runtime: Runtime;
   try {
     runtime = buildRuntime(loaded, runtimeDeps);
@@ -144,6 +156,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await runtime.close();
     await Promise.allSettled([...retired].map((r) => r.close()));
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
+    await limits.close();
   }
 
   const retired = new Set<Runtime>();

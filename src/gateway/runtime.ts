@@ -19,6 +19,8 @@ import { PolicyCompiler, mergeScopes, type CompiledDocument, type PolicyEnv } fr
 import { PolicyDocError, type PolicyElement } from '../policy-docs/element.ts';
 import type { PolicyServices } from '../policy-docs/services.ts';
 import { MemoryValueCache, type ValueCache } from '../state/value-cache.ts';
+import { MemoryLimitStore } from '../state/memory-limit-store.ts';
+import type { LimitStore } from '../state/limit-store.ts';
 import { OPENAI_OPERATION_IDS } from '../providers/openai/routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -59,6 +61,10 @@ export interface RuntimeDeps {
   /** Injected in tests to make retry back-offs instant (or recorded). */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly cache?: ValueCache;
+  /** Wall clock for limit windows (tests move it). */
+  readonly clock?: () => number;
+  /** The counter store; built from `state` config when not given. */
+  readonly limits?: LimitStore;
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
@@ -70,6 +76,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   for (const [id, cfg] of Object.entries(config.backends)) backends.set(id, new Backend(id, cfg));
   const urlDispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 128, connect: { timeout: 5_000 } });
   const outbound = new OutboundClient(config.outbound);
+  const limits = deps.limits ?? new MemoryLimitStore();
   const services: PolicyServices = {
     backends,
     urlDispatcher,
@@ -79,7 +86,9 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     logger: deps.logger,
     maxResponseBytes: config.gateway.maxResponseBytes,
     now: deps.now,
+    clock: deps.clock ?? Date.now,
     sleep: deps.sleep ?? defaultSleep,
+    limits,
   };
   const close = async (): Promise<void> => {
     await Promise.allSettled([...[...backends.values()].map((b) => b.close()), urlDispatcher.close(), outbound.close()]);

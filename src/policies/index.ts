@@ -13,6 +13,9 @@ import { deferredDefinitions } from './deferred/index.ts';
 import { emitMetricDefinition } from './emit-metric/index.ts';
 import { forwardRequestDefinition } from './forward-request/index.ts';
 import { ipFilterDefinition } from './ip-filter/index.ts';
+import { llmTokenLimitDefinition } from './llm-token-limit/index.ts';
+import { quotaByKeyDefinition, quotaDefinition } from './quota-by-key/index.ts';
+import { rateLimitByKeyDefinition, rateLimitDefinition } from './rate-limit-by-key/index.ts';
 import { mockResponseDefinition } from './mock-response/index.ts';
 import { retryDefinition } from './retry/index.ts';
 import { returnResponseDefinition } from './return-response/index.ts';
@@ -38,6 +41,11 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   emitMetricDefinition,
   forwardRequestDefinition,
   ipFilterDefinition,
+  llmTokenLimitDefinition,
+  quotaByKeyDefinition,
+  quotaDefinition,
+  rateLimitByKeyDefinition,
+  rateLimitDefinition,
   mockResponseDefinition,
   retryDefinition,
   returnResponseDefinition,

@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { Backend } from '../upstream/backend.ts';
 import type { OutboundClient } from '../upstream/outbound-client.ts';
 import type { ValueCache } from '../state/value-cache.ts';
+import type { LimitStore } from '../state/limit-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -15,10 +16,14 @@ export interface PolicyServices {
   readonly urlDispatcher: Dispatcher;
   readonly outbound: OutboundClient;
   readonly cache: ValueCache;
+  /** Counters for the limit policies (memory, or Redis when `state.store: redis`). */
+  readonly limits: LimitStore;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly maxResponseBytes: number;
   readonly now: () => number;
+  /** Wall clock, ms since the epoch (limit windows, quotas); injected in tests. */
+  readonly clock: () => number;
   /** Waits `ms`, or rejects when `signal` aborts (a client that leaves ends a retry's back-off). */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }

@@ -236,6 +236,13 @@ export class RequestHandler {
       timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
       errorCode: ctx.lastError?.code ?? null,
     };
+    for (const finish of ctx.finishers) {
+      try {
+        finish(ctx, status);
+      } catch (err) {
+        this.#deps.logger.error({ requestId: ctx.requestId, err: describeCause(err) }, 'request finisher failed');
+      }
+    }
     this.#deps.usageBus.publish(usage);
   }
 }

@@ -23,6 +23,7 @@ export async function writeResponse(ctx: RequestContext, res: ServerResponse, cl
   const response = ctx.response;
   if (response === null) throw new Error('writeResponse called without a response');
   const headers = response.headers;
+  for (const hook of ctx.beforeRespond) hook(ctx);
   if (ctx.extraResponseHeaders !== null) Object.assign(headers, ctx.extraResponseHeaders);
   headers['x-request-id'] = ctx.requestId;
   if (closeConnection) headers['connection'] = 'close';
@@ -40,6 +41,7 @@ export async function writeResponse(ctx: RequestContext, res: ServerResponse, cl
     case 'buffer':
       headers['content-length'] = String(body.data.length);
       res.writeHead(response.status, headers);
+      ctx.responseBytes = body.data.length;
       res.end(body.data);
       return { clientGone: false, tap: null };
     case 'stream':
@@ -61,6 +63,7 @@ async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Read
       const out = tap === null ? chunk : tap.push(chunk);
       if (out === undefined || out.length === 0) continue;
       if (res.destroyed) throw abortError();
+      ctx.responseBytes += out.length;
       if (!res.write(out)) await drained(res);
     }
     if (tap !== null) {

@@ -38,33 +38,25 @@ test('content filtering: a prompt with "ignore previous instructions" gets the s
   }
 });
 
-test('rate limiting by model: the choose on MatchedParameters["deployment-id"] picks the limit element of that deployment', async () => {
+test('rate limiting by model: the choose on MatchedParameters["deployment-id"] applies each deployment\'s tokens-per-minute', async () => {
   const t = await startTestGateway({ apiPolicies: doc(seed('rate-limit-by-model')), deployments: null });
   try {
-    const call = (deployment: string): Promise<Response> =>
-      fetch(`${t.url}/openai/deployments/${deployment}/chat/completions?api-version=2024-10-21`, {
+    const call = async (deployment: string): Promise<number> => {
+      const res = await fetch(`${t.url}/openai/deployments/${deployment}/chat/completions?api-version=2024-10-21`, {
         method: 'POST',
-        headers: { 'api-key': TEST_KEY, 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
+        headers: { 'api-key': TEST_KEY, 'content-type': 'application/json', 'x-sim-completion-tokens': '3000' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 3000 }),
       });
-    const ran = async (deployment: string): Promise<string[]> => {
-      const res = await call(deployment);
-      assert.equal(res.status, 200);
       await res.arrayBuffer();
-      const id = res.headers.get('x-request-id');
-      return t.logs
-        .map((l) => JSON.parse(l) as { requestId?: string; policy?: string; at?: string })
-        .filter((l) => l.requestId === id && l.policy !== undefined)
-        .map((l) => `${l.policy}@${l.at?.split(':').slice(-2).join(':')}`);
+      return res.status;
     };
-    const gpt4 = await ran('gpt-4');
-    const gpt35 = await ran('gpt-35-turbo');
-    const other = await ran('gpt-4o');
-    assert.equal(gpt4.length, 1);
-    assert.equal(gpt35.length, 1);
-    assert.match(gpt4[0]!, /^llm-token-limit@/);
-    assert.notEqual(gpt4[0], gpt35[0], 'different deployments reach different limit elements');
-    assert.deepEqual(other, [], 'no branch matches another deployment');
+    // gpt-4: 5000 tokens per minute. Without estimate-prompt-tokens a request is refused only once
+    // the counter is spent: 3000 (ok), 6000 (ok: the overrun is seen after the response), then 429.
+    assert.deepEqual([await call('gpt-4'), await call('gpt-4'), await call('gpt-4')], [200, 200, 429]);
+    // gpt-35-turbo: 50000 per minute on the same counter key: still admitted.
+    assert.equal(await call('gpt-35-turbo'), 200);
+    // Other deployments match no branch: no limit.
+    assert.equal(await call('gpt-4o'), 200);
   } finally {
     await t.close();
   }
@@ -171,7 +163,7 @@ test('every seed block loads verbatim (with the backends and loggers it names), 
     });
     await t.close();
     const notices = t.logs.filter((l) => l.includes('policy notice'));
-    if (/token-limit|semantic-cache|emit-token-metric|log-to-eventhub|rate-limit-by-key/.test(seed(name))) {
+    if (/semantic-cache|emit-token-metric|log-to-eventhub/.test(seed(name))) {
       assert.ok(notices.length > 0, `${name}: a notice for the policies not enforced yet`);
     }
   }

@@ -35,6 +35,8 @@ export interface TestGatewayOptions {
   logLevel?: string;
   /** Replaces how policies wait (retry back-off): tests record waits instead of sleeping. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The wall clock limit windows use. */
+  clock?: () => number;
   /** Policies for the default APIs (both `openai` and `azure-openai`). */
   apiPolicies?: unknown;
 }
@@ -81,6 +83,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     logger: createLogger(loaded.config.log.level, sink),
     defaultMetrics: false,
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
+    ...(opts.clock !== undefined && { clock: opts.clock }),
   });
   const usages: Usage[] = [];
   gw.usageBus.subscribe((u) => usages.push(u));

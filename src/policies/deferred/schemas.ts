@@ -35,94 +35,11 @@ export interface DeferredSpec {
 const str = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'string', ...o });
 const int = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'int', min: 0, ...o });
 const bool = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'bool', ...o });
-const PERIODS = { oneOf: ['Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] } as const;
 
-const tokenLimitAttrs: Record<string, AttrSpec> = {
-  'counter-key': str({ required: true, expr: true }),
-  'tokens-per-minute': int({ expr: true, min: 1 }),
-  'token-quota': int({ expr: true, min: 1 }),
-  'token-quota-period': { kind: PERIODS },
-  // Required by APIM's docs, yet omitted by the seeds' per-model example; default false.
-  'estimate-prompt-tokens': bool(),
-  'retry-after-header-name': str(),
-  'retry-after-variable-name': str(),
-  'remaining-tokens-header-name': str(),
-  'remaining-tokens-variable-name': str(),
-  'remaining-quota-tokens-header-name': str(),
-  'remaining-quota-tokens-variable-name': str(),
-  'tokens-consumed-header-name': str(),
-  'tokens-consumed-variable-name': str(),
-};
 
 const dimension = { name: str({ required: true }), value: str({ expr: true }) };
 
 export const DEFERRED: readonly DeferredSpec[] = [
-  {
-    names: ['llm-token-limit', 'azure-openai-token-limit'],
-    sections: ['inbound'],
-    attrs: tokenLimitAttrs,
-    check: (p) =>
-      !p.has('tokens-per-minute') && !p.has('token-quota')
-        ? 'needs tokens-per-minute, token-quota, or both'
-        : p.has('token-quota') !== p.has('token-quota-period')
-          ? 'token-quota and token-quota-period go together'
-          : null,
-    arrives: 'token limits',
-  },
-  {
-    names: ['rate-limit-by-key'],
-    sections: ['inbound'],
-    attrs: {
-      calls: int({ required: true, expr: true, min: 1 }),
-      'renewal-period': int({ required: true, expr: true, min: 1 }),
-      'counter-key': str({ required: true, expr: true }),
-      'increment-condition': bool({ expr: true }),
-      'increment-count': int({ expr: true }),
-      'retry-after-header-name': str(),
-      'retry-after-variable-name': str(),
-      'remaining-calls-header-name': str(),
-      'remaining-calls-variable-name': str(),
-      'total-calls-header-name': str(),
-    },
-    arrives: 'rate limits',
-  },
-  {
-    names: ['quota-by-key'],
-    sections: ['inbound'],
-    attrs: {
-      calls: int({ expr: true, min: 1 }),
-      bandwidth: int({ expr: true, min: 1 }),
-      'renewal-period': int({ required: true, expr: true, min: 0 }),
-      'counter-key': str({ required: true, expr: true }),
-      'increment-condition': bool({ expr: true }),
-      'increment-count': int({ expr: true }),
-      'first-period-start': str(),
-    },
-    check: (p) => (!p.has('calls') && !p.has('bandwidth') ? 'needs calls, bandwidth, or both' : null),
-    arrives: 'quotas',
-  },
-  {
-    names: ['rate-limit'],
-    sections: ['inbound'],
-    attrs: {
-      calls: int({ required: true, min: 1 }),
-      'renewal-period': int({ required: true, min: 1 }),
-      'retry-after-header-name': str(),
-      'retry-after-variable-name': str(),
-      'remaining-calls-header-name': str(),
-      'remaining-calls-variable-name': str(),
-      'total-calls-header-name': str(),
-    },
-    children: { api: { name: str(), id: str(), calls: int(), 'renewal-period': int() } },
-    arrives: 'rate limits',
-  },
-  {
-    names: ['quota'],
-    sections: ['inbound'],
-    attrs: { calls: int({ min: 1 }), bandwidth: int({ min: 1 }), 'renewal-period': int({ required: true }) },
-    children: { api: { name: str(), id: str(), calls: int(), bandwidth: int(), 'renewal-period': int() } },
-    arrives: 'quotas',
-  },
   {
     names: ['llm-semantic-cache-lookup', 'azure-openai-semantic-cache-lookup'],
     sections: ['inbound'],

@@ -1,0 +1,85 @@
+/**
+ * One admission per request. Limit policies (llm-token-limit, rate-limit-by-key, quota-by-key,
+ * rate-limit, quota) do not call the store themselves: each adds its counters here, and when the
+ * inbound section ends the batch is reserved in ONE store call (one Redis round trip for every
+ * limit that applies). The first policy whose counter refuses decides the answer (429 or 403,
+ * in document order); on admission each policy sets its headers and variables, and registers how
+ * its reservation settles when the request is over.
+ * @module
+ */
+import type { RequestContext } from '../core/context.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { CounterRequest, CounterState, LimitStore, Reservation } from '../state/limit-store.ts';
+
+export interface LimitClaim {
+  readonly counters: readonly CounterRequest[];
+  /** Called with this claim's counter states when the batch was admitted. */
+  admitted(ctx: RequestContext, states: readonly CounterState[]): void;
+  /** The error when counter `index` of this claim refused. */
+  refused(ctx: RequestContext, index: number, state: CounterState): GatewayError;
+  /** What each counter really cost, when the request is over (`status` as the client saw it). */
+  actual(ctx: RequestContext, status: number): readonly number[];
+}
+
+export class AdmissionBatch {
+  readonly #store: LimitStore;
+  readonly #now: () => number;
+  readonly #claims: LimitClaim[] = [];
+
+  constructor(store: LimitStore, now: () => number) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  add(claim: LimitClaim): void {
+    this.#claims.push(claim);
+  }
+
+  async flush(ctx: RequestContext): Promise<void> {
+    ctx.admission = null;
+    const claims = this.#claims;
+    if (claims.length === 0) return;
+    const requests = claims.flatMap((c) => c.counters);
+    const at = this.#now();
+    let result: Reservation;
+    try {
+      result = await this.#store.reserve(requests, at);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'GW_ERR_STATE_UNAVAILABLE' || GatewayError.is(err)) {
+        throw GatewayError.is(err) ? err : new GatewayError('GW_ERR_STATE_UNAVAILABLE', 'Limits cannot be checked right now; retry shortly.', { cause: err, headers: { 'retry-after': '1' } });
+      }
+      throw err;
+    }
+    let offset = 0;
+    if (!result.admitted) {
+      for (const c of claims) {
+        const idx = result.refusedBy - offset;
+        if (idx >= 0 && idx < c.counters.length) throw c.refused(ctx, idx, result.counters[result.refusedBy] as CounterState);
+        offset += c.counters.length;
+      }
+      throw new GatewayError('GW_ERR_RATE_LIMIT', 'Rate limit is exceeded.');
+    }
+    const handle = result.handle;
+    for (const c of claims) {
+      c.admitted(ctx, result.counters.slice(offset, offset + c.counters.length));
+      offset += c.counters.length;
+    }
+    if (handle === null) return;
+    const store = this.#store;
+    const now = this.#now;
+    ctx.finishers.push((done, status) => {
+      const actual = claims.flatMap((c) => c.actual(done, status));
+      // Settling is best effort and off the response path: the client already has its answer.
+      store.settle(handle, actual, now()).catch(() => undefined);
+    });
+  }
+}
+
+/** The request's batch, created on first use. */
+export function admissionOf(ctx: RequestContext, store: LimitStore, now: () => number): AdmissionBatch {
+  if (ctx.admission instanceof AdmissionBatch) return ctx.admission;
+  const batch = new AdmissionBatch(store, now);
+  ctx.admission = batch;
+  return batch;
+}

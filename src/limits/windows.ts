@@ -1,0 +1,67 @@
+/**
+ * Quota windows: fixed calendar windows in UTC (APIM's token-quota-period), and renewal periods
+ * aligned to a start time (quota-by-key's renewal-period + first-period-start).
+ * @module
+ */
+import type { WindowSpec } from '../state/limit-store.ts';
+
+export type QuotaPeriod = 'Hourly' | 'Daily' | 'Weekly' | 'Monthly' | 'Yearly';
+
+/** The [start, end) window of `period` containing `now` (UTC; weeks start on Monday 00:00). */
+export function calendarWindow(period: QuotaPeriod, now: number): WindowSpec {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const day = d.getUTCDate();
+  let start: number;
+  let end: number;
+  switch (period) {
+    case 'Hourly':
+      start = Date.UTC(y, m, day, d.getUTCHours());
+      end = start + 3_600_000;
+      break;
+    case 'Daily':
+      start = Date.UTC(y, m, day);
+      end = Date.UTC(y, m, day + 1);
+      break;
+    case 'Weekly': {
+      const sinceMonday = (d.getUTCDay() + 6) % 7;
+      start = Date.UTC(y, m, day - sinceMonday);
+      end = Date.UTC(y, m, day - sinceMonday + 7);
+      break;
+    }
+    case 'Monthly':
+      start = Date.UTC(y, m, 1);
+      end = Date.UTC(y, m + 1, 1);
+      break;
+    case 'Yearly':
+      start = Date.UTC(y, 0, 1);
+      end = Date.UTC(y + 1, 0, 1);
+      break;
+  }
+  return { kind: 'fixed', startMs: start, endMs: end };
+}
+
+/** A renewal period of `seconds` aligned to `anchorMs`; 0 seconds = one window for ever. */
+export function renewalWindow(seconds: number, anchorMs: number, now: number): WindowSpec {
+  if (seconds === 0) return { kind: 'fixed', startMs: anchorMs, endMs: 8_640_000_000_000_000 };
+  const len = seconds * 1000;
+  const start = anchorMs + Math.floor((now - anchorMs) / len) * len;
+  return { kind: 'fixed', startMs: start, endMs: start + len };
+}
+
+/** A sliding window of `seconds`, in buckets of 1 s (or period/60 for long periods). */
+export function slidingWindow(seconds: number): WindowSpec {
+  const windowMs = seconds * 1000;
+  return { kind: 'sliding', windowMs, bucketMs: Math.max(1000, Math.floor(windowMs / 60 / 1000) * 1000) };
+}
+
+/** .NET TimeSpan text as APIM prints it in quota messages: `hh:mm:ss` or `d.hh:mm:ss`. */
+export function timeSpanText(ms: number): string {
+  const total = Math.ceil(ms / 1000);
+  const days = Math.floor(total / 86400);
+  const hh = String(Math.floor((total % 86400) / 3600)).padStart(2, '0');
+  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, '0');
+  const ss = String(total % 60).padStart(2, '0');
+  return `${days > 0 ? `${days}.` : ''}${hh}:${mm}:${ss}`;
+}

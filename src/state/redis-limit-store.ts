@@ -1,0 +1,376 @@
+/**
+ * The Redis LimitStore: limits shared by every gateway replica. `reserve` is ONE script call for
+ * all the counters of a request (check all, then reserve on all or none), `settle` is one more;
+ * both are atomic in Redis, so N replicas admit exactly what one process would (RELIABILITY A1, A2).
+ *
+ * Results match MemoryLimitStore call for call: the caller's `now` decides windows (Redis TIME is
+ * never used), so replicas need synchronized clocks (NTP). A replica whose clock is s seconds off
+ * sees sliding windows and fixed-window edges shifted by s.
+ *
+ * Failure handling (RELIABILITY A5–A7): every command has a short timeout, a dead connection fails
+ * at once (no offline queue), and a breaker stops calling Redis after consecutive failures. Then
+ * `failMode: 'open'` answers from a bounded local MemoryLimitStore where each replica enforces
+ * limit/replicas, and `'closed'` rejects with `GW_ERR_STATE_UNAVAILABLE` (503 + Retry-After).
+ * @module
+ */
+import { Redis } from 'ioredis';
+import { bucketOf, type CounterRequest, type CounterState, type LimitStore, type Reservation, type ReservationHandle } from './limit-store.ts';
+import { MemoryLimitStore } from './memory-limit-store.ts';
+import { RESERVE_SCRIPT, SETTLE_SCRIPT, type LuaScript } from './redis-scripts.ts';
+
+export type RedisLimitStoreEvent = {
+  readonly type: 'fallback' | 'breaker-open' | 'breaker-close' | 'script-reload' | 'error';
+  readonly detail?: string;
+};
+
+export interface RedisLimitStoreOptions {
+  /** `redis://[user:password@]host:port[/db]`. Standalone Redis (see "Keys" below for Cluster). */
+  readonly url: string;
+  /** Namespace of every key; must not contain `{` or `}`. Default `tollgate:`. */
+  readonly keyPrefix?: string;
+  /** Timeout of every Redis command. Default 20 ms (RELIABILITY A5). */
+  readonly commandTimeoutMs?: number;
+  readonly failMode: 'open' | 'closed';
+  /** Replicas sharing the limits: the fail-open fallback enforces ceil(limit / replicas). Default 1. */
+  readonly replicas?: number;
+  /** Consecutive failures that open the breaker (default 5), and how long it stays open (1000 ms). */
+  readonly breaker?: { readonly failures?: number; readonly openMs?: number };
+  /** Clock of the breaker (not of the windows: those use the `now` given to each call). */
+  readonly now?: () => number;
+  readonly onEvent?: (e: RedisLimitStoreEvent) => void;
+  /** Counters the fail-open fallback keeps at most. Default 50,000. */
+  readonly fallbackMaxCounters?: number;
+}
+
+/** Redis is unreachable (or its breaker is open) and `failMode` is `closed`. */
+export class StateUnavailableError extends Error {
+  readonly code = 'GW_ERR_STATE_UNAVAILABLE' as const;
+  /** When a retry may succeed (the breaker's remaining open time). */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, retryAfterMs: number, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'StateUnavailableError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Headroom added to sliding-window TTLs for clock skew between replicas; A11 caps TTLs at window + 1 s. */
+const TTL_SLACK_MS = 1000;
+
+/**
+ * @example
+ * const store = new RedisLimitStore({ url: 'redis://127.0.0.1:6379', failMode: 'open', replicas: 3 });
+ * const r = await store.reserve([{ key: 'tpm:sub-1', window: { kind: 'sliding', windowMs: 60_000, bucketMs: 1000 }, limit: 10_000, cost: 900 }], Date.now());
+ * if (r.admitted && r.handle) await store.settle(r.handle, [640], Date.now());
+ */
+export class RedisLimitStore implements LimitStore {
+  /** Redis commands sent (EVALSHA, plus EVAL after a NOSCRIPT), reload events and fallback answers. */
+  readonly stats = { roundTrips: 0, scriptReloads: 0, fallbacks: 0 };
+
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #failMode: 'open' | 'closed';
+  readonly #replicas: number;
+  readonly #fallback: MemoryLimitStore;
+  /** Reservations the fallback made: their settle goes to the fallback too. */
+  readonly #fallbackHandles = new WeakSet<ReservationHandle>();
+  readonly #breaker: Breaker;
+  readonly #onEvent: (e: RedisLimitStoreEvent) => void;
+  #lastConnectionError = '';
+
+  constructor(opts: RedisLimitStoreOptions) {
+    this.#prefix = opts.keyPrefix ?? 'tollgate:';
+    if (/[{}]/.test(this.#prefix)) throw new Error(`keyPrefix must not contain '{' or '}' (it would become the hash tag): ${this.#prefix}`);
+    this.#failMode = opts.failMode;
+    this.#replicas = Math.max(1, Math.floor(opts.replicas ?? 1));
+    this.#fallback = new MemoryLimitStore({ maxCounters: opts.fallbackMaxCounters ?? 50_000 });
+    const listener = opts.onEvent;
+    this.#onEvent = (e) => {
+      try {
+        listener?.(e);
+      } catch {
+        // A faulty listener must not turn a limit decision into an error.
+      }
+    };
+    this.#breaker = new Breaker(opts.breaker?.failures ?? 5, opts.breaker?.openMs ?? 1000, opts.now ?? Date.now, this.#onEvent);
+    this.#redis = new Redis(opts.url, {
+      commandTimeout: opts.commandTimeoutMs ?? 20,
+      // A dead Redis must fail now, not after a queue drains (litellm PR #35273, envoy ratelimit #462).
+      enableOfflineQueue: false,
+      connectTimeout: 500,
+      // Never replay a command after a reconnect: by then the request was answered by the fallback
+      // (or refused), and a replayed reserve would count twice.
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      retryStrategy: (times: number) => Math.min(50 * times, 200),
+    });
+    this.#redis.on('error', (err: Error) => {
+      if (err.message === this.#lastConnectionError) return; // one event per cause, not per reconnect attempt
+      this.#lastConnectionError = err.message;
+      this.#onEvent({ type: 'error', detail: `redis connection: ${err.message}` });
+    });
+    this.#redis.on('ready', () => {
+      this.#lastConnectionError = '';
+      // Redis is back: let the next call probe now instead of waiting out openMs (recovery ≤ 1 s).
+      this.#breaker.probeNow();
+    });
+  }
+
+  /** Resolves true once connected (or false after `timeoutMs`); calls before that use the fail mode. */
+  async ready(timeoutMs = 2000): Promise<boolean> {
+    if (this.#redis.status === 'ready') return true;
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    try {
+      return await new Promise<boolean>((resolve) => {
+        onReady = () => resolve(true);
+        this.#redis.once('ready', onReady);
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onReady !== undefined) this.#redis.removeListener('ready', onReady);
+    }
+  }
+
+  async reserve(requests: readonly CounterRequest[], now: number): Promise<Reservation> {
+    if (requests.length === 0) return { admitted: true, counters: [], refusedBy: -1, handle: { at: now, requests } };
+    if (!this.#breaker.allow()) return this.#unavailable(requests, now, 'breaker open', undefined);
+    const keys: string[] = [];
+    const args: string[] = [];
+    for (const r of requests) {
+      const cost = String(amount(r.cost));
+      const limit = limitArg(r.limit);
+      if (r.window.kind === 'sliding') {
+        const { windowMs, bucketMs } = r.window;
+        keys.push(this.#slidingKey(r.key));
+        const ttl = Math.ceil(windowMs + Math.min(bucketMs, TTL_SLACK_MS));
+        args.push('s', limit, cost, String(bucketOf(now - windowMs, bucketMs) + 1), String(bucketOf(now, bucketMs)), String(ttl));
+      } else {
+        const { startMs, endMs } = r.window;
+        keys.push(this.#fixedKey(r.key, startMs));
+        const ttl = Math.max(1, Math.ceil(Math.min(endMs - now, endMs - startMs))) + TTL_SLACK_MS;
+        args.push('f', limit, cost, now < endMs ? '1' : '0', String(ttl), '');
+      }
+    }
+    let reply: unknown;
+    try {
+      reply = await this.#run(RESERVE_SCRIPT, keys, args);
+      this.#breaker.success();
+    } catch (err) {
+      this.#breaker.failure();
+      this.#onEvent({ type: 'error', detail: `reserve: ${errorMessage(err)}` });
+      return this.#unavailable(requests, now, 'redis error', err);
+    }
+    return toReservation(reply, requests, now);
+  }
+
+  async settle(handle: ReservationHandle, actual: readonly number[], now: number): Promise<void> {
+    if (this.#fallbackHandles.has(handle)) {
+      await this.#fallback.settle(handle, actual, now);
+      return;
+    }
+    const keys: string[] = [];
+    const args: string[] = [];
+    handle.requests.forEach((r, i) => {
+      const reserved = amount(r.cost);
+      const delta = amount(actual[i] ?? reserved) - reserved;
+      if (delta === 0) return;
+      // Windows that are over are left alone (as in the memory store): no call for them.
+      if (r.window.kind === 'sliding') {
+        if (now - handle.at >= r.window.windowMs) return;
+        keys.push(this.#slidingKey(r.key));
+        args.push('s', String(delta), String(bucketOf(handle.at, r.window.bucketMs)));
+      } else {
+        if (now >= r.window.endMs) return;
+        keys.push(this.#fixedKey(r.key, r.window.startMs));
+        args.push('f', String(delta), '');
+      }
+    });
+    if (keys.length === 0) return;
+    // A lost settle leaves the reservation counted until its window ends: over-counting, the safe side.
+    if (!this.#breaker.allow()) {
+      this.#onEvent({ type: 'error', detail: 'settle skipped: breaker open' });
+      return;
+    }
+    try {
+      await this.#run(SETTLE_SCRIPT, keys, args);
+      this.#breaker.success();
+    } catch (err) {
+      this.#breaker.failure();
+      this.#onEvent({ type: 'error', detail: `settle: ${errorMessage(err)}` });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#fallback.close();
+    if (this.#redis.status === 'end') return;
+    try {
+      await withTimeout(this.#redis.quit(), 1000);
+    } catch {
+      // QUIT could not be sent or answered (Redis down or frozen): drop the socket instead.
+    }
+    this.#redis.disconnect(false);
+  }
+
+  /** EVALSHA; on NOSCRIPT (after SCRIPT FLUSH or a restart) EVAL, which also re-caches the script. */
+  async #run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    this.stats.roundTrips++;
+    try {
+      return await this.#redis.evalsha(script.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
+      this.stats.scriptReloads++;
+      this.#onEvent({ type: 'script-reload', detail: script.sha });
+      this.stats.roundTrips++;
+      return await this.#redis.eval(script.lua, keys.length, ...keys, ...args);
+    }
+  }
+
+  async #unavailable(requests: readonly CounterRequest[], now: number, reason: string, cause: unknown): Promise<Reservation> {
+    if (this.#failMode === 'closed') {
+      throw new StateUnavailableError(`limit state unavailable (${reason})`, this.#breaker.retryAfterMs(), cause);
+    }
+    this.stats.fallbacks++;
+    this.#onEvent({ type: 'fallback', detail: reason });
+    const n = this.#replicas;
+    const local = requests.map((r) => ({ ...r, limit: r.limit > 0 ? Math.max(1, Math.ceil(r.limit / n)) : r.limit }));
+    const res = await this.#fallback.reserve(local, now);
+    if (res.handle === null) return res;
+    const handle: ReservationHandle = { at: res.handle.at, requests };
+    this.#fallbackHandles.add(handle);
+    return { ...res, handle };
+  }
+
+  /*
+   * Keys: `{prefix}{<tag>}s:<key>` (sliding hash) and `{prefix}{<tag>}f:<startMs>:<key>` (fixed).
+   * The tag is the logical key itself, or the caller's own `{...}` part when the key has one.
+   * We do not tag with the request's first counter: a counter's Redis key would then depend on
+   * which other counters came with it, and the same logical counter would be split over several
+   * Redis keys (a limit silently multiplied). Each key is self-tagged instead, so its identity is
+   * stable. On standalone Redis (what this store connects to) one script may touch any keys, so a
+   * request is always ONE round trip. For Redis Cluster, a script's keys must share a slot: the
+   * policy layer co-locates the counters of one request by giving their keys a common `{tag}`
+   * (e.g. `tpm:{sub-1}`, `quota:{sub-1}`), which places a key family in one slot; counters it does
+   * not co-locate would get CROSSSLOT. Braces are replaced in the tag so that the first `}` after
+   * the prefix always ends it: the Redis key is then an injective function of the logical key.
+   */
+  #slidingKey(key: string): string {
+    return `${this.#prefix}{${tagOf(key)}}s:${key}`;
+  }
+
+  #fixedKey(key: string, startMs: number): string {
+    return `${this.#prefix}{${tagOf(key)}}f:${startMs}:${key}`;
+  }
+}
+
+/** Consecutive-failure breaker with a single probe once open time has passed (or Redis reconnected). */
+class Breaker {
+  #state: 'closed' | 'open' | 'half-open' = 'closed';
+  #failures = 0;
+  #openUntil = 0;
+  #probing = false;
+  readonly #threshold: number;
+  readonly #openMs: number;
+  readonly #clock: () => number;
+  readonly #emit: (e: RedisLimitStoreEvent) => void;
+
+  constructor(threshold: number, openMs: number, clock: () => number, emit: (e: RedisLimitStoreEvent) => void) {
+    this.#threshold = Math.max(1, threshold);
+    this.#openMs = openMs;
+    this.#clock = clock;
+    this.#emit = emit;
+  }
+
+  allow(): boolean {
+    if (this.#state === 'closed') return true;
+    if (this.#state === 'open') {
+      if (this.#clock() < this.#openUntil) return false;
+      this.#state = 'half-open';
+    }
+    if (this.#probing) return false;
+    this.#probing = true;
+    return true;
+  }
+
+  success(): void {
+    this.#failures = 0;
+    this.#probing = false;
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#emit({ type: 'breaker-close' });
+  }
+
+  failure(): void {
+    this.#failures++;
+    const wasProbe = this.#state === 'half-open' && this.#probing;
+    this.#probing = false;
+    if (this.#state === 'open') return;
+    if (wasProbe || this.#failures >= this.#threshold) {
+      this.#state = 'open';
+      this.#openUntil = this.#clock() + this.#openMs;
+      this.#emit({ type: 'breaker-open', detail: `${this.#failures} consecutive failures` });
+    }
+  }
+
+  probeNow(): void {
+    if (this.#state === 'open') this.#openUntil = 0;
+  }
+
+  retryAfterMs(): number {
+    return this.#state === 'open' ? Math.max(1, this.#openUntil - this.#clock()) : this.#openMs;
+  }
+}
+
+function toReservation(reply: unknown, requests: readonly CounterRequest[], now: number): Reservation {
+  if (!Array.isArray(reply) || reply.length !== 2 + 2 * requests.length) throw new Error('unexpected reply from the reserve script');
+  const row = reply as unknown[];
+  const admitted = Number(row[0]) === 1;
+  const counters: CounterState[] = requests.map((r, i) => {
+    const cost = amount(r.cost);
+    const used = Number(row[2 + 2 * i]);
+    if (admitted) return { used: used + cost, remaining: Math.max(0, r.limit - used - cost), retryAfterMs: 0 };
+    const fits = used + cost <= r.limit;
+    return { used, remaining: Math.max(0, r.limit - used), retryAfterMs: fits ? 0 : retryAfter(r, cost, row[3 + 2 * i], now) };
+  });
+  if (admitted) return { admitted, counters, refusedBy: -1, handle: { at: now, requests } };
+  return { admitted, counters, refusedBy: Number(row[1]), handle: null };
+}
+
+/** Same rule as MemoryLimitStore: until the bucket that makes room leaves the window. */
+function retryAfter(r: CounterRequest, cost: number, room: unknown, now: number): number {
+  if (r.window.kind === 'fixed') return Math.max(0, r.window.endMs - now);
+  if (cost > r.limit || room === null || room === undefined || room === false) return r.window.windowMs;
+  return Math.max(1, (Number(room) + 1) * r.window.bucketMs + r.window.windowMs - now);
+}
+
+/** Counters hold integers (tokens, calls): fractions round up, negatives and NaN count 0. */
+function amount(x: number): number {
+  return Number.isFinite(x) && x > 0 ? Math.min(Math.ceil(x), Number.MAX_SAFE_INTEGER) : x === Infinity ? Number.MAX_SAFE_INTEGER : 0;
+}
+
+function limitArg(limit: number): string {
+  if (Number.isNaN(limit)) return '-1'; // NaN admits nothing, as `used + cost <= NaN` in the memory store
+  return Number.isFinite(limit) ? String(limit) : String(limit > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
+}
+
+function tagOf(key: string): string {
+  const open = key.indexOf('{');
+  const close = open >= 0 ? key.indexOf('}', open + 1) : -1;
+  const tag = close > open + 1 ? key.slice(open + 1, close) : key;
+  return tag.replace(/[{}]/g, '_');
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The Lua scripts behind RedisLimitStore. Each runs atomically in Redis (no other command
+ * interleaves), which is what makes check-and-reserve exact across replicas: there is no
+ * read-then-increment gap (Kong #5311). Arithmetic that must match MemoryLimitStore to the
+ * millisecond (bucket indexes, TTLs, retry-after) is done in TypeScript and passed in, so Lua only
+ * reads, compares and writes integers.
+ *
+ * Scripts touch only the keys passed in KEYS (Redis Cluster requirement) and use no Redis TIME:
+ * the caller's clock decides windows, so replicas and the memory store agree.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+
+/**
+ * Check-and-reserve for every counter of a request at once.
+ *
+ * KEYS[i]: counter i (sliding: hash bucket-index → amount; fixed: string counter of one window).
+ * ARGV: 6 per counter: kind ('s' | 'f'), limit, cost, then
+ *   sliding: oldest live bucket index, bucket index of now, TTL ms
+ *   fixed:   '1' when the window is still open else '0', TTL ms, unused
+ * Returns { admitted (1|0), refusedBy (0-based, -1), then per counter: used before this request,
+ * and for a refused sliding counter the index of the oldest bucket whose expiry makes room
+ * (false when no bucket does) }.
+ * Expired buckets are deleted as they are read, like the memory store does.
+ */
+export const RESERVE_LUA = `
+local n = #KEYS
+local out = {0, -1}
+local refused = -1
+for i = 1, n do
+  local a = (i - 1) * 6
+  local key = KEYS[i]
+  local limit = tonumber(ARGV[a + 2])
+  local cost = tonumber(ARGV[a + 3])
+  local used = 0
+  local room = false
+  if ARGV[a + 1] == 's' then
+    local oldest = tonumber(ARGV[a + 4])
+    local h = redis.call('HGETALL', key)
+    local live = {}
+    local dead = {}
+    for j = 1, #h, 2 do
+      local b = tonumber(h[j])
+      if b < oldest then
+        dead[#dead + 1] = h[j]
+      else
+        local v = tonumber(h[j + 1])
+        used = used + v
+        live[#live + 1] = {b, v}
+      end
+    end
+    for j = 1, #dead, 500 do
+      redis.call('HDEL', key, unpack(dead, j, math.min(j + 499, #dead)))
+    end
+    if used + cost > limit and cost <= limit then
+      table.sort(live, function(x, y) return x[1] < y[1] end)
+      local excess = used + cost - limit
+      for j = 1, #live do
+        excess = excess - live[j][2]
+        if excess <= 0 then
+          room = live[j][1]
+          break
+        end
+      end
+    end
+  elseif ARGV[a + 4] == '1' then
+    used = tonumber(redis.call('GET', key) or '0')
+  end
+  if used + cost > limit and refused < 0 then refused = i - 1 end
+  out[2 * i + 1] = used
+  out[2 * i + 2] = room
+end
+if refused >= 0 then
+  out[2] = refused
+  return out
+end
+for i = 1, n do
+  local a = (i - 1) * 6
+  local key = KEYS[i]
+  if ARGV[a + 1] == 's' then
+    redis.call('HINCRBY', key, ARGV[a + 5], ARGV[a + 3])
+    redis.call('PEXPIRE', key, ARGV[a + 6])
+  elseif ARGV[a + 4] == '1' then
+    redis.call('INCRBY', key, ARGV[a + 3])
+    redis.call('PEXPIRE', key, ARGV[a + 5])
+  end
+end
+out[1] = 1
+return out
+`;
+
+/**
+ * Settle: adds each delta (actual − reserved, may be negative) to where the reservation went,
+ * floored at 0. A counter whose key is gone (expired) is left alone; TTLs are kept, since the
+ * reservation's write already set them to cover its bucket or window.
+ *
+ * KEYS[i]: counter i. ARGV: 3 per counter: kind ('s' | 'f'), delta, bucket index (sliding only).
+ * Returns the number of counters adjusted.
+ */
+export const SETTLE_LUA = `
+local done = 0
+for i = 1, #KEYS do
+  local a = (i - 1) * 3
+  local key = KEYS[i]
+  local delta = tonumber(ARGV[a + 2])
+  if ARGV[a + 1] == 's' then
+    if redis.call('EXISTS', key) == 1 then
+      local v = tonumber(redis.call('HGET', key, ARGV[a + 3]) or '0') + delta
+      if v < 0 then v = 0 end
+      redis.call('HSET', key, ARGV[a + 3], string.format('%d', v))
+      done = done + 1
+    end
+  else
+    local cur = redis.call('GET', key)
+    if cur then
+      local v = tonumber(cur) + delta
+      if v < 0 then v = 0 end
+      redis.call('SET', key, string.format('%d', v), 'KEEPTTL')
+      done = done + 1
+    end
+  end
+end
+return done
+`;
+
+export interface LuaScript {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function script(lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+export const RESERVE_SCRIPT = script(RESERVE_LUA);
+export const SETTLE_SCRIPT = script(SETTLE_LUA);

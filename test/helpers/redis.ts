@@ -1,0 +1,171 @@
+/**
+ * Starts a private `redis-server` for tests: a free 127.0.0.1 port (never the machine's 6379), no
+ * persistence, in the foreground as our child so that killing it is exact. `kill`, `pause` and
+ * `restart` let tests play the RELIABILITY A5–A7 faults (SIGKILL, SIGSTOP, restart on the same
+ * port so clients reconnect to the same URL). The binary comes from PATH (`REDIS_SERVER` overrides);
+ * `scripts/ensure-redis.sh` installs it on a machine that lacks it.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+
+export interface RunningRedis {
+  readonly url: string;
+  readonly port: number;
+  /** The current child (a new one after `restart()`). */
+  readonly process: ChildProcess;
+  /** Kills the server and waits until it has exited. */
+  stop(): Promise<void>;
+  /** Sends a signal without waiting (default SIGKILL). */
+  kill(signal?: NodeJS.Signals): void;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  resume(): void;
+  /** Stops the server if it runs, then starts an empty one on the same port and waits for PING. */
+  restart(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+const BINARY = process.env['REDIS_SERVER'] ?? 'redis-server';
+
+/**
+ * @example
+ * const redis = await startRedis();
+ * after(() => redis.stop());
+ * const store = new RedisLimitStore({ url: redis.url, failMode: 'open' });
+ */
+export async function startRedis(): Promise<RunningRedis> {
+  // Another process may take the port between our probe and the spawn: retry with a new one.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      const child = await spawnRedis(port);
+      return handle(port, child);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error('redis-server did not start');
+}
+
+function handle(port: number, first: ChildProcess): RunningRedis {
+  let child = first;
+  const stop = async (): Promise<void> => {
+    const c = child;
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = onceExit(c);
+    c.kill('SIGKILL');
+    await withTimeout(exited, STOP_TIMEOUT_MS, `redis-server on port ${port} did not exit`);
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get process() {
+      return child;
+    },
+    stop,
+    kill(signal: NodeJS.Signals = 'SIGKILL') {
+      child.kill(signal);
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
+    },
+    async restart() {
+      await stop();
+      child = await spawnRedis(port);
+    },
+  };
+}
+
+async function spawnRedis(port: number): Promise<ChildProcess> {
+  const args = ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no', '--loglevel', 'warning'];
+  const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Bounded capture of what the server says, for the error message when it does not come up.
+  let output = '';
+  const keep = (b: Buffer): void => {
+    if (output.length < 4096) output += b.toString('utf8');
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  // A test process that dies without its after() hooks must not leave servers behind.
+  const reap = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
+
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'ENOENT' ? new Error(`${BINARY} not found on PATH: run scripts/ensure-redis.sh`, { cause: err }) : err);
+    });
+    child.once('exit', (code, signal) => {
+      reject(new Error(`redis-server on port ${port} exited early (code ${code}, signal ${signal}): ${output.trim()}`));
+    });
+  });
+  failed.catch(() => undefined); // observed below; a later exit must not be an unhandled rejection
+  try {
+    await Promise.race([waitForPing(port, READY_TIMEOUT_MS), failed]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return child;
+}
+
+/** Polls with a raw PING until `+PONG`, so the helper does not depend on the client under test. */
+async function waitForPing(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await ping(port, 250)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+}
+
+function ping(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (b: Buffer) => {
+      reply += b.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+function onceExit(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
