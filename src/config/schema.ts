@@ -157,6 +157,22 @@ export const configSchema = z.strictObject({
   cache: z
     .strictObject({ maxEntries: z.number().int().positive().max(10_000_000).default(10_000) })
     .default({ maxEntries: 10_000 }),
+  /** Where counters live: this process (`memory`), or Redis shared by every replica. */
+  state: z
+    .strictObject({
+      store: z.enum(['memory', 'redis']).default('memory'),
+      /** `redis://[user:password@]host:port[/db]` (use a named value for the password). */
+      url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+      /** Redis unreachable: `open` admits with a local limit of limit/replicas; `closed` answers 503. */
+      failMode: z.enum(['open', 'closed']).default('open'),
+      /** How many replicas share the limits (the fail-open local fallback divides by it). */
+      replicas: z.number().int().positive().max(10_000).default(1),
+      /** Timeout of every Redis command. */
+      commandTimeoutMs: z.number().int().positive().max(10_000).default(20),
+      keyPrefix: z.string().regex(/^[^{}]*$/, 'no braces: they are Redis Cluster hash tags').default('tollgate:'),
+    })
+    .refine((s) => s.store !== 'redis' || s.url !== undefined, { message: 'state.store redis needs state.url' })
+    .default({ store: 'memory', failMode: 'open', replicas: 1, commandTimeoutMs: 20, keyPrefix: 'tollgate:' }),
   /** Simulated backends started inside the gateway process (the demo uses these). */
   simulators: z.record(z.string().min(1), simulatorSchema).default({}),
 });

@@ -76,7 +76,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
 
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   // Counters outlive configuration reloads: one store for the life of the process.
-  const limits = createLimitStore(config, logger);
+  const limits = await createLimitStore(config, logger, metrics);
   const runtimeDeps = {
     metrics,
     logger,

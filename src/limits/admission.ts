@@ -45,11 +45,11 @@ export class AdmissionBatch {
     try {
       result = await this.#store.reserve(requests, at);
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === 'GW_ERR_STATE_UNAVAILABLE' || GatewayError.is(err)) {
-        throw GatewayError.is(err) ? err : new GatewayError('GW_ERR_STATE_UNAVAILABLE', 'Limits cannot be checked right now; retry shortly.', { cause: err, headers: { 'retry-after': '1' } });
-      }
-      throw err;
+      if (GatewayError.is(err)) throw err;
+      // fail-closed store (or any store failure): never forward unchecked, never a 500.
+      const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
+      const seconds = typeof ms === 'number' && ms > 0 ? Math.ceil(ms / 1000) : 1;
+      throw new GatewayError('GW_ERR_STATE_UNAVAILABLE', 'Limits cannot be checked right now; retry shortly.', { cause: err, headers: { 'retry-after': String(seconds) } });
     }
     let offset = 0;
     if (!result.admitted) {

@@ -12,6 +12,8 @@ export class Metrics {
   readonly requests: Counter<'api' | 'operation' | 'status'>;
   readonly duration: Histogram<'api' | 'operation'>;
   readonly tokens: Counter<'api' | 'deployment' | 'type'>;
+  readonly stateEvents: Counter<'type'>;
+  #roundTrips: () => number = () => 0;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.requests = new Counter({
@@ -33,7 +35,28 @@ export class Metrics {
       labelNames: ['api', 'deployment', 'type'],
       registers: [this.registry],
     });
+    this.stateEvents = new Counter({
+      name: 'tollgate_state_events_total',
+      help: 'State store (Redis) events: fallback (fail-open answer), breaker-open, breaker-close, script-reload, error.',
+      labelNames: ['type'],
+      registers: [this.registry],
+    });
+    const roundTrips = (): number => this.#roundTrips();
+    new Counter({
+      name: 'tollgate_state_round_trips_total',
+      help: 'Round trips to the shared state store: one per request with limits on its path (reserve), and one after its response (settle).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(roundTrips());
+      },
+    });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_' });
+  }
+
+  /** Exposes the state store's round-trip count on /metrics. */
+  trackStateStore(count: () => number): void {
+    this.#roundTrips = count;
   }
 
   // prom-client hashes (sorts and joins) the label object on every call; the label sets of a
