@@ -1,5 +1,6 @@
 // Starts the real gateway (`node src/cli/main.ts start`) with auth and usage
-// extraction on, configured only through its documented config file.
+// extraction on, configured only through its documented config file; the
+// `limits` and `redis` targets add a token-limit policy and a state store.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,28 @@ export function freePort(): Promise<number> {
   });
 }
 
-function configYaml(port: number, adminPort: number, backendPort: number): string {
+/** The token-limit policy of the `limits` and `redis` targets: limits so high
+ *  that nothing is refused, so every request is reserved and settled. */
+export const LIMIT_POLICY =
+  '<policies><inbound><base /><llm-token-limit tokens-per-minute="1000000000" token-quota="1000000000000" token-quota-period="Monthly" counter-key="@(context.Subscription.Id)" estimate-prompt-tokens="true" remaining-tokens-header-name="x-tokens-remaining" /></inbound></policies>';
+
+export interface Variant {
+  /** Adds LIMIT_POLICY on the API. */
+  limits?: boolean;
+  /** `state: { store: redis, url }` instead of the default memory store. */
+  redisUrl?: string;
+}
+
+function configYaml(port: number, adminPort: number, backendPort: number, v: Variant): string {
+  const api = v.limits
+    ? `  openai:
+    path: ""
+    type: openai
+    backend: fixed
+    policies: |
+      ${LIMIT_POLICY}`
+    : `  openai: { path: "", type: openai, backend: fixed }`;
+  const state = v.redisUrl === undefined ? '' : `state: { store: redis, url: "${v.redisUrl}" }\n`;
   return `gateway: { listen: 127.0.0.1:${port} }
 admin:   { listen: 127.0.0.1:${adminPort} }
 namedValues:
@@ -34,12 +56,12 @@ namedValues:
 backends:
   fixed: { url: "http://127.0.0.1:${backendPort}" }
 apis:
-  openai: { path: "", type: openai, backend: fixed }
+${api}
 products:
   bench: { apis: [openai] }
 subscriptions:
   bench: { product: bench, keys: ["{{bench-key}}"] }
-`;
+${state}`;
 }
 
 async function isReady(url: string): Promise<boolean> {
@@ -55,26 +77,93 @@ async function isReady(url: string): Promise<boolean> {
 export interface Tollgate {
   child: Child;
   port: number;
+  /** Origin of the admin listener (`/ready`, `/metrics`). */
+  admin: string;
   cleanup(): Promise<void>;
 }
 
-export async function startTollgate(repoRoot: string, backendPort: number, cpuList?: string): Promise<Tollgate> {
+export async function startTollgate(repoRoot: string, backendPort: number, cpuList?: string, variant: Variant = {}, name = 'tollgate'): Promise<Tollgate> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-'));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   const [port, adminPort] = [await freePort(), await freePort()];
   const config = join(dir, 'tollgate.yaml');
-  await writeFile(config, configYaml(port, adminPort, backendPort));
-  const child = startChild('tollgate', ['src/cli/main.ts', 'start', '--config', config], repoRoot, cpuList);
+  await writeFile(config, configYaml(port, adminPort, backendPort, variant));
+  const child = startChild(name, ['src/cli/main.ts', 'start', '--config', config], repoRoot, cpuList);
 
   let exited: string | undefined;
   void child.exited.then((why) => (exited = why));
+  const admin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && exited === undefined) {
-    if (await isReady(`http://127.0.0.1:${adminPort}/ready`)) return { child, port, cleanup };
+    if (await isReady(`${admin}/ready`)) return { child, port, admin, cleanup };
     await sleep(100);
   }
   child.proc.kill('SIGKILL');
   await cleanup();
   const why = exited === undefined ? `not ready within ${READY_TIMEOUT_MS / 1000} s` : `exited (${exited})`;
-  throw new Error(`Tollgate ${why}; its output:\n${child.tail() || '(none)'}`);
+  const output = child.tail();
+  throw new Error(`Tollgate ${why}${firstError(output)}; its output:\n${output || '(none)'}`);
+}
+
+/** The gateway's own reason, for the one-line summary under the table: the
+ *  message of its last error-level log line, else its last plain line. */
+function firstError(output: string): string {
+  let text: string | undefined;
+  for (const line of output.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    try {
+      const rec = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+      if (typeof rec.level === 'number' && rec.level >= 50) text = [rec.msg, rec.err?.message].filter((x) => typeof x === 'string').join(': ');
+    } catch {
+      text = line; // not a log record: what the CLI printed
+    }
+  }
+  return text ? ` (${text.replace(/\s+/g, ' ').slice(0, 200)})` : '';
+}
+
+/** The counters the bench reads from the gateway's admin `/metrics`. */
+export interface GatewayCounters {
+  /** `tollgate_requests_total`, all label sets; null if absent. */
+  requests: number | null;
+  /** `tollgate_state_round_trips_total`; null if absent. */
+  roundTrips: number | null;
+  /** `tollgate_state_events_total{type="fallback"}` (fail-open answers); null if absent. */
+  fallbacks: number | null;
+}
+
+/** Sums the samples of one counter in Prometheus text, optionally only those
+ *  with the given label text; null if the metric has no sample. */
+export function counterSum(text: string, name: string, labels?: string): number | null {
+  let sum: number | null = null;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m?.[1] !== name || (labels !== undefined && !(m[2] ?? '').includes(labels))) continue;
+    const v = Number(m[3]);
+    if (Number.isFinite(v)) sum = (sum ?? 0) + v;
+  }
+  return sum;
+}
+
+export async function readCounters(admin: string): Promise<GatewayCounters> {
+  const res = await request(`${admin}/metrics`, { headersTimeout: 5000, bodyTimeout: 5000 });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`GET ${admin}/metrics got ${res.statusCode}`);
+  return {
+    requests: counterSum(text, 'tollgate_requests_total'),
+    roundTrips: counterSum(text, 'tollgate_state_round_trips_total'),
+    fallbacks: counterSum(text, 'tollgate_state_events_total', 'type="fallback"'),
+  };
+}
+
+/** Reads the counters once the gateway has finished what was in flight when
+ *  the load generator stopped (its request count stops moving), at most 2 s. */
+export async function settledCounters(admin: string): Promise<GatewayCounters> {
+  let last = await readCounters(admin);
+  for (let i = 0; i < 40; i++) {
+    await sleep(50);
+    const next = await readCounters(admin);
+    if (next.requests === last.requests && next.roundTrips === last.roundTrips) return next;
+    last = next;
+  }
+  return last;
 }
