@@ -344,6 +344,35 @@ describe('Redis faults (RELIABILITY A5, A6)', () => {
     assert.equal(after.filter((r) => r.admitted).length, 10);
   });
 
+  test('unreachable from the start: breaker opens after 5, half-opens after openMs for one call (injected clock)', async () => {
+    let clock = 1_000_000;
+    const events: RedisLimitStoreEvent[] = [];
+    const dead = new RedisLimitStore({
+      url: 'redis://127.0.0.1:1', // nothing listens on port 1
+      failMode: 'closed',
+      breaker: { failures: 5, openMs: 1000 },
+      now: () => clock,
+      onEvent: (e) => events.push(e),
+    });
+    stores.push(dead);
+    const codes: unknown[] = [];
+    for (let i = 0; i < 7; i++) {
+      const err = await dead.reserve([req('rpm:dead', 10, 1)], Date.now()).then(() => null, (e: unknown) => e);
+      codes.push((err as { code?: string } | null)?.code);
+    }
+    assert.deepEqual(new Set(codes), new Set(['GW_ERR_STATE_UNAVAILABLE']));
+    assert.equal(dead.stats.roundTrips, 5, 'no Redis call while open');
+    assert.equal(events.filter((e) => e.type === 'breaker-open').length, 1);
+    clock += 400;
+    const during = await dead.reserve([req('rpm:dead', 10, 1)], Date.now()).catch((e: unknown) => e);
+    assert.equal((during as { retryAfterMs: number }).retryAfterMs, 600);
+    clock += 600;
+    await assert.rejects(dead.reserve([req('rpm:dead', 10, 1)], Date.now()), { code: 'GW_ERR_STATE_UNAVAILABLE' });
+    assert.equal(dead.stats.roundTrips, 6, 'one probe after openMs');
+    assert.equal(events.filter((e) => e.type === 'breaker-open').length, 2, 'failed probe re-opens');
+    await dead.settle({ at: 0, requests: [req('rpm:dead', 10, 1)] }, [5], Date.now()); // never throws
+  });
+
   test('frozen: calls time out at commandTimeoutMs, breaker opens after 5; fail-closed rejects fast with GW_ERR_STATE_UNAVAILABLE', async (t) => {
     const openEvents: RedisLimitStoreEvent[] = [];
     const openStore = await open({ url: faulty.url, failMode: 'open', commandTimeoutMs: 20, replicas: 4, onEvent: (e) => openEvents.push(e) });
@@ -373,8 +402,8 @@ describe('Redis faults (RELIABILITY A5, A6)', () => {
     } finally {
       faulty.resume();
     }
-    // Frozen connections never drop, so no reconnect: recovery waits for the breaker's probe, which
-    // comes openMs (1 s) after the breaker opened, i.e. at most 1 s after Redis answers again.
+    // A frozen connection never drops, so no reconnect announces the return: the breaker's
+    // background probe (every 200 ms while open) finds it.
     const back = performance.now();
     let openBack = -1;
     let closedBack = -1;

@@ -11,6 +11,11 @@
  * at once (no offline queue), and a breaker stops calling Redis after consecutive failures. Then
  * `failMode: 'open'` answers from a bounded local MemoryLimitStore where each replica enforces
  * limit/replicas, and `'closed'` rejects with `GW_ERR_STATE_UNAVAILABLE` (503 + Retry-After).
+ * While the breaker is open a background probe checks Redis every 200 ms (and at once on
+ * reconnect), so shared enforcement resumes well within A5's 1 s of Redis answering again.
+ * A command that timed out against a frozen Redis may still run when it thaws: that reservation
+ * is then counted although the request was answered otherwise. It over-counts (the safe side)
+ * and goes away with its window; replaying it instead could count it twice.
  * @module
  */
 import { Redis } from 'ioredis';
@@ -57,6 +62,12 @@ export class StateUnavailableError extends Error {
 
 /** Headroom added to sliding-window TTLs for clock skew between replicas; A11 caps TTLs at window + 1 s. */
 const TTL_SLACK_MS = 1000;
+/**
+ * While the breaker is open, a background no-op script call checks Redis this often, so shared
+ * enforcement resumes within this interval of Redis answering again (a frozen Redis never drops
+ * the connection, so no reconnect would tell us) and no client request pays a probe's timeout.
+ */
+const PROBE_INTERVAL_MS = 200;
 
 /**
  * @example
@@ -65,8 +76,11 @@ const TTL_SLACK_MS = 1000;
  * if (r.admitted && r.handle) await store.settle(r.handle, [640], Date.now());
  */
 export class RedisLimitStore implements LimitStore {
-  /** Redis commands sent (EVALSHA, plus EVAL after a NOSCRIPT), reload events and fallback answers. */
-  readonly stats = { roundTrips: 0, scriptReloads: 0, fallbacks: 0 };
+  /**
+   * Redis commands sent for reserve/settle (EVALSHA, plus EVAL after a NOSCRIPT), script reloads,
+   * answers from the fail-open fallback, and background probes sent while the breaker was open.
+   */
+  readonly stats = { roundTrips: 0, scriptReloads: 0, fallbacks: 0, probes: 0 };
 
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -78,6 +92,8 @@ export class RedisLimitStore implements LimitStore {
   readonly #breaker: Breaker;
   readonly #onEvent: (e: RedisLimitStoreEvent) => void;
   #lastConnectionError = '';
+  #probeTimer: NodeJS.Timeout | undefined;
+  #probing = false;
 
   constructor(opts: RedisLimitStoreOptions) {
     this.#prefix = opts.keyPrefix ?? 'tollgate:';
@@ -112,8 +128,8 @@ export class RedisLimitStore implements LimitStore {
     });
     this.#redis.on('ready', () => {
       this.#lastConnectionError = '';
-      // Redis is back: let the next call probe now instead of waiting out openMs (recovery ≤ 1 s).
-      this.#breaker.probeNow();
+      // Reconnected after a restart: probe now instead of at the next interval.
+      if (this.#breaker.isOpen) void this.#probe();
     });
   }
 
@@ -159,7 +175,7 @@ export class RedisLimitStore implements LimitStore {
       reply = await this.#run(RESERVE_SCRIPT, keys, args);
       this.#breaker.success();
     } catch (err) {
-      this.#breaker.failure();
+      this.#failed();
       this.#onEvent({ type: 'error', detail: `reserve: ${errorMessage(err)}` });
       return this.#unavailable(requests, now, 'redis error', err);
     }
@@ -198,12 +214,14 @@ export class RedisLimitStore implements LimitStore {
       await this.#run(SETTLE_SCRIPT, keys, args);
       this.#breaker.success();
     } catch (err) {
-      this.#breaker.failure();
+      this.#failed();
       this.#onEvent({ type: 'error', detail: `settle: ${errorMessage(err)}` });
     }
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#probeTimer);
+    this.#probeTimer = undefined;
     await this.#fallback.close();
     if (this.#redis.status === 'end') return;
     try {
@@ -214,16 +232,45 @@ export class RedisLimitStore implements LimitStore {
     this.#redis.disconnect(false);
   }
 
+  #failed(): void {
+    this.#breaker.failure();
+    if (!this.#breaker.isOpen || this.#probeTimer !== undefined) return;
+    this.#probeTimer = setInterval(() => void this.#probe(), PROBE_INTERVAL_MS);
+    this.#probeTimer.unref();
+  }
+
+  /** The reserve script with no counters: a no-op that checks the connection and the script cache. */
+  async #probe(): Promise<void> {
+    if (this.#probing || this.#redis.status === 'end') return;
+    if (!this.#breaker.isOpen) {
+      clearInterval(this.#probeTimer);
+      this.#probeTimer = undefined;
+      return;
+    }
+    this.#probing = true;
+    this.stats.probes++;
+    try {
+      await this.#run(RESERVE_SCRIPT, [], [], false);
+      this.#breaker.success();
+      clearInterval(this.#probeTimer);
+      this.#probeTimer = undefined;
+    } catch {
+      // Still down; the breaker stays open and the next interval tries again.
+    } finally {
+      this.#probing = false;
+    }
+  }
+
   /** EVALSHA; on NOSCRIPT (after SCRIPT FLUSH or a restart) EVAL, which also re-caches the script. */
-  async #run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    this.stats.roundTrips++;
+  async #run(script: LuaScript, keys: readonly string[], args: readonly string[], counted = true): Promise<unknown> {
+    if (counted) this.stats.roundTrips++;
     try {
       return await this.#redis.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
       this.stats.scriptReloads++;
       this.#onEvent({ type: 'script-reload', detail: script.sha });
-      this.stats.roundTrips++;
+      if (counted) this.stats.roundTrips++;
       return await this.#redis.eval(script.lua, keys.length, ...keys, ...args);
     }
   }
@@ -265,7 +312,10 @@ export class RedisLimitStore implements LimitStore {
   }
 }
 
-/** Consecutive-failure breaker with a single probe once open time has passed (or Redis reconnected). */
+/**
+ * Consecutive-failure breaker: opens after `threshold` failures in a row, lets one call through
+ * once `openMs` has passed (half-open), and closes on any success (including a background probe).
+ */
 class Breaker {
   #state: 'closed' | 'open' | 'half-open' = 'closed';
   #failures = 0;
@@ -314,8 +364,8 @@ class Breaker {
     }
   }
 
-  probeNow(): void {
-    if (this.#state === 'open') this.#openUntil = 0;
+  get isOpen(): boolean {
+    return this.#state === 'open';
   }
 
   retryAfterMs(): number {

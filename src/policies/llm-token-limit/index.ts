@@ -70,8 +70,8 @@ export const llmTokenLimitDefinition: PolicyDefinition = {
         const reserve = estimate(ctx) || ctx.streaming ? estimateTokens(ctx) : 0;
         const counters: CounterRequest[] = [];
         const t = clock();
-        if (tpm !== undefined) counters.push({ key: `tpm:${key}`, window: slidingWindow(60), limit: tpm(ctx), cost: reserve });
-        if (quota !== undefined && period !== undefined) counters.push({ key: `tq:${period}:${key}`, window: calendarWindow(period, t), limit: quota(ctx), cost: reserve });
+        if (tpm !== undefined) counters.push({ key: `tpm:{${key}}`, window: slidingWindow(60), limit: tpm(ctx), cost: reserve });
+        if (quota !== undefined && period !== undefined) counters.push({ key: `tq:${period}:{${key}}`, window: calendarWindow(period, t), limit: quota(ctx), cost: reserve });
         const tpmIndex = tpm === undefined ? -1 : 0;
         admissionOf(ctx, limits, clock).add({
           counters,
