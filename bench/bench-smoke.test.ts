@@ -1,5 +1,6 @@
 /**
- * The benchmark still runs end to end (all three targets start, answer and are measured).
+ * The benchmark still runs end to end (direct, floor, tollgate and limits start, answer and are
+ * measured; redis needs a redis-server and is left to `npm run bench`).
  * This checks that `npm run bench` works, not how fast anything is: performance is judged from a
  * full `npm run bench`, never from a test.
  */
@@ -7,18 +8,29 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runBench } from './run.ts';
 
-test('npm run bench measures direct, floor and tollgate without skipping any', async () => {
-  const r = await runBench({ rounds: 1, duration: 0.5, warmup: 0, ttfbRequests: 5, output: null, pin: false, log: () => {} });
-  assert.equal(r.skipped, null);
+test('npm run bench measures direct, floor, tollgate and limits without skipping any', async () => {
+  const r = await runBench({
+    rounds: 1,
+    duration: 0.5,
+    warmup: 0,
+    ttfbRequests: 5,
+    targets: ['direct', 'floor', 'tollgate', 'limits'],
+    output: null,
+    pin: false,
+    log: () => {},
+  });
+  assert.deepEqual(r.skipped, {});
   const round = r.rounds[0]!;
-  for (const target of ['direct', 'floor', 'tollgate'] as const) {
+  for (const target of ['direct', 'floor', 'tollgate', 'limits'] as const) {
     const m = round[target];
     assert.ok(m !== undefined, `${target} measured`);
     assert.ok(m.rps > 0, `${target} answered requests`);
+    assert.equal(m.errors + m.non2xx, 0, `${target}: no errors (the token limit refuses nothing)`);
   }
   assert.deepEqual(
-    r.summary.checks.map((c) => c.name).length,
-    4,
-    'the four targets of the issue are checked',
+    r.summary.checks.map((c) => c.name),
+    ['requests/s', 'added latency c=1', 'stream TTFB', 'CPU per request', 'limits requests/s'],
+    'the four tollgate targets of the issue and the memory-store one are checked',
   );
+  assert.ok(r.table.includes('limits requests/s'), 'the limits check is in the table');
 });

@@ -3,15 +3,19 @@
 // being evaluated.
 import { parseArgs } from 'node:util';
 import type { BenchOptions, BenchResult } from './run.ts';
+import { TARGETS } from './report.ts';
 import type { TargetName } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrency C]
-                        [--targets direct,floor,tollgate] [--ttfb-requests N] [--warmup S]
+                        [--targets direct,floor,tollgate,limits,redis] [--ttfb-requests N] [--warmup S]
                         [--quick] [--strict] [--no-pin] [--out FILE]
   env: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONCURRENCY, BENCH_TARGETS
   --quick   1 round of 2 s (smoke run)
   --warmup  seconds of load on each target's first visit (default min(5, 2 × duration))
-  --strict  exit 1 if any check FAILs (or tollgate could not run)
+  --targets any of direct, floor, tollgate, limits (token-limit policy, memory
+            store), redis (the same on a private redis-server); default all,
+            visited in that order; redis is skipped with a message if it cannot start
+  --strict  exit 1 if any check FAILs or a requested target could not run
   --no-pin  let the scheduler place processes (default: proxy on cpu 1,
             backend and load generator on cpu 0)`;
 
@@ -27,7 +31,7 @@ function targets(raw: string | undefined): TargetName[] | undefined {
   if (raw === undefined || raw === '') return undefined;
   const names = raw.split(',').map((s) => s.trim());
   for (const n of names) {
-    if (n !== 'direct' && n !== 'floor' && n !== 'tollgate') throw new Error(`unknown target ${n} (direct, floor, tollgate)`);
+    if (!(TARGETS as readonly string[]).includes(n)) throw new Error(`unknown target ${n} (${TARGETS.join(', ')})`);
   }
   return names as TargetName[];
 }
@@ -72,7 +76,7 @@ export async function main(run: (o: BenchOptions) => Promise<BenchResult>, stopA
     });
     console.log(`\n${result.table}`);
     const failed = result.summary.checks.filter((c) => !c.pass);
-    if (values.strict && (failed.length > 0 || result.skipped !== null)) process.exitCode = 1;
+    if (values.strict && (failed.length > 0 || Object.keys(result.skipped).length > 0)) process.exitCode = 1;
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;

@@ -1,9 +1,11 @@
 // Turns per-round samples into spreads, floor ratios and PASS/FAIL checks,
-// and renders the table. Ratios are taken per round (tollgate and floor
+// and renders the tables. Ratios are taken per round (tollgate and floor
 // measured minutes apart, not a whole run apart) and then summarised, so
 // slow drift of the machine cancels out.
 
-export type TargetName = 'direct' | 'floor' | 'tollgate';
+export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis';
+/** Every target, in the order a round visits them. */
+export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis'];
 
 export interface Sample {
   rps: number;
@@ -26,6 +28,17 @@ export interface Sample {
   otherCpuPct: number;
   /** CPU stolen by the hypervisor during the throughput run, % of one core. */
   stealPct: number;
+  /** Gateway targets: Δ tollgate_state_round_trips_total / Δ tollgate_requests_total over the
+   *  throughput run (from the admin /metrics); null when the metric is absent or for non-gateways. */
+  roundTripsPerReq: number | null;
+  /** Gateway targets: Δ tollgate_state_events_total{type="fallback"} (answers given without the
+   *  store, fail-open) over the throughput run; null when absent. */
+  stateFallbacks: number | null;
+  /** Gateway targets: Δ tollgate_state_events_total{type="error"} (store calls that failed or
+   *  timed out) over the throughput run; null when absent. */
+  stateErrors: number | null;
+  /** redis target: CPU µs per request of the redis-server process (10 ms ticks); null otherwise. */
+  storeCpuUsPerReq: number | null;
 }
 
 export type Round = Partial<Record<TargetName, Sample>>;
@@ -50,6 +63,8 @@ interface Row {
   label: string;
   metric: Metric;
   digits: number;
+  /** Shown only when one of these targets is in the table. */
+  when?: TargetName[];
   check?: { name: string; limit: string; pass: (ratio: number, diff: number) => boolean; value: 'ratio' | 'diff' };
 }
 
@@ -64,6 +79,43 @@ const ROWS: Row[] = [
   { label: 'proxy CPU µs/req', metric: 'proxyCpuUsPerReq', digits: 1, check: { name: 'CPU per request', limit: '≤ 1.3× floor', pass: (r) => r <= 1.3, value: 'ratio' } },
   { label: 'backend CPU µs/req', metric: 'backendCpuUsPerReq', digits: 1 },
   { label: 'other load % of a core', metric: 'otherCpuPct', digits: 0 },
+  { label: 'state round trips/req', metric: 'roundTripsPerReq', digits: 3, when: ['limits', 'redis'] },
+  { label: 'redis-server CPU µs/req', metric: 'storeCpuUsPerReq', digits: 1, when: ['redis'] },
+];
+
+/** The checks of the limits and redis targets, shown in a second table: a
+ *  target's metric as a per-round ratio to a base target's, or as itself. */
+interface Versus {
+  /** Unique among all checks. */
+  name: string;
+  target: TargetName;
+  metric: Metric;
+  digits: number;
+  unit: string;
+  base?: TargetName;
+  /** Empty: reported, not checked. */
+  limit: string;
+  /** Gets the median (of the ratio, or of the value without a base) and every round's value. */
+  pass?: (median: number, perRound: number[]) => boolean;
+}
+
+const VERSUS: Versus[] = [
+  { name: 'limits requests/s', target: 'limits', metric: 'rps', digits: 0, unit: '', base: 'floor', limit: '≥ 0.85× floor', pass: (r) => r >= 0.85 },
+  { name: 'limits CPU per request', target: 'limits', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'floor', limit: '' },
+  { name: 'limits CPU per request vs tollgate', target: 'limits', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
+  { name: 'redis requests/s', target: 'redis', metric: 'rps', digits: 0, unit: '', base: 'limits', limit: '≥ 0.80× limits', pass: (r) => r >= 0.8 },
+  { name: 'redis CPU per request', target: 'redis', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'limits', limit: '' },
+  {
+    name: 'Redis round trips per request',
+    target: 'redis',
+    metric: 'roundTripsPerReq',
+    digits: 3,
+    unit: '',
+    limit: '= 1 (every round)',
+    // Counted from the gateway's own counters after it went quiet, so a whole
+    // number of round trips per request shows as exactly that number.
+    pass: (_m, v) => v.every((x) => Math.abs(x - 1) < 0.001),
+  },
 ];
 
 export function spread(values: number[]): Spread | null {
@@ -78,27 +130,46 @@ function series(rounds: Round[], target: TargetName, metric: Metric): number[] {
   return rounds.map((r) => r[target]?.[metric] ?? Number.NaN);
 }
 
-/** Per-round tollgate/floor ratio and tollgate−floor difference. */
-function paired(rounds: Round[], metric: Metric, op: (t: number, f: number) => number): number[] {
+/** Per-round a/b ratio or a−b difference (tollgate and floor by default). */
+function paired(rounds: Round[], metric: Metric, op: (t: number, f: number) => number, a: TargetName = 'tollgate', b: TargetName = 'floor'): number[] {
   return rounds.map((r) => {
-    const t = r.tollgate?.[metric];
-    const f = r.floor?.[metric];
+    const t = r[a]?.[metric];
+    const f = r[b]?.[metric];
     return t == null || f == null ? Number.NaN : op(t, f);
   });
 }
 
+export interface VersusResult {
+  name: string;
+  target: TargetName;
+  base: TargetName | null;
+  value: Spread | null;
+  /** target/base per round, summarised; null without a base or data. */
+  ratio: Spread | null;
+  /** target−base per round, summarised. */
+  diff: Spread | null;
+}
+
 export interface Summary {
   spreads: Record<TargetName, Partial<Record<Metric, Spread>>>;
+  /** tollgate/floor, per metric. */
   ratios: Partial<Record<Metric, Spread>>;
+  /** The limits and redis comparisons (second table). */
+  versus: VersusResult[];
+  /** The four tollgate-vs-floor checks, then those of limits and redis that could be computed. */
   checks: Check[];
+  /** Answers the redis target gave without Redis (fail-open) during its throughput runs, all rounds. */
+  redisFallbacks: number;
+  /** Redis calls of the redis target that failed or timed out during its throughput runs, all rounds. */
+  redisErrors: number;
 }
 
 export function summarise(rounds: Round[]): Summary {
-  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {} };
+  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {} };
   const ratios: Summary['ratios'] = {};
   const checks: Check[] = [];
   for (const row of ROWS) {
-    for (const t of ['direct', 'floor', 'tollgate'] as const) {
+    for (const t of TARGETS) {
       const s = spread(series(rounds, t, row.metric));
       if (s !== null) spreads[t][row.metric] = s;
     }
@@ -110,7 +181,23 @@ export function summarise(rounds: Round[]): Summary {
       checks.push({ name: row.check.name, value, limit: row.check.limit, pass: row.check.pass(ratio.median, diff.median) });
     }
   }
-  return { spreads, ratios, checks };
+  const versus: VersusResult[] = [];
+  for (const v of VERSUS) {
+    const values = series(rounds, v.target, v.metric);
+    const value = spread(values);
+    const base = v.base;
+    const ratio = base === undefined ? null : spread(paired(rounds, v.metric, (t, b) => t / b, v.target, base));
+    const diff = base === undefined ? null : spread(paired(rounds, v.metric, (t, b) => t - b, v.target, base));
+    versus.push({ name: v.name, target: v.target, base: base ?? null, value, ratio, diff });
+    const checked = base === undefined ? value : ratio;
+    const perRound = base === undefined ? values : paired(rounds, v.metric, (t, b) => t / b, v.target, base);
+    if (v.pass && checked !== null) {
+      checks.push({ name: v.name, value: checked.median, limit: v.limit, pass: v.pass(checked.median, perRound.filter(Number.isFinite)) });
+    }
+  }
+  const redisFallbacks = rounds.reduce((n, r) => n + (r.redis?.stateFallbacks ?? 0), 0);
+  const redisErrors = rounds.reduce((n, r) => n + (r.redis?.stateErrors ?? 0), 0);
+  return { spreads, ratios, versus, checks, redisFallbacks, redisErrors };
 }
 
 function cell(s: Spread | undefined, digits: number): string {
@@ -119,10 +206,37 @@ function cell(s: Spread | undefined, digits: number): string {
   return s.min === s.max ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 }
 
-export function renderTable(summary: Summary, targets: TargetName[], skipped: string | null): string {
+function layout(lines: string[][]): string[] {
+  const head = lines[0] ?? [];
+  const widths = head.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  const out = lines.map((l) => l.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return out;
+}
+
+function versusTable(summary: Summary, targets: TargetName[]): string[] {
+  const lines: string[][] = [['check (limits, redis)', 'value: median (min–max)', 'ratio: median (min–max)', 'target', 'result']];
+  for (const v of VERSUS) {
+    if (!targets.includes(v.target)) continue;
+    const r = summary.versus.find((x) => x.name === v.name);
+    const check = summary.checks.find((c) => c.name === v.name);
+    const value = r?.value ? `${cell(r.value, v.digits)}${v.unit}` : '—';
+    let ratio = '';
+    if (v.base !== undefined) {
+      ratio = r?.ratio ? `${cell(r.ratio, 2)}× ${v.base}` : `— (${v.base} not measured)`;
+      if (r?.ratio && r.diff && v.unit !== '') ratio += `, ${r.diff.median >= 0 ? '+' : ''}${r.diff.median.toFixed(v.digits)}${v.unit}`;
+    }
+    const result = v.pass === undefined ? 'reported' : check === undefined ? 'n/a' : check.pass ? 'PASS' : 'FAIL';
+    lines.push([v.name, value, ratio, v.limit, result]);
+  }
+  return lines.length > 1 ? ['', ...layout(lines)] : [];
+}
+
+export function renderTable(summary: Summary, targets: TargetName[], skipped: Partial<Record<TargetName, string>> = {}): string {
   const head = ['metric: median (min–max)', ...targets, ...(targets.includes('tollgate') ? ['tollgate/floor', 'target', 'result'] : [])];
   const lines: string[][] = [head];
   for (const row of ROWS) {
+    if (row.when && !row.when.some((t) => targets.includes(t))) continue;
     const line = [row.label, ...targets.map((t) => cell(summary.spreads[t][row.metric], row.digits))];
     if (targets.includes('tollgate')) {
       line.push(cell(summary.ratios[row.metric], 2) + (summary.ratios[row.metric] ? '×' : ''));
@@ -132,9 +246,16 @@ export function renderTable(summary: Summary, targets: TargetName[], skipped: st
     }
     lines.push(line);
   }
-  const widths = head.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-  const out = lines.map((l) => l.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-  out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  if (skipped !== null) out.push('', `tollgate: SKIPPED: ${skipped.split('\n')[0] ?? ''} (details above)`);
+  const out = [...layout(lines), ...versusTable(summary, targets)];
+  if (summary.redisFallbacks + summary.redisErrors > 0) {
+    out.push(
+      '',
+      `redis: !! during the throughput runs ${summary.redisErrors} Redis calls failed or timed out and ` +
+        `${summary.redisFallbacks} answers were given without Redis (fail-open): not every number is Redis's`,
+    );
+  }
+  const skips = Object.entries(skipped);
+  if (skips.length > 0) out.push('');
+  for (const [name, why] of skips) out.push(`${name}: SKIPPED: ${why.split('\n')[0] ?? ''} (details above)`);
   return out.join('\n');
 }

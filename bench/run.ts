@@ -1,12 +1,14 @@
 // `npm run bench`: Tollgate against "the floor" (bench/floor-proxy.ts) and
-// against no proxy at all, on this machine, in one run.
+// against no proxy at all, on this machine, in one run; then Tollgate with a
+// token-limit policy on the memory store (`limits`) and on Redis (`redis`).
 //
 // Why it is built this way:
 // - Backend, floor, Tollgate and the load generator are separate processes;
 //   autocannon runs in this process with one worker, so it never shares an
 //   event loop (or a worker-thread pool) with what it measures.
-// - Targets are interleaved within each round (direct, floor, tollgate, then
-//   again), so machine drift hits all three alike; ratios are per round.
+// - Targets are interleaved within each round (direct, floor, tollgate,
+//   limits, redis, then again), so machine drift hits all alike; ratios are
+//   per round.
 // - Every number is reported as median (min–max) over rounds, because on a
 //   2-core box a single run can be off by 10 %.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -17,10 +19,12 @@ import { fileURLToPath } from 'node:url';
 import { cpuReader, killAllSync, machineCpu, pinSelf, startChild, stopAll, stopChild, waitReady } from './children.ts';
 import type { Child, CpuReader } from './children.ts';
 import { checkTarget, load, ttfb } from './measure.ts';
-import { renderTable, summarise } from './report.ts';
+import { TARGETS, renderTable, summarise } from './report.ts';
 import type { Round, Sample, Summary, TargetName } from './report.ts';
-import { BENCH_KEY, startTollgate } from './tollgate-target.ts';
-import type { Tollgate } from './tollgate-target.ts';
+import { redisCpu, redisKeys, startBenchRedis } from './redis-target.ts';
+import type { RunningRedis } from './redis-target.ts';
+import { BENCH_KEY, settledCounters, startTollgate } from './tollgate-target.ts';
+import type { GatewayCounters, Tollgate, Variant } from './tollgate-target.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = dirname(BENCH_DIR);
@@ -31,7 +35,8 @@ const NOISY_PCT = 10;
 const FIRST_WARMUP_S = 5;
 const LOAD_CPU = '0';
 const PROXY_CPU = '1';
-const ALL_TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate'];
+/** Gateway targets and how each is configured. */
+const GATEWAYS: Partial<Record<TargetName, Variant>> = { tollgate: {}, limits: { limits: true }, redis: { limits: true } };
 
 export interface BenchOptions {
   /** Rounds of interleaved measurements (default 3). */
@@ -40,7 +45,7 @@ export interface BenchOptions {
   duration?: number;
   /** Connections for the throughput measurement (default 32). */
   concurrency?: number;
-  /** Subset and order of targets (default direct, floor, tollgate). */
+  /** Subset of targets, visited in the order direct, floor, tollgate, limits, redis (default all). */
   targets?: TargetName[];
   /** Sequential streaming requests per TTFB measurement (default 200). */
   ttfbRequests?: number;
@@ -68,12 +73,12 @@ export interface BenchResult {
     concurrency: number;
     ttfbRequests: number;
     targets: TargetName[];
-    cpuSource: Partial<Record<TargetName | 'backend', 'ipc' | 'proc'>>;
+    cpuSource: Partial<Record<TargetName | 'backend' | 'redis-server', 'ipc' | 'proc'>>;
     /** e.g. "proxy on cpu 1; backend and load generator on cpu 0", or "none". */
     pinning: string;
   };
-  /** Why tollgate was not measured, if it was asked for and could not be. */
-  skipped: string | null;
+  /** Why a target that was asked for could not be measured, by target (empty when none was skipped). */
+  skipped: Partial<Record<TargetName, string>>;
   rounds: Round[];
   summary: Summary;
   table: string;
@@ -84,18 +89,26 @@ interface Target {
   origin: string;
   /** The proxy process; undefined for direct. */
   cpu?: CpuReader;
+  /** Admin origin of a gateway target, for its /metrics counters. */
+  admin?: string;
+  /** The state store's process (redis-server) for the redis target. */
+  store?: CpuReader;
 }
 
 type Settings = Required<Omit<BenchOptions, 'output' | 'log' | 'targets' | 'pin' | 'warmup'>>;
 
 async function measureTarget(t: Target, backendCpu: CpuReader, o: Settings, warmupS: number): Promise<Sample> {
   if (warmupS > 0) await load(t.origin, BENCH_KEY, o.concurrency, warmupS);
-  const [p0, b0, m0, s0] = [await t.cpu?.read(), await backendCpu.read(), machineCpu(), process.cpuUsage()];
+  // Counters are read when the gateway is quiet (before the CPU readings, so
+  // that the scrapes are not charged to the run).
+  const g0 = t.admin === undefined ? undefined : await settledCounters(t.admin);
+  const [p0, b0, r0, m0, s0] = [await t.cpu?.read(), await backendCpu.read(), await t.store?.read(), machineCpu(), process.cpuUsage()];
   const t0 = performance.now();
   const main = await load(t.origin, BENCH_KEY, o.concurrency, o.duration);
   const wallUs = (performance.now() - t0) * 1000;
-  const [p1, b1, m1, s1] = [await t.cpu?.read(), await backendCpu.read(), machineCpu(), process.cpuUsage(s0)];
-  const ownUs = (p1 ?? 0) - (p0 ?? 0) + (b1 - b0) + s1.user + s1.system;
+  const [p1, b1, r1, m1, s1] = [await t.cpu?.read(), await backendCpu.read(), await t.store?.read(), machineCpu(), process.cpuUsage(s0)];
+  const g1 = t.admin === undefined ? undefined : await settledCounters(t.admin);
+  const ownUs = (p1 ?? 0) - (p0 ?? 0) + (b1 - b0) + (r1 ?? 0) - (r0 ?? 0) + s1.user + s1.system;
   const c1 = await load(t.origin, BENCH_KEY, 1, o.duration);
   const stream = await ttfb(t.origin, BENCH_KEY, o.ttfbRequests, Math.min(20, o.ttfbRequests));
   const perReq = (a: number, b: number): number => (main.requests > 0 ? (b - a) / main.requests : Number.NaN);
@@ -116,14 +129,34 @@ async function measureTarget(t: Target, backendCpu: CpuReader, o: Settings, warm
     cpuSource: t.cpu?.source ?? null,
     otherCpuPct: Math.max(0, (100 * (m1.busyUs - m0.busyUs - ownUs)) / wallUs),
     stealPct: (100 * (m1.stealUs - m0.stealUs)) / wallUs,
+    ...stateCounts(g0, g1, main.requests),
+    storeCpuUsPerReq: r0 === undefined || r1 === undefined ? null : perReq(r0, r1),
   };
+}
+
+/** Round trips per request and fail-open answers over the throughput run,
+ *  from the gateway's counters. Requests are the gateway's own count (those
+ *  in flight when autocannon stopped included), autocannon's if it has none. */
+function stateCounts(g0: GatewayCounters | undefined, g1: GatewayCounters | undefined, completed: number): Pick<Sample, 'roundTripsPerReq' | 'stateFallbacks' | 'stateErrors'> {
+  const delta = (k: keyof GatewayCounters): number | null => {
+    const a = g0?.[k];
+    const b = g1?.[k];
+    return a == null || b == null ? null : b - a;
+  };
+  const trips = delta('roundTrips');
+  const requests = delta('requests') ?? completed;
+  return { roundTripsPerReq: trips === null || requests <= 0 ? null : trips / requests, stateFallbacks: delta('fallbacks'), stateErrors: delta('errors') };
 }
 
 function describe(name: TargetName, s: Sample): string {
   const cpu = s.proxyCpuUsPerReq === null ? '' : `, proxy ${s.proxyCpuUsPerReq.toFixed(1)} µs/req`;
+  const store = s.storeCpuUsPerReq === null ? '' : `, redis-server ${s.storeCpuUsPerReq.toFixed(1)} µs/req`;
+  const trips = name === 'redis' ? `, ${s.roundTripsPerReq === null ? 'n/a' : s.roundTripsPerReq.toFixed(3)} round trips/req` : '';
   const bad = s.errors + s.non2xx > 0 ? `  !! ${s.errors} errors, ${s.non2xx} non-2xx` : '';
+  const fallback =
+    (s.stateFallbacks ?? 0) + (s.stateErrors ?? 0) > 0 ? `  !! ${s.stateErrors ?? 0} store calls failed, ${s.stateFallbacks ?? 0} answers without the store (fail-open)` : '';
   const noisy = s.otherCpuPct + s.stealPct > NOISY_PCT ? `  !! other processes used ${(s.otherCpuPct + s.stealPct).toFixed(0)} % of a core` : '';
-  return `  ${name.padEnd(8)} ${s.rps.toFixed(0)} req/s, p50 ${s.p50Ms.toFixed(3)} ms, c=1 p50 ${s.c1P50Ms.toFixed(3)} ms, TTFB ${s.ttfbP50Ms.toFixed(3)} ms${cpu}${bad}${noisy}`;
+  return `  ${name.padEnd(8)} ${s.rps.toFixed(0)} req/s, p50 ${s.p50Ms.toFixed(3)} ms, c=1 p50 ${s.c1P50Ms.toFixed(3)} ms, TTFB ${s.ttfbP50Ms.toFixed(3)} ms${cpu}${store}${trips}${bad}${fallback}${noisy}`;
 }
 
 /**
@@ -139,10 +172,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     ttfbRequests: Math.max(1, Math.floor(options.ttfbRequests ?? 200)),
   };
   const log = options.log ?? ((line: string) => console.log(line));
-  let wanted = ALL_TARGETS.filter((t) => (options.targets ?? ALL_TARGETS).includes(t));
+  let wanted = TARGETS.filter((t) => (options.targets ?? TARGETS).includes(t));
   const children: Child[] = [];
-  let tollgate: Tollgate | undefined;
-  let skipped: string | null = null;
+  const gateways: Tollgate[] = [];
+  let redis: RunningRedis | undefined;
+  const skipped: Partial<Record<TargetName, string>> = {};
   const startedAt = new Date().toISOString();
   const loadavgAtStart = loadavg();
   process.once('exit', killAllSync);
@@ -163,21 +197,41 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         children.push(floor);
         targets.push({ name, origin: `http://127.0.0.1:${await waitReady(floor, 10_000)}`, cpu: await cpuReader(floor) });
       }
-      if (name === 'tollgate') {
+      const variant = GATEWAYS[name];
+      if (variant !== undefined) {
+        let gateway: Tollgate | undefined;
         try {
-          tollgate = await startTollgate(REPO_ROOT, Number(new URL(backendOrigin).port), unpin ? PROXY_CPU : undefined);
-          children.push(tollgate.child);
-          const origin = `http://127.0.0.1:${tollgate.port}`;
+          let store: CpuReader | undefined;
+          let v = variant;
+          if (name === 'redis') {
+            redis = await startBenchRedis();
+            store = redisCpu(redis);
+            v = { ...variant, redisUrl: redis.url };
+          }
+          gateway = await startTollgate(REPO_ROOT, Number(new URL(backendOrigin).port), unpin ? PROXY_CPU : undefined, v, name);
+          gateways.push(gateway);
+          children.push(gateway.child);
+          const origin = `http://127.0.0.1:${gateway.port}`;
           await checkTarget(origin, BENCH_KEY);
-          targets.push({ name, origin, cpu: await cpuReader(tollgate.child) });
+          // A gateway that falls back (fail-open) or ignores the store would
+          // be measured without Redis: make sure the requests reached it.
+          if (redis !== undefined && name === 'redis' && (await redisKeys(redis.port)) === 0) {
+            throw new Error('the gateway answered but wrote nothing to Redis (state store not wired, or answering fail-open without it)');
+          }
+          targets.push({ name, origin, cpu: await cpuReader(gateway.child), admin: gateway.admin, ...(store ? { store } : {}) });
         } catch (err) {
-          skipped = err instanceof Error ? err.message : String(err);
-          if (tollgate) await stopChild(tollgate.child); // idle, but not in the way
-          log(`tollgate: SKIPPED, measuring the others only. Reason:\n${skipped}`);
+          let why = err instanceof Error ? err.message : String(err);
+          if (name === 'redis' && /unknown field "state"|state\b.*(unknown|unrecognized)/i.test(why)) {
+            why = `this gateway has no \`state:\` config section yet (Redis store not wired): ${why}`;
+          }
+          skipped[name] = why;
+          if (gateway) await stopChild(gateway.child); // idle, but not in the way
+          if (name === 'redis') await redis?.stop();
+          log(`${name}: SKIPPED, measuring the others only. Reason:\n${why}`);
         }
       }
     }
-    for (const t of targets) if (t.name !== 'tollgate') await checkTarget(t.origin, BENCH_KEY);
+    for (const t of targets) if (GATEWAYS[t.name] === undefined) await checkTarget(t.origin, BENCH_KEY);
     wanted = targets.map((t) => t.name);
     const backendCpu = await cpuReader(backend);
 
@@ -202,6 +256,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     const table = renderTable(summary, wanted, skipped);
     const cpuSource: BenchResult['meta']['cpuSource'] = { backend: backendCpu.source };
     for (const t of targets) if (t.cpu) cpuSource[t.name] = t.cpu.source;
+    for (const t of targets) if (t.store) cpuSource['redis-server'] = t.store.source;
     const result: BenchResult = {
       meta: {
         date: startedAt,
@@ -216,7 +271,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         ttfbRequests: o.ttfbRequests,
         targets: wanted,
         cpuSource,
-        pinning: unpin ? `proxy on cpu ${PROXY_CPU}; backend and load generator on cpu ${LOAD_CPU}` : 'none',
+        pinning: unpin ? `proxy on cpu ${PROXY_CPU}; backend, load generator and redis-server on cpu ${LOAD_CPU}` : 'none',
       },
       skipped,
       rounds,
@@ -231,7 +286,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     return result;
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
-    await tollgate?.cleanup();
+    await Promise.all(gateways.map((g) => g.cleanup()));
+    await redis?.stop();
     process.off('exit', killAllSync);
     unpin?.();
   }

@@ -128,6 +128,8 @@ export interface GatewayCounters {
   roundTrips: number | null;
   /** `tollgate_state_events_total{type="fallback"}` (fail-open answers); null if absent. */
   fallbacks: number | null;
+  /** `tollgate_state_events_total{type="error"}` (failed or timed-out store calls); null if absent. */
+  errors: number | null;
 }
 
 /** Sums the samples of one counter in Prometheus text, optionally only those
@@ -152,6 +154,7 @@ export async function readCounters(admin: string): Promise<GatewayCounters> {
     requests: counterSum(text, 'tollgate_requests_total'),
     roundTrips: counterSum(text, 'tollgate_state_round_trips_total'),
     fallbacks: counterSum(text, 'tollgate_state_events_total', 'type="fallback"'),
+    errors: counterSum(text, 'tollgate_state_events_total', 'type="error"'),
   };
 }
 
