@@ -1,7 +1,9 @@
 /**
  * The Redis LimitStore: limits shared by every gateway replica. `reserve` is ONE script call for
- * all the counters of a request (check all, then reserve on all or none), `settle` is one more;
- * both are atomic in Redis, so N replicas admit exactly what one process would (RELIABILITY A1, A2).
+ * all the counters of a request (check all, then reserve on all or none); `settle` is queued and
+ * carried by the next reserve (or sent alone within 20 ms when none comes), so a request costs
+ * one round trip under load. Both are atomic in Redis, so N replicas admit exactly what one
+ * process would (RELIABILITY A1, A2); a queued settle is visible to other replicas within 20 ms.
  *
  * Results match MemoryLimitStore call for call: the caller's `now` decides windows (Redis TIME is
  * never used), so replicas need synchronized clocks (NTP). A replica whose clock is s seconds off
@@ -68,6 +70,10 @@ const TTL_SLACK_MS = 1000;
  * the connection, so no reconnect would tell us) and no client request pays a probe's timeout.
  */
 const PROBE_INTERVAL_MS = 200;
+/** A queued settle waits at most this long for a reserve to carry it (other replicas see it then). */
+const SETTLE_FLUSH_MS = 20;
+/** Settle operations queued at most before they are sent on their own. */
+const MAX_PENDING_SETTLES = 256;
 
 /**
  * @example
@@ -93,6 +99,8 @@ export class RedisLimitStore implements LimitStore {
   readonly #onEvent: (e: RedisLimitStoreEvent) => void;
   #lastConnectionError = '';
   #probeTimer: NodeJS.Timeout | undefined;
+  #pending: { keys: string[]; args: string[] } = { keys: [], args: [] };
+  #flushTimer: NodeJS.Timeout | undefined;
   #probing = false;
 
   constructor(opts: RedisLimitStoreOptions) {
@@ -170,12 +178,15 @@ export class RedisLimitStore implements LimitStore {
         args.push('f', limit, cost, now < endMs ? '1' : '0', String(ttl), '');
       }
     }
+    // Settles waiting to be sent ride on this call (one round trip for both).
+    const carried = this.#takePending();
     let reply: unknown;
     try {
-      reply = await this.#run(RESERVE_SCRIPT, keys, args);
+      reply = await this.#run(RESERVE_SCRIPT, [...carried.keys, ...keys], [String(carried.keys.length), ...carried.args, ...args]);
       this.#breaker.success();
     } catch (err) {
       this.#failed();
+      if (carried.keys.length > 0) this.#onEvent({ type: 'error', detail: `settles lost with a failed reserve: ${carried.keys.length}` });
       this.#onEvent({ type: 'error', detail: `reserve: ${errorMessage(err)}` });
       return this.#unavailable(requests, now, 'redis error', err);
     }
@@ -205,6 +216,24 @@ export class RedisLimitStore implements LimitStore {
       }
     });
     if (keys.length === 0) return;
+    // Queued: the next reserve carries it (no round trip of its own under load); when no reserve
+    // comes within SETTLE_FLUSH_MS, or the queue is full, it is sent alone.
+    this.#pending.keys.push(...keys);
+    this.#pending.args.push(...args);
+    if (this.#pending.keys.length >= MAX_PENDING_SETTLES) {
+      await this.flush();
+      return;
+    }
+    if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => void this.flush(), SETTLE_FLUSH_MS);
+      this.#flushTimer.unref();
+    }
+  }
+
+  /** Sends queued settles now (also on close). Never throws. */
+  async flush(): Promise<void> {
+    const { keys, args } = this.#takePending();
+    if (keys.length === 0) return;
     // A lost settle leaves the reservation counted until its window ends: over-counting, the safe side.
     if (!this.#breaker.allow()) {
       this.#onEvent({ type: 'error', detail: 'settle skipped: breaker open' });
@@ -219,7 +248,16 @@ export class RedisLimitStore implements LimitStore {
     }
   }
 
+  #takePending(): { keys: string[]; args: string[] } {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const taken = this.#pending;
+    this.#pending = { keys: [], args: [] };
+    return taken;
+  }
+
   async close(): Promise<void> {
+    if (this.#redis.status === 'ready') await this.flush();
     clearInterval(this.#probeTimer);
     this.#probeTimer = undefined;
     await this.#fallback.close();
@@ -250,7 +288,7 @@ export class RedisLimitStore implements LimitStore {
     this.#probing = true;
     this.stats.probes++;
     try {
-      await this.#run(RESERVE_SCRIPT, [], [], false);
+      await this.#run(RESERVE_SCRIPT, [], ['0'], false);
       this.#breaker.success();
       clearInterval(this.#probeTimer);
       this.#probeTimer = undefined;

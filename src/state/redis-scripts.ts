@@ -12,10 +12,14 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Check-and-reserve for every counter of a request at once.
+ * Settles carried along, then check-and-reserve for every counter of a request at once.
  *
- * KEYS[i]: counter i (sliding: hash bucket-index → amount; fixed: string counter of one window).
- * ARGV: 6 per counter: kind ('s' | 'f'), limit, cost, then
+ * ARGV[1] = S, the number of settle operations that come first: KEYS[1..S] with 3 ARGV each
+ * (as SETTLE_LUA). Settles of finished requests ride on the next reservation instead of costing
+ * a round trip of their own, and are applied before the check, so this replica never reads its
+ * own stale reservations.
+ * KEYS[S+i]: counter i (sliding: hash bucket-index → amount; fixed: string counter of one window).
+ * ARGV (after the settles): 6 per counter: kind ('s' | 'f'), limit, cost, then
  *   sliding: oldest live bucket index, bucket index of now, TTL ms
  *   fixed:   '1' when the window is still open else '0', TTL ms, unused
  * Returns { admitted (1|0), refusedBy (0-based, -1), then per counter: used before this request,
@@ -24,12 +28,33 @@ import { createHash } from 'node:crypto';
  * Expired buckets are deleted as they are read, like the memory store does.
  */
 export const RESERVE_LUA = `
-local n = #KEYS
+local s = tonumber(ARGV[1])
+for i = 1, s do
+  local a = 1 + (i - 1) * 3
+  local key = KEYS[i]
+  local delta = tonumber(ARGV[a + 2])
+  if ARGV[a + 1] == 's' then
+    if redis.call('EXISTS', key) == 1 then
+      local v = tonumber(redis.call('HGET', key, ARGV[a + 3]) or '0') + delta
+      if v < 0 then v = 0 end
+      redis.call('HSET', key, ARGV[a + 3], string.format('%d', v))
+    end
+  else
+    local cur = redis.call('GET', key)
+    if cur then
+      local v = tonumber(cur) + delta
+      if v < 0 then v = 0 end
+      redis.call('SET', key, string.format('%d', v), 'KEEPTTL')
+    end
+  end
+end
+local base = 1 + s * 3
+local n = #KEYS - s
 local out = {0, -1}
 local refused = -1
 for i = 1, n do
-  local a = (i - 1) * 6
-  local key = KEYS[i]
+  local a = base + (i - 1) * 6
+  local key = KEYS[s + i]
   local limit = tonumber(ARGV[a + 2])
   local cost = tonumber(ARGV[a + 3])
   local used = 0
@@ -75,8 +100,8 @@ if refused >= 0 then
   return out
 end
 for i = 1, n do
-  local a = (i - 1) * 6
-  local key = KEYS[i]
+  local a = base + (i - 1) * 6
+  local key = KEYS[s + i]
   if ARGV[a + 1] == 's' then
     redis.call('HINCRBY', key, ARGV[a + 5], ARGV[a + 3])
     redis.call('PEXPIRE', key, ARGV[a + 6])
