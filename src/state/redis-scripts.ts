@@ -12,10 +12,12 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Settles carried along, then check-and-reserve for every counter of a request at once.
+ * Settles carried along, then check-and-reserve for every counter of a request at once. With no
+ * counters it is the settle script (a queue flushed on its own) and, empty, the breaker's probe.
  *
  * ARGV[1] = S, the number of settle operations that come first: KEYS[1..S] with 3 ARGV each
- * (as SETTLE_LUA). Settles of finished requests ride on the next reservation instead of costing
+ * (kind 's' | 'f', delta = actual − reserved, bucket index for sliding), floored at 0; a counter
+ * whose key is gone (expired) is left alone, and TTLs are kept. Settles of finished requests ride on the next reservation instead of costing
  * a round trip of their own, and are applied before the check, so this replica never reads its
  * own stale reservations.
  * KEYS[S+i]: counter i (sliding: hash bucket-index → amount; fixed: string counter of one window).
@@ -114,39 +116,6 @@ out[1] = 1
 return out
 `;
 
-/**
- * Settle: adds each delta (actual − reserved, may be negative) to where the reservation went,
- * floored at 0. A counter whose key is gone (expired) is left alone; TTLs are kept, since the
- * reservation's write already set them to cover its bucket or window.
- *
- * KEYS[i]: counter i. ARGV: 3 per counter: kind ('s' | 'f'), delta, bucket index (sliding only).
- * Returns the number of counters adjusted.
- */
-export const SETTLE_LUA = `
-local done = 0
-for i = 1, #KEYS do
-  local a = (i - 1) * 3
-  local key = KEYS[i]
-  local delta = tonumber(ARGV[a + 2])
-  if ARGV[a + 1] == 's' then
-    if redis.call('EXISTS', key) == 1 then
-      local v = tonumber(redis.call('HGET', key, ARGV[a + 3]) or '0') + delta
-      if v < 0 then v = 0 end
-      redis.call('HSET', key, ARGV[a + 3], string.format('%d', v))
-      done = done + 1
-    end
-  else
-    local cur = redis.call('GET', key)
-    if cur then
-      local v = tonumber(cur) + delta
-      if v < 0 then v = 0 end
-      redis.call('SET', key, string.format('%d', v), 'KEEPTTL')
-      done = done + 1
-    end
-  end
-end
-return done
-`;
 
 export interface LuaScript {
   readonly lua: string;
@@ -158,4 +127,3 @@ function script(lua: string): LuaScript {
 }
 
 export const RESERVE_SCRIPT = script(RESERVE_LUA);
-export const SETTLE_SCRIPT = script(SETTLE_LUA);
