@@ -52,7 +52,7 @@ for (const n of [2, 4]) {
         if (results.every((r) => r.status === 429)) break;
       }
       assert.ok(admitted <= 10_200, `admitted ${admitted} tokens ≤ limit + 2%`);
-      assert.ok(firstRefusalAt >= 9_000, `no early 429: the first came at ${firstRefusalAt} tokens`);
+      assert.ok(firstRefusalAt >= 9_800, `no early 429 (before 98%): the first came at ${firstRefusalAt} tokens`);
     } finally {
       await Promise.all(gws.map((g) => g.close()));
     }

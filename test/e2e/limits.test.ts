@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, TEST_KEY, type TestGateway } from '../helpers/gateway.ts';
+import { startTestGateway, TEST_KEY, waitFor, type TestGateway } from '../helpers/gateway.ts';
+import { countPromptTokens } from '../../src/tokenizer/index.ts';
 
 const inbound = (xml: string): string => `<policies><inbound><base />${xml}</inbound></policies>`;
 
@@ -225,6 +226,72 @@ test('the window edge: 200 calls just before and 200 just after a minute boundar
     const after = await burst();
     assert.equal(before, 100);
     assert.ok(before + after <= 102, `admitted ${before} + ${after}`);
+  } finally {
+    await t.close();
+  }
+});
+
+/** Remaining tokens right after a 1-token probe, and what that probe itself reserved. */
+async function probeRemaining(t: TestGateway): Promise<{ remaining: number; reserved: number }> {
+  const res = await chat(t, { tokens: 1, maxTokens: 1 });
+  await res.arrayBuffer();
+  const body = { messages: [{ role: 'user', content: 'count these tokens' }] };
+  return { remaining: Number(res.headers.get('x-tokens-remaining')), reserved: countPromptTokens(body, 'chat', 'gpt-4o') + 1 };
+}
+
+test('concurrent streams (RELIABILITY A4): admitted tokens stay within the limit plus one max_tokens, and the counter ends equal to the streams\' real usage', async () => {
+  const t = await startTestGateway({ apiPolicies: TOKEN_LIMIT(5000) });
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        chat(t, { stream: true, tokens: 1000, maxTokens: 1000 }).then(async (r) => ({ status: r.status, text: await r.text(), id: r.headers.get('x-request-id') })),
+      ),
+    );
+    const admitted = results.filter((r) => r.status === 200);
+    const refused = results.filter((r) => r.status === 429);
+    assert.equal(admitted.length + refused.length, 20);
+    await waitFor(() => t.usages.filter((u) => u.streamed).length === 20, 5000, 'usage records');
+    const streamed = t.usages.filter((u) => u.streamed && u.status === 200);
+    const completion = streamed.reduce((a, u) => a + u.completionTokens, 0);
+    assert.ok(completion <= 5000 + 1000, `admitted completion tokens ${completion}`);
+    assert.ok(streamed.every((u) => u.source === 'backend'), 'counted from the final usage chunk');
+    const spent = streamed.reduce((a, u) => a + u.totalTokens, 0);
+    const { remaining, reserved } = await probeRemaining(t);
+    assert.equal(remaining, Math.max(0, 5000 - spent - reserved), 'the counter equals the real usage (no estimate left behind)');
+  } finally {
+    await t.close();
+  }
+});
+
+test('no leaked reservations (RELIABILITY A9): after client aborts, backend failures and normal requests, the counter equals what was really used', async () => {
+  const t = await startTestGateway({ apiPolicies: TOKEN_LIMIT(1_000_000) });
+  try {
+    const jobs: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 30; i++) {
+      if (i % 3 === 0) {
+        const ac = new AbortController();
+        jobs.push(
+          chat(t, { stream: true, tokens: 200, maxTokens: 200, signal: ac.signal, headers: { 'x-sim-tokens-per-second': '200' } })
+            .then(async (r) => {
+              const reader = r.body!.getReader();
+              await reader.read();
+              ac.abort();
+            })
+            .catch(() => undefined),
+        );
+      } else if (i % 3 === 1) {
+        jobs.push(chat(t, { maxTokens: 300, headers: { 'x-sim-fail': '502' } }).then((r) => r.arrayBuffer()));
+      } else {
+        jobs.push(chat(t, { tokens: 20, maxTokens: 300 }).then((r) => r.arrayBuffer()));
+      }
+    }
+    await Promise.all(jobs);
+    await waitFor(() => t.usages.length >= 30, 5000, 'usage records');
+    const spent = t.usages.reduce((a, u) => a + (u.source === 'none' ? 0 : u.totalTokens), 0);
+    assert.ok(t.usages.some((u) => u.status === 499), 'some clients left mid-stream');
+    assert.ok(t.usages.some((u) => u.status === 502 && u.totalTokens === 0), 'backend failures used nothing');
+    const { remaining, reserved } = await probeRemaining(t);
+    assert.equal(remaining, 1_000_000 - spent - reserved);
   } finally {
     await t.close();
   }
