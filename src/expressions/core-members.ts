@@ -11,6 +11,7 @@ import { formatNumber } from './numbers.ts';
 import { csEquals, truth } from './operators.ts';
 import { defineType } from './registry.ts';
 import { AnonObject, CsChar, CsDict, CsDouble, CsEnum, CsList, Host, KeyValue, csString } from './values.ts';
+import { createPrng } from '../util/hash.ts';
 
 const toStr = (v: unknown, a: unknown[]): string => (typeof a[0] === 'string' ? (typeof v === 'number' ? formatNumber(v, true, a[0]) : v instanceof Host ? v.formatWith(a[0]) : csString(v)) : csString(v));
 const compare = (v: unknown, a: unknown[]): number => (argAt(a, 0) === null ? 1 : Math.sign(orderCompare(v, a[0])));
@@ -184,13 +185,7 @@ export class CsRandom extends Host {
     super();
     if (seed === null) this.#next = random;
     else {
-      let s = seed >>> 0 || 0x9e3779b9;
-      this.#next = () => {
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = Math.imul(s ^ (s >>> 15), 1 | s);
-        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
+      this.#next = createPrng(seed >>> 0 || 0x9e3779b9);
     }
   }
   get kind(): string {

@@ -6,16 +6,8 @@ import { test } from 'node:test';
 import { ExpressionCompileError, ExpressionRuntimeError, compileExpression, toCSharpString } from './index.ts';
 import { FIXED_NOW, makeContext } from './test-support.ts';
 import { Host } from './values.ts';
+import { createPrng } from '../util/hash.ts';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   '@(context.Subscription.Id)',
@@ -146,7 +138,7 @@ function exercise(src: string, ctx: ReturnType<typeof makeContext>): 'compile-er
 }
 
 test('fuzz: random token sequences, mutated seeds and generated expressions stay inside the error contract', () => {
-  const r = prng(20250115);
+  const r = createPrng(20250115);
   const ctx = makeContext();
   ctx.response = { status: 200, headers: { 'x-ms-prompt-tokens': '3' }, body: { kind: 'empty' } };
   ctx.variables.set('backendUrl', 'https://a');

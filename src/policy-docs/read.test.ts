@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineCounter, parseDocument } from 'yaml';
-import { PolicyDocError, type PolicyElement } from './element.ts';
+import type { PolicyElement } from './element.ts';
 import { readPolicyDocument, substituteNamedValues } from './read.ts';
+import { throwsAt } from '../../test/helpers/policy-docs.ts';
 
 const VALUES = new Map([
   ['aoai-key', 'k-123'],
@@ -13,14 +14,6 @@ const VALUES = new Map([
   ['empty', ''],
 ]);
 
-function throwsAt(fn: () => unknown, line: number, col: number, message: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof PolicyDocError, `expected a PolicyDocError, got ${String(err)}`);
-    assert.deepEqual({ line: err.pos.line, col: err.pos.col }, { line, col }, err.formatted);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 function first(el: PolicyElement, name: string): PolicyElement {
   if (el.name === name) return el;

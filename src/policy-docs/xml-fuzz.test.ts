@@ -1,32 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { PolicyDocError, type PolicyElement } from './element.ts';
 import { parsePolicyXml, parseXmlElements } from './xml-reader.ts';
 import { readPolicyDocument } from './read.ts';
+import { createPrng } from '../util/hash.ts';
+import { seedBlocks } from '../../test/helpers/policy-docs.ts';
 
-const SEEDS = new URL('../../test/fixtures/seeds/', import.meta.url);
 
-function seedDocuments(): string[] {
-  const out: string[] = [];
-  for (const file of readdirSync(SEEDS).filter((f) => f.endsWith('.txt')).sort()) {
-    const text = readFileSync(new URL(file, SEEDS), 'utf8');
-    for (const m of text.matchAll(/```xml\r?\n([\s\S]*?)```/g)) out.push(m[1]!);
-  }
-  return out;
-}
 
-/** mulberry32: small, seeded, good enough to spread mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Characters that matter to the reader, so mutations hit its branches rather than plain text.
 const ALPHABET = ['<', '>', '/', '"', "'", '=', '&', ';', '@', '(', ')', '{', '}', '$', '\\', '!', '-', '[', ']', '?', '\n', '\r', ' ', 'a', '#', '*', '\uD83D'];
@@ -73,8 +54,8 @@ function checkOutcome(text: string, run: () => PolicyElement | PolicyElement[]):
 }
 
 test('mutated seed documents give a tree or a PolicyDocError, never another exception', () => {
-  const docs = seedDocuments();
-  const rnd = prng(0x70116a7e);
+  const docs = seedBlocks().map((b) => b.xml);
+  const rnd = createPrng(0x70116a7e);
   const tally = { ok: 0, error: 0 };
   const started = performance.now();
   for (let n = 0; n < 4000; n++) {

@@ -1,37 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { PolicyDocError, type PolicyElement } from './element.ts';
+import type { PolicyElement } from './element.ts';
 import { parsePolicyXml, parseXmlElements } from './xml-reader.ts';
+import { seedBlock, seedBlocks, shape, throwsAt } from '../../test/helpers/policy-docs.ts';
 
-const SEEDS = new URL('../../test/fixtures/seeds/', import.meta.url);
 
-/** Every ```xml block of every seed document, with where it came from. */
-function seedBlocks(): { file: string; index: number; xml: string }[] {
-  const out: { file: string; index: number; xml: string }[] = [];
-  for (const file of readdirSync(SEEDS).filter((f) => f.endsWith('.txt')).sort()) {
-    const text = readFileSync(new URL(file, SEEDS), 'utf8');
-    let index = 0;
-    for (const m of text.matchAll(/```xml\r?\n([\s\S]*?)```/g)) out.push({ file, index: index++, xml: m[1]! });
-  }
-  return out;
-}
 
-function block(containing: string): string {
-  const found = seedBlocks().filter((b) => b.xml.includes(containing));
-  assert.equal(found.length, 1, `expected one seed block containing ${containing}`);
-  return found[0]!.xml;
-}
 
-/** The tree without positions, for comparing documents written differently. */
-function shape(el: PolicyElement): unknown {
-  return {
-    name: el.name,
-    attrs: Object.fromEntries([...el.attrs].map(([k, v]) => [k, v.value])),
-    text: el.text?.value ?? null,
-    children: el.children.map(shape),
-  };
-}
 
 function find(el: PolicyElement, name: string): PolicyElement[] {
   const out: PolicyElement[] = el.name === name ? [el] : [];
@@ -49,16 +24,6 @@ function names(el: PolicyElement | undefined): string[] {
   return (el?.children ?? []).map((c) => c.name);
 }
 
-/** Asserts `fn` throws a PolicyDocError at line:col whose message matches. */
-function throwsAt(fn: () => unknown, line: number, col: number, message: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof PolicyDocError, `expected a PolicyDocError, got ${String(err)}`);
-    assert.equal(err.code, 'GW_ERR_POLICY_INVALID');
-    assert.deepEqual({ line: err.pos.line, col: err.pos.col }, { line, col }, err.formatted);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 // --- seeds ---
 
@@ -82,7 +47,7 @@ test('every xml block of the seeds parses as XML, and as a policy document unles
 });
 
 test('the complete policy has its sections and their elements in order', () => {
-  const root = parsePolicyXml(block('<policies>'), 'complete.xml');
+  const root = parsePolicyXml(seedBlock('<policies>'), 'complete.xml');
   assert.equal(root.name, 'policies');
   assert.deepEqual(names(root), ['inbound', 'backend', 'outbound', 'on-error']);
   const [inbound, backend, outbound, onError] = root.children;
@@ -119,13 +84,13 @@ test('the complete policy has its sections and their elements in order', () => {
 });
 
 test('raw expressions in attributes keep their quotes, generics and operators', () => {
-  const quota = parsePolicyXml(block('cache-lookup-value'), 'quota.xml');
+  const quota = parsePolicyXml(seedBlock('cache-lookup-value'), 'quota.xml');
   const key = only(quota, 'cache-lookup-value').attrs.get('key');
   assert.equal(key?.value, '@("token-usage-" + context.Subscription.Id)');
   assert.deepEqual(key?.pos, { file: 'quota.xml', line: 11, col: 14 });
   assert.equal(only(quota, 'cache-lookup-value').attrs.get('variable-name')?.value, 'tokenUsage');
 
-  const filter = parsePolicyXml(block('ignore previous instructions'), 'filter.xml');
+  const filter = parsePolicyXml(seedBlock('ignore previous instructions'), 'filter.xml');
   const when = only(filter, 'when');
   assert.equal(
     when.attrs.get('condition')?.value,
@@ -138,7 +103,7 @@ test('raw expressions in attributes keep their quotes, generics and operators', 
 });
 
 test('raw expressions in element text keep generics and string literals', () => {
-  const streaming = parsePolicyXml(block('?.Value<bool>()'), 'streaming.xml');
+  const streaming = parsePolicyXml(seedBlock('?.Value<bool>()'), 'streaming.xml');
   assert.deepEqual(names(streaming), ['inbound', 'outbound']);
   const value = only(streaming, 'value').text;
   assert.equal(
@@ -147,7 +112,7 @@ test('raw expressions in element text keep generics and string literals', () => 
   );
   assert.deepEqual(value?.pos, { file: 'streaming.xml', line: 9, col: 16 });
 
-  const log = only(parsePolicyXml(block('log-to-eventhub'), 'log.xml'), 'log-to-eventhub');
+  const log = only(parsePolicyXml(seedBlock('log-to-eventhub'), 'log.xml'), 'log-to-eventhub');
   assert.equal(log.attrs.get('logger-id')?.value, 'token-usage-logger');
   assert.match(log.text?.value ?? '', /^@\{\n {8}return new JObject\([\s\S]*\)\.ToString\(\);\n {4}\}$/);
 });

@@ -1,31 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { PolicyDocError, type PolicyElement, type SourcePos } from './element.ts';
 import { parsePolicyXml } from './xml-reader.ts';
 import { policyFromYaml } from './yaml-reader.ts';
+import { seedBlock, shape, throwsAt } from '../../test/helpers/policy-docs.ts';
 
-const SEEDS = new URL('../../test/fixtures/seeds/', import.meta.url);
 const FALLBACK: SourcePos = { file: 'gateway.yaml', line: 1, col: 1 };
 
-function completePolicyXml(): string {
-  for (const file of readdirSync(SEEDS).filter((f) => f.endsWith('.txt'))) {
-    const text = readFileSync(new URL(file, SEEDS), 'utf8');
-    for (const m of text.matchAll(/```xml\r?\n([\s\S]*?)```/g)) if (m[1]!.includes('<policies>')) return m[1]!;
-  }
-  throw new Error('no complete policy in the seeds');
-}
 
-/** The tree without positions. */
-function shape(el: PolicyElement): unknown {
-  return {
-    name: el.name,
-    attrs: Object.fromEntries([...el.attrs].map(([k, v]) => [k, v.value])),
-    text: el.text?.value ?? null,
-    children: el.children.map(shape),
-  };
-}
 
 /** Parses YAML text and reads the value under `key` (or the whole document) as a policy document. */
 function readYaml(text: string, rootName: 'policies' | 'fragment' = 'policies', key?: string): PolicyElement {
@@ -36,14 +19,6 @@ function readYaml(text: string, rootName: 'policies' | 'fragment' = 'policies', 
   return policyFromYaml(node, { file: 'api.yaml', lineCounter, fallback: FALLBACK, document: doc }, rootName);
 }
 
-function throwsAt(fn: () => unknown, line: number, col: number, message: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof PolicyDocError, `expected a PolicyDocError, got ${String(err)}`);
-    assert.deepEqual({ line: err.pos.line, col: err.pos.col }, { line, col }, err.formatted);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 const pad = (n: number): string => ' '.repeat(n);
 
@@ -99,7 +74,7 @@ ${pad(24)}}
 `;
 
 test('the complete policy in YAML gives the same tree as the XML', () => {
-  const fromXml = parsePolicyXml(completePolicyXml(), 'complete.xml');
+  const fromXml = parsePolicyXml(seedBlock('<policies>'), 'complete.xml');
   const fromYaml = readYaml(COMPLETE_YAML, 'policies', 'policies');
   assert.deepEqual(shape(fromYaml), shape(fromXml));
 });

@@ -11,6 +11,7 @@ import { startRedis, type RunningRedis } from '../../test/helpers/redis.ts';
 import { MemoryLimitStore } from './memory-limit-store.ts';
 import { RedisLimitStore, type RedisLimitStoreEvent, type RedisLimitStoreOptions } from './redis-limit-store.ts';
 import type { CounterRequest, Reservation, ReservationHandle, WindowSpec } from './limit-store.ts';
+import { createPrng } from '../util/hash.ts';
 
 const MINUTE: WindowSpec = { kind: 'sliding', windowMs: 60_000, bucketMs: 1000 };
 /** A minute boundary, so bucket and window arithmetic is easy to check by hand. */
@@ -58,16 +59,6 @@ function decision(r: Reservation): unknown {
   return { admitted: r.admitted, refusedBy: r.refusedBy, counters: r.counters, at: r.handle?.at ?? null };
 }
 
-/** Deterministic PRNG (mulberry32) so a failing sequence can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function sumHash(key: string): Promise<number> {
   const h = await raw.hgetall(key);
@@ -115,7 +106,7 @@ describe('same decisions as MemoryLimitStore', () => {
   test('a seeded random sequence of 1,500 reserves and settles gives identical results', async () => {
     const store = await open();
     const mem = new MemoryLimitStore();
-    const rnd = prng(42);
+    const rnd = createPrng(42);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
     const counters = (now: number): CounterRequest[] => [
       req('tpm:a', 500, 1 + Math.floor(rnd() * 120)),
@@ -164,7 +155,7 @@ describe('atomic across connections (RELIABILITY A2)', () => {
     const ok = results.filter((r) => r.admitted);
     assert.equal(ok.length, 100);
     assert.equal(results.filter((r) => !r.admitted).every((r) => r.counters[0]?.used === 100), true);
-    const rnd = prng(7);
+    const rnd = createPrng(7);
     const actuals = ok.map(() => Math.floor(rnd() * 4));
     await Promise.all(ok.map((r, i) => (i % 2 === 0 ? s1 : s2).settle(r.handle!, [actuals[i]!], now + 500)));
     await Promise.all([s1.flush(), s2.flush()]);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SseUsageTap } from './sse-usage-tap.ts';
 import type { TokenCounts } from '../core/usage.ts';
+import { createPrng } from '../util/hash.ts';
 
 const HEAD = '"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_eb9dce56a8"';
 
@@ -37,17 +38,6 @@ function run(tap: SseUsageTap, chunks: readonly Buffer[]): Buffer {
   return Buffer.concat(out);
 }
 
-/** mulberry32: a small seeded PRNG so random splits are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomChunks(buf: Buffer, random: () => number, min = 1, max = 7): Buffer[] {
   const out: Buffer[] = [];
@@ -94,7 +84,7 @@ void test('a stream split into two chunks at every byte boundary gives the same 
 void test('a stream fed in random 1-7 byte chunks gives the same output and usage (seeded)', () => {
   const input = Buffer.from(STREAM);
   const stripped = Buffer.from(WITHOUT_USAGE);
-  const random = seeded(0x5eed);
+  const random = createPrng(0x5eed);
   for (let round = 0; round < 300; round++) {
     const strip = round % 2 === 0;
     const tap = new SseUsageTap({ stripUsageChunk: strip });
@@ -121,7 +111,7 @@ void test('CRLF event boundaries: the usage event is stripped whole and usage is
     assert.deepEqual(run(tap, [input.subarray(0, i), input.subarray(i)]), expected, `split at byte ${i}`);
     assert.deepEqual(tap.tokens, TOKENS, `split at byte ${i}`);
   }
-  const random = seeded(42);
+  const random = createPrng(42);
   for (let round = 0; round < 100; round++) {
     const tap = new SseUsageTap({ stripUsageChunk: true });
     assert.deepEqual(run(tap, randomChunks(input, random)), expected, `round ${round}`);
@@ -166,7 +156,7 @@ void test('an event larger than maxEventBytes makes the tap give up and pass eve
   const big = content('x'.repeat(500));
   const input = Buffer.from(ROLE + big + CONTENT.join('') + FINISH + USAGE + DONE);
   const tap = new SseUsageTap({ stripUsageChunk: true, maxEventBytes: 400 });
-  const out = run(tap, randomChunks(input, seeded(7), 16, 64));
+  const out = run(tap, randomChunks(input, createPrng(7), 16, 64));
   assert.deepEqual(out, input);
   assert.equal(tap.gaveUp, true);
   assert.equal(tap.tokens, undefined);
@@ -179,7 +169,7 @@ void test(
   () => {
     const input = Buffer.from(ROLE + content('x'.repeat(500)) + FINISH + DONE);
     const tap = new SseUsageTap({ stripUsageChunk: false, maxEventBytes: 400 });
-    assert.deepEqual(run(tap, randomChunks(input, seeded(8), 16, 64)), input);
+    assert.deepEqual(run(tap, randomChunks(input, createPrng(8), 16, 64)), input);
     assert.equal(tap.gaveUp, true);
     assert.equal(tap.sawDone, true);
   },
