@@ -49,8 +49,4 @@ export class Backend {
   async close(): Promise<void> {
     await this.pool.close();
   }
-
-  destroy(): Promise<void> {
-    return this.pool.destroy();
-  }
 }

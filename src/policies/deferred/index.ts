@@ -8,12 +8,10 @@ import type { PolicyElement } from '../../policy-docs/element.ts';
 import { ElementReader } from '../../policy-docs/reader.ts';
 import { DEFERRED, type AttrSpec, type DeferredSpec } from './schemas.ts';
 
-function checkAttrs(r: ElementReader, attrs: Readonly<Record<string, AttrSpec>>, env: PolicyEnv): Set<string> {
-  const present = new Set<string>();
+function checkAttrs(r: ElementReader, attrs: Readonly<Record<string, AttrSpec>>, env: PolicyEnv): void {
   for (const [name, spec] of Object.entries(attrs)) {
     const v = spec.required === true ? r.required(name) : r.raw(name);
     if (v === undefined) continue;
-    present.add(name);
     const isExpr = /^\s*@[({]/.test(v.value);
     if (isExpr) {
       if (spec.expr !== true) throw r.fail(name, 'does not accept policy expressions');
@@ -37,7 +35,6 @@ function checkAttrs(r: ElementReader, attrs: Readonly<Record<string, AttrSpec>>,
     if (spec.ref === 'backend' && !env.backendIds.has(t)) throw r.fail(name, `names backend "${t}", which is not defined under backends`);
     if (spec.ref === 'logger' && !env.loggerIds.has(t)) throw r.fail(name, `names logger "${t}", which is not defined under loggers`);
   }
-  return present;
 }
 
 function definition(spec: DeferredSpec): PolicyDefinition {
@@ -45,9 +42,7 @@ function definition(spec: DeferredSpec): PolicyDefinition {
     names: spec.names,
     sections: spec.sections,
     compile(r, _scope, env) {
-      const present = checkAttrs(r, spec.attrs, env);
-      const problem = spec.check?.(present);
-      if (problem !== undefined && problem !== null) throw r.fail(null, problem);
+      checkAttrs(r, spec.attrs, env);
       const children = spec.children ?? {};
       for (const child of r.children(Object.keys(children)) as PolicyElement[]) {
         const c = new ElementReader(child);

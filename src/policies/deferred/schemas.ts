@@ -26,8 +26,6 @@ export interface DeferredSpec {
   /** Allowed child elements and their attributes (children of children are not checked). */
   readonly children?: Readonly<Record<string, Readonly<Record<string, AttrSpec>>>>;
   readonly text?: boolean;
-  /** Extra check across attributes; returns an error message or null. */
-  readonly check?: (present: ReadonlySet<string>) => string | null;
   /** What the notice says will enforce it. */
   readonly arrives: string;
 }
