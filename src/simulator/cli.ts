@@ -16,6 +16,8 @@ Runs an OpenAI/Azure-OpenAI-compatible backend simulator (default 127.0.0.1:4010
 Paths: /v1/..., /openai/v1/..., /openai/deployments/{id}/... (chat/completions, completions,
 embeddings) and GET /v1/models. Per-request faults: x-sim-fail: 500|502|503|429|hang|reset|
 cut-after:N|stall-after:N; x-sim-latency-ms: N; x-sim-completion-tokens: N.
+Standing fault (every request until cleared, e.g. to try failover by hand):
+  curl -X PUT <url>/_sim/fault -d '{"fail":"429","retryAfterSeconds":5}'   ('{"fail":null}' clears)
 `;
 
 const DEFAULT_CLI_PORT = 4010;

@@ -19,6 +19,8 @@
  * - `x-sim-tokens-per-second: <N>`: stream pacing (overrides `tokensPerSecond`; 0 = unpaced).
  *
  * An unparseable value is a 400, so a typo in a test fails loudly instead of passing silently.
+ * A standing fault (`setFault`, `PUT /_sim/fault`, see `standing-fault.ts`) takes the same
+ * `x-sim-fail` grammar; a request's own `x-sim-fail` replaces it for that request.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { invalidParam } from './errors.ts';
@@ -33,7 +35,7 @@ export const SIM_HEADERS = {
 
 export const MAX_COMPLETION_TOKENS = 100_000;
 export const MAX_LATENCY_MS = 600_000;
-const MAX_RETRY_AFTER_S = 86_400;
+export const MAX_RETRY_AFTER_S = 86_400;
 const MAX_TOKENS_PER_SECOND = 1_000_000;
 const MAX_CHUNK_COUNT = 1_000_000_000;
 
@@ -67,6 +69,32 @@ function parseBoundedInt(header: string, raw: string | undefined, max: number): 
   return value;
 }
 
+/** What `x-sim-fail` (and a standing fault) accepts, for error messages. */
+export const FAIL_SPEC_GRAMMAR = 'a status 400-599, hang, reset, cut-after:N or stall-after:N';
+
+/**
+ * Parses one `x-sim-fail` value (case-insensitive, spaces around it ignored); `undefined` when it
+ * is not in the grammar, so each caller can report the mistake in its own terms (a 400 for a
+ * header, a TypeError for `setFault`). 429 gets `retryAfterSeconds` ?? 1; other statuses keep
+ * `retryAfterSeconds` as given.
+ */
+export function parseFailSpec(spec: string, retryAfterSeconds: number | undefined): Fault | undefined {
+  const raw = spec.trim().toLowerCase();
+  if (raw === 'hang') return { kind: 'hang' };
+  if (raw === 'reset') return { kind: 'reset' };
+  if (/^\d{3}$/.test(raw)) {
+    const status = Number(raw);
+    if (status >= 400 && status <= 599) {
+      return { kind: 'status', status, retryAfterSeconds: retryAfterSeconds ?? (status === 429 ? 1 : undefined) };
+    }
+  }
+  const partial = /^(cut-after|stall-after):(\d+)$/.exec(raw);
+  if (partial === null) return undefined;
+  const count = Number(partial[2]);
+  if (!Number.isSafeInteger(count) || count > MAX_CHUNK_COUNT) return undefined;
+  return partial[1] === 'cut-after' ? { kind: 'cut-after', count } : { kind: 'stall-after', count };
+}
+
 function parseFault(headers: IncomingHttpHeaders): Fault {
   const raw = headerValue(headers, SIM_HEADERS.fail);
   const retryAfter = parseBoundedInt(
@@ -75,23 +103,9 @@ function parseFault(headers: IncomingHttpHeaders): Fault {
     MAX_RETRY_AFTER_S,
   );
   if (raw === undefined || raw === '') return { kind: 'none' };
-  if (raw === 'hang') return { kind: 'hang' };
-  if (raw === 'reset') return { kind: 'reset' };
-  if (/^\d{3}$/.test(raw)) {
-    const status = Number(raw);
-    if (status >= 400 && status <= 599) {
-      return { kind: 'status', status, retryAfterSeconds: retryAfter ?? (status === 429 ? 1 : undefined) };
-    }
-  }
-  const partial = /^(cut-after|stall-after):(\d+)$/.exec(raw);
-  if (partial !== null) {
-    const count = parseBoundedInt(SIM_HEADERS.fail, partial[2], MAX_CHUNK_COUNT) ?? 0;
-    return partial[1] === 'cut-after' ? { kind: 'cut-after', count } : { kind: 'stall-after', count };
-  }
-  throw invalidParam(
-    SIM_HEADERS.fail,
-    `Header ${SIM_HEADERS.fail} must be a status 400-599, hang, reset, cut-after:N or stall-after:N, got '${raw}'`,
-  );
+  const fault = parseFailSpec(raw, retryAfter);
+  if (fault !== undefined) return fault;
+  throw invalidParam(SIM_HEADERS.fail, `Header ${SIM_HEADERS.fail} must be ${FAIL_SPEC_GRAMMAR}, got '${raw}'`);
 }
 
 /** Reads the `x-sim-*` headers; throws a 400 `SimulatorHttpError` on a malformed value. */

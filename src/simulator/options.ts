@@ -5,6 +5,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { MAX_COMPLETION_TOKENS, MAX_LATENCY_MS } from './controls.ts';
+import { SimulatorFaultError, parseStandingFault } from './standing-fault.ts';
+import type { StandingFault, StandingFaultConfig, StandingFaultOptions, StandingFaultView } from './standing-fault.ts';
 
 export interface SimulatorOptions {
   /** Interface to bind; default `127.0.0.1`. */
@@ -35,6 +37,12 @@ export interface SimulatorOptions {
   now?: () => number;
   /** Largest request body accepted (413 beyond); default 16 MiB. */
   maxBodyBytes?: number;
+  /**
+   * A standing fault from the start, e.g. `{ fail: '429', retryAfterSeconds: 5, rate: 1 }`: every
+   * chat, completions, embeddings and model-list request (or a `rate` fraction of them) gets it
+   * until `setFault(null)` or `PUT /_sim/fault` clears it. `fail` takes the `x-sim-fail` grammar.
+   */
+  fault?: StandingFaultConfig;
 }
 
 export interface SimulatorStats {
@@ -46,6 +54,8 @@ export interface SimulatorStats {
   clientAborts: number;
   /** Requests whose response has not closed yet. */
   inFlight: number;
+  /** Answers decided by the standing fault (not by `x-sim-fail` or `failRate`). */
+  faulted: number;
 }
 
 export interface RecordedRequest {
@@ -70,6 +80,19 @@ export interface RunningSimulator {
   stats: SimulatorStats;
   /** The last 100 requests, oldest first, updated in place. */
   requests: RecordedRequest[];
+  /**
+   * Sets the standing fault (`spec` in the `x-sim-fail` grammar) or clears it (`null`). It applies
+   * to requests that pass the key, path and body checks; a request's own `x-sim-fail` wins.
+   * Throws `SimulatorFaultError` (a TypeError) on a bad spec or option, leaving the fault as it was.
+   *
+   * @example
+   * sim.setFault('429', { retryAfterSeconds: 2 }); // a PTU deployment out of capacity
+   * sim.setFault('500', { rate: 0.5 });            // half the requests fail
+   * sim.setFault(null);                            // healthy again
+   */
+  setFault(spec: string | null, opts?: StandingFaultOptions): void;
+  /** The standing fault as `GET /_sim/fault` shows it. */
+  getFault(): StandingFaultView;
 }
 
 export interface ResolvedOptions {
@@ -87,6 +110,7 @@ export interface ResolvedOptions {
   seed: number;
   now: () => number;
   maxBodyBytes: number;
+  fault: StandingFault | undefined;
 }
 
 export const DEFAULT_MODELS: readonly string[] = ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'];
@@ -106,6 +130,22 @@ function integerIn(option: string, value: number | undefined, fallback: number, 
     throw new SimulatorOptionError(option, `an integer from ${min} to ${max}`, value);
   }
   return value;
+}
+
+function resolveFault(config: StandingFaultConfig | undefined): StandingFault | undefined {
+  if (config === undefined) return undefined;
+  // `fail: null` would read as "no fault" here; an explicit option that does nothing is a mistake.
+  if (typeof config !== 'object' || config === null || typeof config.fail !== 'string') {
+    throw new SimulatorOptionError('fault', "an object with 'fail' in the x-sim-fail grammar", config);
+  }
+  try {
+    return parseStandingFault(config.fail, config);
+  } catch (error) {
+    if (error instanceof SimulatorFaultError) {
+      throw new SimulatorOptionError(`fault.${error.param}`, error.expected, error.value);
+    }
+    throw error;
+  }
 }
 
 function optionalLimit(option: string, value: number | undefined): number | undefined {
@@ -147,5 +187,6 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     seed: integerIn('seed', options.seed, 0, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
     now: options.now ?? Date.now,
     maxBodyBytes: integerIn('maxBodyBytes', options.maxBodyBytes, 16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    fault: resolveFault(options.fault),
   };
 }

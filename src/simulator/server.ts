@@ -1,10 +1,12 @@
 /**
  * @module
  * The simulator's HTTP server. Order of a request, and so which failure wins:
- * read body (413) -> record -> `x-sim-*` headers (400) -> `reset`/`hang` -> key (401) -> route
- * (404) -> JSON (400) -> validation (400) -> latency -> injected status / `failRate` (5xx) ->
- * TPM/RPM admission (429) -> reply. Injected failures come before admission so they never use
- * quota.
+ * read body (413) -> record -> [`/_sim/fault`: key (401) -> control] -> `x-sim-*` headers (400)
+ * -> `reset`/`hang` -> key (401) -> route (404) -> JSON (400) -> validation (400) -> standing fault
+ * (replaced by the request's `x-sim-fail`) -> latency -> standing `reset`/`hang` -> injected status
+ * / `failRate` (5xx) -> TPM/RPM admission (429) -> reply. Injected failures come before admission
+ * so they never use quota. The standing fault comes after the key and body checks so a broken
+ * backend still refuses bad keys and bad requests the way a real one would.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { readControls } from './controls.ts';
 import type { Fault, RequestControls } from './controls.ts';
 import { SimulatorHttpError } from './errors.ts';
+import { handleFaultControl, isFaultControlPath } from './fault-control.ts';
 import { sendJson, sleep, waitForAbort } from './exchange.ts';
 import type { Exchange } from './exchange.ts';
 import { createRateLimiter } from './limits.ts';
@@ -23,6 +26,8 @@ import type { RouteMatch } from './routes.ts';
 import { resolveOptions } from './options.ts';
 import type { RecordedRequest, ResolvedOptions, RunningSimulator, SimulatorOptions, SimulatorStats } from './options.ts';
 import { planReply, sendReply } from './replies.ts';
+import { createFaultSwitch, parseStandingFault } from './standing-fault.ts';
+import type { FaultSwitch } from './standing-fault.ts';
 
 const MAX_RECORDED_REQUESTS = 100;
 const MAX_PATH_KEYS = 1000;
@@ -34,6 +39,7 @@ interface ServerState {
   requests: RecordedRequest[];
   limiter: RateLimiter;
   nextFailureDraw: () => number;
+  faults: FaultSwitch;
   shutdown: AbortSignal;
 }
 
@@ -90,7 +96,7 @@ function checkKey(config: ResolvedOptions, req: IncomingMessage): void {
   );
 }
 
-function injectedFailure(state: ServerState, controls: RequestControls): SimulatorHttpError | undefined {
+function injectedFailure(state: ServerState, controls: RequestControls, standing: boolean): SimulatorHttpError | undefined {
   const { fault } = controls;
   if (fault.kind === 'status') {
     const headers: Record<string, string> = {};
@@ -98,7 +104,8 @@ function injectedFailure(state: ServerState, controls: RequestControls): Simulat
       headers['retry-after'] = String(fault.retryAfterSeconds);
       headers['retry-after-ms'] = String(fault.retryAfterSeconds * 1000);
     }
-    return new SimulatorHttpError(fault.status, `Simulated failure (x-sim-fail: ${fault.status})`, { headers });
+    const source = standing ? 'standing fault' : 'x-sim-fail:';
+    return new SimulatorHttpError(fault.status, `Simulated failure (${source} ${fault.status})`, { headers });
   }
   if (state.config.failRate > 0 && state.nextFailureDraw() < state.config.failRate) {
     return new SimulatorHttpError(500, `Simulated failure (failRate ${state.config.failRate})`);
@@ -131,10 +138,15 @@ async function handle(state: ServerState, exchange: Exchange): Promise<void> {
     res.setHeader('connection', 'close');
     throw new SimulatorHttpError(413, `Request body exceeds ${state.config.maxBodyBytes} bytes`);
   }
+  // Before the x-sim-* headers: the switch that clears a fault must not itself be faultable.
+  if (isFaultControlPath(path)) {
+    checkKey(state.config, req);
+    return handleFaultControl(exchange, state.faults, parsed);
+  }
 
-  const controls = readControls(req.headers);
-  if (controls.fault.kind === 'reset') return exchange.destroySocket('reset');
-  if (controls.fault.kind === 'hang') return waitForAbort(exchange.signal);
+  const requestControls = readControls(req.headers);
+  if (requestControls.fault.kind === 'reset') return exchange.destroySocket('reset');
+  if (requestControls.fault.kind === 'hang') return waitForAbort(exchange.signal);
   checkKey(state.config, req);
   const method = req.method ?? 'GET';
   const route: RouteMatch | undefined = matchRoute(method, path);
@@ -150,10 +162,16 @@ async function handle(state: ServerState, exchange: Exchange): Promise<void> {
     }
     body = parsed.value as Record<string, unknown>;
   }
-  const reply = planReply(route, body, state.config, controls);
+  const reply = planReply(route, body, state.config, requestControls);
+  const { controls, standing } = state.faults.apply(requestControls);
 
   if (!(await sleep(controls.latencyMs ?? state.config.latencyMs, exchange.signal))) return;
-  const failure = injectedFailure(state, controls);
+  if (standing) {
+    state.stats.faulted++;
+    if (controls.fault.kind === 'reset') return exchange.destroySocket('reset');
+    if (controls.fault.kind === 'hang') return waitForAbort(exchange.signal);
+  }
+  const failure = injectedFailure(state, controls, standing);
   if (failure !== undefined) throw failure;
   if (reply.admissionTokens !== undefined) admit(state, reply.admissionTokens);
   await sendReply(exchange, reply, state.config, controls);
@@ -226,10 +244,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const shutdown = new AbortController();
   const state: ServerState = {
     config,
-    stats: { requests: 0, byPath: {}, clientAborts: 0, inFlight: 0 },
+    stats: { requests: 0, byPath: {}, clientAborts: 0, inFlight: 0, faulted: 0 },
     requests: [],
     limiter: createRateLimiter({ tpm: config.tpm, rpm: config.rpm, now: config.now }),
     nextFailureDraw: createPrng(config.seed ^ 0x5eed),
+    faults: createFaultSwitch(config.seed, config.fault),
     shutdown: shutdown.signal,
   };
   const server = createServer(function onRequest(req, res) {
@@ -249,6 +268,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     name: config.name,
     stats: state.stats,
     requests: state.requests,
+    setFault(spec, opts) {
+      state.faults.set(parseStandingFault(spec, opts));
+    },
+    getFault: () => state.faults.view(),
     close() {
       closing ??= new Promise((resolve) => {
         shutdown.abort();
