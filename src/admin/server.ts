@@ -1,6 +1,7 @@
 /**
  * The admin listener (its own port, loopback by default): liveness, readiness, a config and
- * backend summary without secrets, and Prometheus metrics.
+ * backend summary without secrets (with each backend's circuit breaker state and recent error
+ * rate), and Prometheus metrics.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +16,8 @@ export interface AdminDeps {
   readonly startedAt: Date;
   readonly version: string;
   readonly configFile: string | undefined;
+  /** Wall clock for breaker times (tests move it). */
+  readonly clock: () => number;
 }
 
 export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -47,6 +50,7 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
 function status(deps: AdminDeps): unknown {
   const rt = deps.runtime();
   const c = rt.config;
+  const now = deps.clock();
   return {
     version: deps.version,
     startedAt: deps.startedAt.toISOString(),
@@ -60,7 +64,14 @@ function status(deps: AdminDeps): unknown {
       url: b.displayUrl,
       credentialHeaders: Object.keys(b.credentialHeaders),
       timeouts: b.timeouts,
+      health: b.health.status(now),
     })),
+    pools: [...rt.pools.values()]
+      .filter((p) => p.isPool)
+      .map((p) => ({
+        id: p.id,
+        members: p.members.map((m) => ({ id: m.backend.id, priority: m.priority, weight: m.weight, state: m.backend.health.status(now).state })),
+      })),
     apis: Object.entries(c.apis).map(([id, a]) => ({
       id,
       path: a.path,

@@ -78,6 +78,7 @@ void test('the example config loads, with named values substituted and defaults 
   assert.deepEqual(c.log, { level: 'info' });
   assert.deepEqual(c.backends, {
     'aoai-eastus': {
+      type: 'Single',
       url: 'https://aoai-eastus.openai.azure.com/openai',
       credentials: { header: { 'api-key': 'aoai-secret-123' } },
       timeouts: { connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 },
@@ -225,6 +226,7 @@ backends:
   const loaded = loadConfigFile(file, { TG_TEST_VALUE: 'env-value' });
   assert.equal(loaded.file, file);
   assert.deepEqual(loaded.config.backends['b'], {
+    type: 'Single',
     url: 'https://literal-host.example.com/openai',
     credentials: { header: { 'x-env': 'env-value', 'api-key': 'file-secret-value' }, bearer: 'literal-host/env-value/literal-host' },
     timeouts: { connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 },

@@ -8,6 +8,18 @@ import type { Issue } from './named-values.ts';
 
 export function checkReferences(config: Config): Issue[] {
   const issues: Issue[] = [];
+  for (const [id, backend] of Object.entries(config.backends)) {
+    const seen = new Set<string>();
+    backend.pool?.services.forEach((member, i) => {
+      const at = ['backends', id, 'pool', 'services', i, 'id'];
+      const target = config.backends[member.id];
+      if (target === undefined) issues.push({ path: at, message: `backend "${member.id}" is not defined under backends` });
+      // APIM allows no pool inside a pool: selection and breakers work on single backends.
+      else if (target.type === 'Pool') issues.push({ path: at, message: `backend "${member.id}" is a pool; a pool's members must be single backends` });
+      if (seen.has(member.id)) issues.push({ path: at, message: `backend "${member.id}" is listed twice in this pool` });
+      seen.add(member.id);
+    });
+  }
   const paths = new Map<string, string>();
   for (const [id, api] of Object.entries(config.apis)) {
     if (api.backend !== undefined && !(api.backend in config.backends)) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { isoDuration } from './iso-duration.ts';
 
 const MiB = 1024 * 1024;
 
@@ -39,14 +40,108 @@ export const timeoutsSchema = z.strictObject({
   idleStreamMs: positiveMs.default(60_000),
 });
 
-export const backendSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
-  description: z.string().optional(),
-  credentials: credentialsSchema.optional(),
-  timeouts: timeoutsSchema.default({ connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 }),
-  /** Upper bound on pooled keep-alive connections to this backend. */
-  maxConnections: z.number().int().positive().max(10_000).default(256),
+/** Transport failures a circuit breaker can count (APIM's `errorReasons`, which it leaves open). */
+export const ERROR_REASONS = ['connection', 'timeout', 'stream'] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+// APIM's samples write "Server errors" and "timeout"; the names Tollgate documents are the three
+// above. Matching is case-insensitive.
+const ERROR_REASON_ALIASES: Readonly<Record<string, readonly ErrorReason[]>> = {
+  connection: ['connection'],
+  backendconnectionfailure: ['connection'],
+  timeout: ['timeout'],
+  stream: ['stream'],
+  'server errors': ['connection', 'timeout', 'stream'],
+};
+
+const errorReason = z.string().transform((text, ctx) => {
+  const reasons = ERROR_REASON_ALIASES[text.trim().toLowerCase()];
+  if (reasons === undefined) {
+    ctx.addIssue({ code: 'custom', message: `unknown error reason "${text}" (known: connection, timeout, stream, "Server errors" for all three)` });
+    return z.NEVER;
+  }
+  return reasons;
 });
+
+const statusCodeRange = z
+  .strictObject({ min: z.number().int().min(100).max(599), max: z.number().int().min(100).max(599) })
+  .refine((r) => r.min <= r.max, { message: 'min must not be greater than max' });
+
+export const circuitBreakerRuleSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  failureCondition: z
+    .strictObject({
+      /** Failures within `interval` that trip the circuit. */
+      count: z.number().int().positive().max(1_000_000).optional(),
+      /** Failure percentage within `interval` that trips it (needs `count` requests, or 10, first). */
+      percentage: z.number().int().min(1).max(100).optional(),
+      interval: isoDuration(1000, 86_400_000),
+      /** Response statuses that count as failures. */
+      statusCodeRanges: z.array(statusCodeRange).max(20).default([]),
+      /** Transport failures that count; omitted means all of them. */
+      errorReasons: z
+        .array(errorReason)
+        .max(10)
+        .transform((lists) => [...new Set(lists.flat())])
+        .optional(),
+    })
+    .refine((c) => c.count !== undefined || c.percentage !== undefined, { message: 'needs count or percentage (or both)' }),
+  tripDuration: isoDuration(1000, 86_400_000),
+  /** Stay open for the failing response's Retry-After instead of tripDuration (capped at one day). */
+  acceptRetryAfter: z.boolean().default(false),
+});
+
+/** A pool member: a backend id (or an ARM-style id ending in `/backends/<name>`). */
+export const poolMemberSchema = z.strictObject({
+  id: z
+    .string()
+    .min(1)
+    .transform((id) => id.slice(id.lastIndexOf('/') + 1)),
+  /** Lower number = served first (APIM). */
+  priority: z.number().int().min(0).max(100).default(1),
+  /** Share of traffic among members of equal priority; 0 drains the member. */
+  weight: z.number().int().min(0).max(100).default(1),
+});
+
+export const backendSchema = z
+  .strictObject({
+    /** `Single` (default): one URL. `Pool`: members chosen by priority and weight. */
+    type: z.enum(['Single', 'Pool']).default('Single'),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+    /** Accepted for Bicep compatibility; only http(s) URLs exist here. */
+    protocol: z.literal('http').optional(),
+    description: z.string().optional(),
+    credentials: credentialsSchema.optional(),
+    timeouts: timeoutsSchema.default({ connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 }),
+    /** Upper bound on pooled keep-alive connections to this backend. */
+    maxConnections: z.number().int().positive().max(10_000).default(256),
+    circuitBreaker: z.strictObject({ rules: z.array(circuitBreakerRuleSchema).min(1).max(5) }).optional(),
+    /**
+     * Skip this backend (as if tripped, but only while another member is available) when its
+     * `x-ratelimit-remaining-tokens` / `-requests` headers fall below these numbers.
+     */
+    rateLimitHeaders: z
+      .strictObject({
+        minRemainingTokens: z.number().int().min(0).optional(),
+        minRemainingRequests: z.number().int().min(0).optional(),
+        /** How long to skip it when the backend sends no `x-ratelimit-reset-*` header. */
+        skipMs: positiveMs.max(600_000).default(1000),
+      })
+      .optional(),
+    pool: z.strictObject({ services: z.array(poolMemberSchema).min(1).max(30) }).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.type === 'Pool') {
+      if (b.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'Url is not supported for backend pool' });
+      if (b.pool === undefined) ctx.addIssue({ code: 'custom', path: ['pool'], message: 'a backend of type Pool needs pool.services' });
+      for (const field of ['credentials', 'circuitBreaker', 'rateLimitHeaders'] as const) {
+        if (b[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} belongs on the member backends, not on the pool` });
+      }
+    } else {
+      if (b.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'a backend needs a url (or type: Pool with pool.services)' });
+      if (b.pool !== undefined) ctx.addIssue({ code: 'custom', path: ['pool'], message: 'pool is only for backends of type Pool' });
+    }
+  });
 
 /**
  * A policy document: a file path (`.xml`, `.yaml`/`.yml`, relative to the config file), an inline
@@ -103,6 +198,23 @@ export const simulatorSchema = z.strictObject({
   tokensPerSecond: z.number().min(0).optional(),
   failRate: z.number().min(0).max(1).optional(),
   models: z.array(z.string().min(1)).optional(),
+  /**
+   * A standing fault from start-up, so one pool member can fail while the others stay healthy
+   * (headers cannot single one out: the gateway forwards the same request to whichever it picks).
+   * `fail` takes the `x-sim-fail` grammar; `rate` is the fraction of requests faulted (default 1).
+   * Switch it at run time with `PUT /_sim/fault` on the simulator. The simulator re-checks the
+   * whole grammar when it starts (e.g. the cut-after:N bound).
+   */
+  fault: z
+    .strictObject({
+      fail: z
+        .string()
+        .regex(/^\s*([45]\d\d|hang|reset|(cut|stall)-after:\d+)\s*$/i, 'expected 400-599, hang, reset, cut-after:N or stall-after:N'),
+      retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+      latencyMs: z.number().int().min(0).max(600_000).optional(),
+      rate: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -180,5 +292,7 @@ export const configSchema = z.strictObject({
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
+export type CircuitBreakerRule = z.output<typeof circuitBreakerRuleSchema>;
+export type PoolMember = z.output<typeof poolMemberSchema>;
 export type ApiConfig = z.output<typeof apiSchema>;
 export type SimulatorConfig = z.output<typeof simulatorSchema>;

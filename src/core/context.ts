@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { GatewayError } from './errors.ts';
 import type { TokenCounts } from './usage.ts';
+import type { Attempt } from '../upstream/pool.ts';
 
 export interface OperationInfo {
   /** Operation id as APIM's import of the Azure OpenAI spec names it, e.g. `ChatCompletions_Create`. */
@@ -96,6 +97,13 @@ export class RequestContext {
   backendId: string | null = null;
   /** A URL set by `set-backend-service base-url`; wins over `backendId` (and carries no backend credentials). */
   backendUrl: string | null = null;
+  /**
+   * The try of a backend whose response is on the context. A streamed answer's outcome is known
+   * only when the stream ends, so the request's finish reports it to the backend's breaker.
+   */
+  attempt: Attempt | null = null;
+  /** Backends this request already failed on: a retry prefers another pool member. */
+  failedBackends: Set<string> | null = null;
   /** The subscription key the client presented (for `context.Subscription.Key`); never forwarded or logged. */
   presentedKey: string | null = null;
   response: GatewayResponse | null = null;

@@ -18,6 +18,7 @@ import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 import { VERSION } from '../version.ts';
 import { createLimitStore } from './state.ts';
+import { HealthRegistry } from '../upstream/health.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -70,6 +71,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         ...(sim.tokensPerSecond !== undefined && { tokensPerSecond: sim.tokensPerSecond }),
         ...(sim.failRate !== undefined && { failRate: sim.failRate }),
         ...(sim.models !== undefined && { models: sim.models }),
+        ...(sim.fault !== undefined && { fault: sim.fault }),
       }),
     );
   }
@@ -77,11 +79,24 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   // Counters outlive configuration reloads: one store for the life of the process.
   const limits = await createLimitStore(config, logger, metrics);
+  const clock = opts.clock ?? Date.now;
+  // Breaker state outlives reloads too: an open circuit stays open when the config changes.
+  const health = new HealthRegistry((backend) => ({
+    opened(trip) {
+      metrics.circuitTransitions.inc({ backend, state: 'open' });
+      logger.warn({ backend, rule: trip.rule, reason: trip.reason, until: new Date(trip.until).toISOString() }, 'circuit breaker opened');
+    },
+    closed() {
+      metrics.circuitTransitions.inc({ backend, state: 'closed' });
+      logger.info({ backend }, 'circuit breaker closed');
+    },
+  }));
   const runtimeDeps = {
     metrics,
     logger,
     now,
     limits,
+    health,
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
   };
@@ -92,6 +107,9 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
     throw err;
   }
+  metrics.trackCircuits(() =>
+    [...runtime.backends.values()].filter((b) => b.health.breaker !== null).map((b) => [b.id, b.health.breaker?.state(clock()) !== 'closed'] as const),
+  );
   for (const notice of runtime.notices) logger.info({ notice }, 'policy notice');
   const usageBus = new UsageBus((err) => logger.error({ err: describeCause(err) }, 'usage consumer failed'));
   if (logger.isLevelEnabled('debug')) usageBus.subscribe((usage) => logger.debug({ usage }, 'usage'));
@@ -130,6 +148,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         startedAt: new Date(),
         version: VERSION,
         configFile: loaded.file,
+        clock,
       }),
     );
     adminUrl = await listen(admin, config.admin.listen);

@@ -12,6 +12,8 @@ import type { ApiInfo } from '../core/context.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import { KeyStore } from '../auth/key-store.ts';
 import { Backend } from '../upstream/backend.ts';
+import { HealthRegistry } from '../upstream/health.ts';
+import { BackendPool } from '../upstream/pool.ts';
 import { OutboundClient } from '../upstream/outbound-client.ts';
 import { forwardRequest } from '../policies/forward-request/index.ts';
 import { POLICY_DEFINITIONS } from '../policies/index.ts';
@@ -39,7 +41,10 @@ export interface ApiRuntime {
 
 export interface Runtime {
   readonly config: Config;
+  /** Single backends (the ones with a URL and a connection pool). */
   readonly backends: ReadonlyMap<string, Backend>;
+  /** Every backend id, pools and single backends (as pools of one). */
+  readonly pools: ReadonlyMap<string, BackendPool>;
   readonly apis: ReadonlyMap<string, ApiRuntime>;
   readonly router: Router<ApiRuntime>;
   readonly keyStore: KeyStore;
@@ -65,6 +70,8 @@ export interface RuntimeDeps {
   readonly clock?: () => number;
   /** The counter store; built from `state` config when not given. */
   readonly limits?: LimitStore;
+  /** Backend health (circuit breakers), kept across reloads; a fresh one when not given. */
+  readonly health?: HealthRegistry;
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
@@ -72,13 +79,17 @@ const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(m
 /** @throws ConfigError when a policy document does not compile (every problem, located). */
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   const config = loaded.config;
+  const health = deps.health ?? new HealthRegistry();
   const backends = new Map<string, Backend>();
-  for (const [id, cfg] of Object.entries(config.backends)) backends.set(id, new Backend(id, cfg));
+  for (const [id, cfg] of Object.entries(config.backends)) {
+    if (cfg.type === 'Single') backends.set(id, new Backend(id, cfg, health.get(id, cfg)));
+  }
+  const pools = buildPools(config, backends);
   const urlDispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 128, connect: { timeout: 5_000 } });
   const outbound = new OutboundClient(config.outbound);
   const limits = deps.limits ?? new MemoryLimitStore();
   const services: PolicyServices = {
-    backends,
+    backends: pools,
     urlDispatcher,
     outbound,
     cache: deps.cache ?? new MemoryValueCache({ maxEntries: config.cache.maxEntries, maxTtlSeconds: 365 * 24 * 3600 }),
@@ -126,13 +137,14 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
 
   // APIM's implicit outermost document: the backend section forwards the request.
   const root: CompiledDocument = {
-    sections: { backend: [forwardRequest({}, { backends, urlDispatcher, maxResponseBytes: config.gateway.maxResponseBytes, now: deps.now })] },
+    sections: { backend: [forwardRequest({}, { backends: pools, urlDispatcher, clock: services.clock, maxResponseBytes: config.gateway.maxResponseBytes, now: deps.now })] },
   };
   const pipelines = new Map<string, Pipeline>();
 
   return {
     config,
     backends,
+    pools,
     apis,
     router: new Router(apis.values()),
     keyStore,
@@ -155,6 +167,22 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     },
     close,
   };
+}
+
+/** Every backend id as a pool: pools with their members, single backends as a pool of one. */
+function buildPools(config: Config, backends: ReadonlyMap<string, Backend>): Map<string, BackendPool> {
+  const pools = new Map<string, BackendPool>();
+  for (const [id, cfg] of Object.entries(config.backends)) {
+    const single = backends.get(id);
+    if (single !== undefined) {
+      pools.set(id, new BackendPool(id, false, [{ backend: single, priority: 1, weight: 1 }]));
+      continue;
+    }
+    // Members exist and are single backends: checked when the config was loaded.
+    const members = (cfg.pool?.services ?? []).map((m) => ({ backend: backends.get(m.id) as Backend, priority: m.priority, weight: m.weight }));
+    pools.set(id, new BackendPool(id, true, members));
+  }
+  return pools;
 }
 
 interface CompiledPolicies {

@@ -3,7 +3,7 @@
  * tests and embedded use never collide on prom-client's global registry.
  * @module
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const MAX_TOKEN_LABEL_SETS = 2000;
 
@@ -14,6 +14,8 @@ export class Metrics {
   readonly tokens: Counter<'api' | 'deployment' | 'type'>;
   readonly stateEvents: Counter<'type'>;
   #roundTrips: () => number = () => 0;
+  readonly circuitTransitions: Counter<'backend' | 'state'>;
+  #circuits: () => ReadonlyArray<readonly [backend: string, open: boolean]> = () => [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.requests = new Counter({
@@ -51,12 +53,34 @@ export class Metrics {
         this.inc(roundTrips());
       },
     });
+    this.circuitTransitions = new Counter({
+      name: 'tollgate_backend_circuit_transitions_total',
+      help: 'Circuit breaker transitions by backend: state="open" when it trips, "closed" when a probe succeeds.',
+      labelNames: ['backend', 'state'],
+      registers: [this.registry],
+    });
+    const circuits = (): ReadonlyArray<readonly [string, boolean]> => this.#circuits();
+    new Gauge({
+      name: 'tollgate_backend_circuit_open',
+      help: '1 while a backend\'s circuit breaker is open or half-open, else 0 (backends with a circuitBreaker only).',
+      labelNames: ['backend'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [backend, open] of circuits()) this.set({ backend }, open ? 1 : 0);
+      },
+    });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_' });
   }
 
   /** Exposes the state store's round-trip count on /metrics. */
   trackStateStore(count: () => number): void {
     this.#roundTrips = count;
+  }
+
+  /** Exposes each backend's breaker state on /metrics (read when scraped). */
+  trackCircuits(states: () => ReadonlyArray<readonly [backend: string, open: boolean]>): void {
+    this.#circuits = states;
   }
 
   // prom-client hashes (sorts and joins) the label object on every call; the label sets of a

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Dispatcher } from 'undici';
-import type { Backend } from '../upstream/backend.ts';
+import type { BackendPool } from '../upstream/pool.ts';
 import type { OutboundClient } from '../upstream/outbound-client.ts';
 import type { ValueCache } from '../state/value-cache.ts';
 import type { LimitStore } from '../state/limit-store.ts';
@@ -11,7 +11,8 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface PolicyServices {
-  readonly backends: ReadonlyMap<string, Backend>;
+  /** Every configured backend id: a pool's members, or a single backend as a pool of one. */
+  readonly backends: ReadonlyMap<string, BackendPool>;
   /** For `set-backend-service base-url`: a shared keep-alive agent for URLs that are not backends. */
   readonly urlDispatcher: Dispatcher;
   readonly outbound: OutboundClient;

@@ -20,6 +20,7 @@ import { readBody } from './read-body.ts';
 import { writeResponse, type WriteOutcome } from './respond.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { estimateTokens, type TokenEstimator } from './estimate.ts';
+import { reasonOf } from '../policies/forward-request/target.ts';
 
 export interface HandlerDeps {
   readonly runtime: () => Runtime;
@@ -100,6 +101,7 @@ export class RequestHandler {
       this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
     }
     const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now);
+    settleAttempt(ctx, outcome);
     this.#finish(ctx, outcome);
   }
 
@@ -225,7 +227,7 @@ export class RequestHandler {
       source: tokens === null ? 'none' : ctx.tokenSource,
       model: ctx.responseModel ?? ctx.deployment,
       deployment: ctx.deployment,
-      backend: ctx.timings.upstreamStart === null ? null : ctx.backendId,
+      backend: ctx.timings.upstreamStart === null ? null : (ctx.attempt?.backend.id ?? ctx.backendId),
       subscription: ctx.subscription?.id ?? null,
       product: ctx.productId,
       api: ctx.api?.id ?? null,
@@ -245,6 +247,18 @@ export class RequestHandler {
     }
     this.#deps.usageBus.publish(usage);
   }
+}
+
+/**
+ * A streamed answer's outcome, for the backend's circuit breaker: a cut or stalled stream is a
+ * failure like a 5xx, a client that left is no outcome at all (cancels never trip a breaker).
+ */
+function settleAttempt(ctx: RequestContext, outcome: WriteOutcome): void {
+  const attempt = ctx.attempt;
+  if (attempt === null || attempt.settled) return;
+  if (outcome.streamError !== undefined) attempt.failed(reasonOf(outcome.streamError.code));
+  else if (outcome.clientGone) attempt.cancelled();
+  else attempt.succeeded();
 }
 
 function modelsList(deployments: ReadonlySet<string>): NonNullable<RequestContext['response']> {

@@ -17,6 +17,8 @@ export interface WriteOutcome {
   clientGone: boolean;
   /** The SSE tap, when one ran (for a local token count if usage never came). */
   tap: SseUsageTap | null;
+  /** The backend failed while its body was being passed through (cut, stalled, ended early). */
+  streamError?: GatewayError;
 }
 
 export async function writeResponse(ctx: RequestContext, res: ServerResponse, closeConnection: boolean, now: () => number): Promise<WriteOutcome> {
@@ -75,7 +77,7 @@ async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Read
         const err = new GatewayError('GW_ERR_BACKEND_STREAM_ABORTED', 'The backend ended the stream before it was complete.');
         ctx.lastError = err;
         if (!res.destroyed) res.end(renderErrorEvent(err, ctx.requestId));
-        return { clientGone: false, tap };
+        return { clientGone: false, tap, streamError: err };
       }
     }
     if (res.destroyed) return { clientGone: true, tap };
@@ -94,7 +96,7 @@ async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Read
     } else {
       res.destroy();
     }
-    return { clientGone: false, tap };
+    return { clientGone: false, tap, streamError: gwErr };
   }
 }
 

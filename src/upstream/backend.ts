@@ -1,10 +1,12 @@
 /**
- * A backend (APIM's `backends` resource): its URL, the credentials the gateway adds, its timeouts,
- * and one keep-alive connection pool (undici `Pool`) shared by every request to it.
+ * A single backend (APIM's `backends` resource): its URL, the credentials the gateway adds, its
+ * timeouts, its health, and one keep-alive connection pool (undici `Pool`) shared by every request
+ * to it. Pools of backends are in pool.ts.
  * @module
  */
 import { Pool } from 'undici';
 import type { BackendConfig } from '../config/schema.ts';
+import type { BackendHealth } from './health.ts';
 
 export interface BackendTimeouts {
   readonly connectMs: number;
@@ -21,9 +23,16 @@ export class Backend {
   readonly credentialHeaders: Readonly<Record<string, string>>;
   readonly timeouts: BackendTimeouts;
   readonly pool: Pool;
+  /** Circuit breaker, recent errors, rate-limit skip; shared with the next runtime after a reload. */
+  readonly health: BackendHealth;
+  readonly rateLimitHeaders: BackendConfig['rateLimitHeaders'];
 
-  constructor(id: string, cfg: BackendConfig) {
+  /** @param cfg a single backend's config (its `url` is set; the schema guarantees it). */
+  constructor(id: string, cfg: BackendConfig, health: BackendHealth) {
+    if (cfg.url === undefined) throw new TypeError(`backend "${id}" has no url`);
     this.id = id;
+    this.health = health;
+    this.rateLimitHeaders = cfg.rateLimitHeaders;
     this.url = new URL(cfg.url);
     this.basePath = this.url.pathname.replace(/\/+$/, '');
     const headers: Record<string, string> = {};

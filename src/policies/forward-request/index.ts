@@ -5,14 +5,13 @@
  * policies run, as in APIM, where outbound policies see `context.Response`.
  * @module
  */
-import { PassThrough, type Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { Policy } from '../../core/pipeline.ts';
 import type { RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
-import type { Backend } from '../../upstream/backend.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/headers.ts';
-import { backendError } from '../../upstream/errors.ts';
+import { backendError, isAbort } from '../../upstream/errors.ts';
+import { readBounded } from '../../upstream/read-bounded.ts';
+import { avoidNext, reasonOf, resolveTarget, type TargetDeps } from './target.ts';
 import { extractJsonUsage } from '../../providers/openai/usage-json.ts';
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 
@@ -25,21 +24,15 @@ export interface ForwardRequestOptions {
   readonly failOnErrorStatusCode?: boolean;
 }
 
-export interface ForwardRequestDeps {
-  readonly backends: ReadonlyMap<string, Backend>;
-  /** Used for `base-url` targets, which are not configured backends. */
-  readonly urlDispatcher: Dispatcher;
+export interface ForwardRequestDeps extends TargetDeps {
   /** Largest non-streamed response read into memory. */
   readonly maxResponseBytes: number;
   readonly now: () => number;
 }
 
-const NO_CREDENTIALS: Readonly<Record<string, string>> = Object.freeze({});
-const DEFAULT_TIMEOUTS = { responseHeadersMs: 300_000, idleStreamMs: 300_000 };
-
 /**
  * @example
- * const policy = forwardRequest({}, { backends, urlDispatcher, maxResponseBytes: 32 << 20, now: performance.now.bind(performance) });
+ * const policy = forwardRequest({}, { backends, urlDispatcher, clock: Date.now, maxResponseBytes: 32 << 20, now: performance.now.bind(performance) });
  */
 export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequestDeps): Policy {
   if (opts.timeoutMs !== undefined && (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs <= 0)) {
@@ -49,11 +42,18 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
   return {
     name: 'forward-request',
     run: async function forwardRequestPolicy(ctx: RequestContext): Promise<void> {
-      const target = resolveTarget(ctx, deps);
-      const req = ctx.request;
       // A retry forwards again: the previous attempt's answer is dropped (and its connection freed).
+      // Its status was not a failure (or it is settled already), so it counts as a success.
+      ctx.attempt?.succeeded();
+      ctx.attempt = null;
       if (ctx.response?.body.kind === 'stream') ctx.response.body.stream.destroy();
       ctx.response = null;
+      const target = resolveTarget(ctx, deps);
+      const attempt = target.attempt;
+      // Stays on the context after the answer: a streamed answer settles when the stream ends,
+      // and the usage record names the member that served the request.
+      ctx.attempt = attempt;
+      const req = ctx.request;
       ctx.timings.upstreamStart = deps.now();
       let res;
       try {
@@ -68,11 +68,23 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
           bodyTimeout: target.timeouts.idleStreamMs,
         });
       } catch (err) {
-        throw backendError(target.id, err, 'headers');
+        if (ctx.signal.aborted || isAbort(err)) {
+          attempt?.cancelled();
+          throw backendError(target.id, err, 'headers');
+        }
+        const e = backendError(target.id, err, 'headers');
+        attempt?.failed(reasonOf(e.code));
+        avoidNext(ctx, attempt);
+        throw e;
       }
       ctx.timings.upstreamHeaders = deps.now();
+      if (attempt !== null) {
+        attempt.answered(res.statusCode, res.headers);
+        if (res.statusCode >= 500 || res.statusCode === 429) avoidNext(ctx, attempt);
+      }
       const headers = clientResponseHeaders(res.headers);
       if (opts.failOnErrorStatusCode === true && res.statusCode >= 400) {
+        attempt?.succeeded(); // a no-op when the status already counted as a breaker failure
         // Drain and drop the error body; errors while doing so do not matter any more.
         res.body.on('error', () => undefined);
         res.body.resume();
@@ -88,11 +100,19 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
         ctx.response = { status: res.statusCode, headers, body: { kind: 'stream', stream: res.body, sse } };
         return;
       }
-      const read = await readBounded(res.body, deps.maxResponseBytes, target.id);
+      let read;
+      try {
+        read = await readBounded(res.body, deps.maxResponseBytes, target.id);
+      } catch (err) {
+        if (ctx.signal.aborted) attempt?.cancelled();
+        else attempt?.failed('stream');
+        throw err;
+      }
       if (read.kind === 'overflow') {
         ctx.response = { status: res.statusCode, headers, body: { kind: 'stream', stream: read.stream, sse: false } };
         return;
       }
+      attempt?.succeeded();
       ctx.timings.firstByte ??= ctx.timings.upstreamHeaders;
       const usage = extractJsonUsage(read.data);
       if (usage.tokens !== undefined) {
@@ -103,73 +123,6 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       ctx.response = { status: res.statusCode, headers, body: { kind: 'buffer', data: read.data } };
     },
   };
-}
-
-interface Target {
-  readonly id: string;
-  readonly dispatcher: Dispatcher;
-  readonly origin: string;
-  readonly basePath: string;
-  readonly credentials: Readonly<Record<string, string>>;
-  readonly timeouts: { readonly responseHeadersMs: number; readonly idleStreamMs: number };
-}
-
-function resolveTarget(ctx: RequestContext, deps: ForwardRequestDeps): Target {
-  if (ctx.backendUrl !== null) {
-    let url: URL;
-    try {
-      url = new URL(ctx.backendUrl);
-    } catch {
-      throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'set-backend-service produced an invalid base-url.');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'set-backend-service base-url must be http or https.');
-    return { id: url.host, dispatcher: deps.urlDispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, timeouts: DEFAULT_TIMEOUTS };
-  }
-  const backend = ctx.backendId === null ? undefined : deps.backends.get(ctx.backendId);
-  if (backend === undefined) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'No backend is configured for this API.');
-  return { id: backend.id, dispatcher: backend.pool, origin: backend.url.origin, basePath: backend.basePath, credentials: backend.credentialHeaders, timeouts: backend.timeouts };
-}
-
-type ReadResult = { kind: 'full'; data: Buffer } | { kind: 'overflow'; stream: Readable };
-
-/**
- * Reads a body up to `limit` bytes; past that, hands back a stream of what was read plus the rest.
- * Event listeners rather than an async iterator: one promise per body instead of one per chunk,
- * which is measurable at concurrency 1 (see docs/performance.md).
- */
-export function readBounded(body: Readable, limit: number, backendId: string): Promise<ReadResult> {
-  return new Promise<ReadResult>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size <= limit) return;
-      cleanup();
-      body.pause();
-      const rest = new PassThrough();
-      for (const c of chunks) rest.write(c);
-      body.pipe(rest);
-      body.on('error', (err) => rest.destroy(err));
-      resolve({ kind: 'overflow', stream: rest });
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve({ kind: 'full', data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) });
-    };
-    const onError = (err: unknown): void => {
-      cleanup();
-      reject(backendError(backendId, err, 'body'));
-    };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-  });
 }
 
 /** `<forward-request timeout="120" buffer-request-body="true" buffer-response="false" fail-on-error-status-code="false" />` */
@@ -198,7 +151,7 @@ export const forwardRequestDefinition: PolicyDefinition = {
     const s = env.services;
     return forwardRequest(
       { ...(seconds !== undefined && { timeoutMs: seconds * 1000 }), bufferResponse, failOnErrorStatusCode },
-      { backends: s.backends, urlDispatcher: s.urlDispatcher, maxResponseBytes: s.maxResponseBytes, now: s.now },
+      { backends: s.backends, urlDispatcher: s.urlDispatcher, clock: s.clock, maxResponseBytes: s.maxResponseBytes, now: s.now },
     );
   },
 };

@@ -9,7 +9,7 @@ import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
-import { readBounded } from '../forward-request/index.ts';
+import { readBounded } from '../../upstream/read-bounded.ts';
 import { checkHeaderName, checkHeaderValue } from '../shared/message.ts';
 import { StoredResponse } from './stored-response.ts';
 import { readValueList, type ExistsAction } from '../shared/value-list.ts';

@@ -5,7 +5,7 @@
  */
 import type { GatewayResponse, RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
-import { readBounded } from '../forward-request/index.ts';
+import { readBounded } from '../../upstream/read-bounded.ts';
 
 /** The response policies act on; created empty (200) when there is none yet. */
 export function ensureResponse(ctx: RequestContext): GatewayResponse {

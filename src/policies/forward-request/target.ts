@@ -1,0 +1,69 @@
+/**
+ * Where one forward-request attempt goes: a `set-backend-service base-url` (no credentials, no
+ * breaker), or a member chosen from the backend's pool (a single backend is a pool of one).
+ * A pool whose every member's circuit is open answers 503 at once, with Retry-After, instead of
+ * waiting on a backend known to be down.
+ * @module
+ */
+import type { Dispatcher } from 'undici';
+import type { RequestContext } from '../../core/context.ts';
+import { GatewayError } from '../../core/errors.ts';
+import type { ErrorReason } from '../../config/schema.ts';
+import type { Attempt, BackendPool } from '../../upstream/pool.ts';
+
+export interface Target {
+  readonly id: string;
+  readonly dispatcher: Dispatcher;
+  readonly origin: string;
+  readonly basePath: string;
+  readonly credentials: Readonly<Record<string, string>>;
+  readonly timeouts: { readonly responseHeadersMs: number; readonly idleStreamMs: number };
+  /** Reports the outcome to the backend's health; null for base-url targets. */
+  readonly attempt: Attempt | null;
+}
+
+export interface TargetDeps {
+  readonly backends: ReadonlyMap<string, BackendPool>;
+  readonly urlDispatcher: Dispatcher;
+  readonly clock: () => number;
+}
+
+const NO_CREDENTIALS: Readonly<Record<string, string>> = Object.freeze({});
+const DEFAULT_TIMEOUTS = { responseHeadersMs: 300_000, idleStreamMs: 300_000 };
+
+export function resolveTarget(ctx: RequestContext, deps: TargetDeps): Target {
+  if (ctx.backendUrl !== null) {
+    let url: URL;
+    try {
+      url = new URL(ctx.backendUrl);
+    } catch {
+      throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'set-backend-service produced an invalid base-url.');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'set-backend-service base-url must be http or https.');
+    return { id: url.host, dispatcher: deps.urlDispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, timeouts: DEFAULT_TIMEOUTS, attempt: null };
+  }
+  const pool = ctx.backendId === null ? undefined : deps.backends.get(ctx.backendId);
+  if (pool === undefined) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'No backend is configured for this API.');
+  const picked = pool.select(deps.clock(), ctx.failedBackends, deps.clock);
+  if (typeof picked === 'number') throw unavailable(pool, picked);
+  const b = picked.backend;
+  return { id: b.id, dispatcher: b.pool, origin: b.url.origin, basePath: b.basePath, credentials: b.credentialHeaders, timeouts: b.timeouts, attempt: picked };
+}
+
+function unavailable(pool: BackendPool, waitMs: number): GatewayError {
+  const message = pool.isPool
+    ? `Backend pool "${pool.id}" is temporarily unavailable: the circuit breaker of every member is open.`
+    : `Backend "${pool.id}" is temporarily unavailable: its circuit breaker is open.`;
+  return new GatewayError('GW_ERR_BACKEND_UNAVAILABLE', message, { headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } });
+}
+
+/** Which breaker error reason a gateway error code is. */
+export function reasonOf(code: string): ErrorReason {
+  return code === 'GW_ERR_BACKEND_TIMEOUT' ? 'timeout' : code === 'GW_ERR_BACKEND_STREAM_ABORTED' || code === 'GW_ERR_RESPONSE_TOO_LARGE' ? 'stream' : 'connection';
+}
+
+/** Remembers that this request failed on the attempt's backend, so a retry prefers another member. */
+export function avoidNext(ctx: RequestContext, attempt: Attempt | null): void {
+  if (attempt === null) return;
+  (ctx.failedBackends ??= new Set()).add(attempt.backend.id);
+}
