@@ -1,0 +1,163 @@
+/**
+ * The seeds' backend pool (RELIABILITY part C): priority and weight, circuit breakers tripping on
+ * 429 and 5xx and recovering through a half-open probe, the fast 503 when every member is open,
+ * the seed's retry failing over, and breaker accounting that ignores client cancels.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { burst, MEMBERS, RETRY_FAILOVER, startPool } from '../helpers/pool.ts';
+import { waitFor } from '../helpers/gateway.ts';
+
+void test('a healthy PTU member takes all traffic; once its 429 trips it, PAYG splits 3:1 (±5% over 2,000 requests)', async (t) => {
+  const pool = await startPool({ backendSection: RETRY_FAILOVER });
+  t.after(() => pool.close());
+  assert.deepEqual(await burst(50, 8, () => pool.chat()), Array(50).fill(200));
+  assert.deepEqual(pool.counts(), { 'openai-ptu-eastus': 50, 'openai-payg-westus': 0, 'openai-payg-northeu': 0 });
+
+  pool.sims['openai-ptu-eastus'].setFault('429', { retryAfterSeconds: 3600 });
+  pool.resetCounts();
+  const statuses = await burst(2000, 16, () => pool.chat());
+  assert.equal(statuses.filter((s) => s !== 200).length, 0, 'the retry fails the first 429 over; clients see no error');
+  const c = pool.counts();
+  // One 429 trips the PTU (count: 1); only requests already sent before that answer reach it.
+  assert.ok(c['openai-ptu-eastus'] >= 1 && c['openai-ptu-eastus'] <= 16, `PTU got ${c['openai-ptu-eastus']} (≤ the 16 in flight)`);
+  const payg = c['openai-payg-westus'] + c['openai-payg-northeu'];
+  assert.equal(payg, 2000);
+  const westShare = c['openai-payg-westus'] / payg;
+  assert.ok(Math.abs(westShare - 0.75) <= 0.05, `west share ${westShare} should be 0.75 ± 0.05`);
+});
+
+void test('a PTU 429 with Retry-After opens its circuit for that long; a probe then returns traffic to it', async (t) => {
+  let now = Date.now();
+  const pool = await startPool({ clock: () => now, backendSection: RETRY_FAILOVER });
+  t.after(() => pool.close());
+  const ptu = pool.sims['openai-ptu-eastus'];
+  ptu.setFault('429', { retryAfterSeconds: 2 });
+  assert.equal((await pool.chat()).status, 200);
+  ptu.setFault(null);
+
+  let s = await pool.status();
+  const health = s.backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  assert.equal(health.state, 'open');
+  assert.equal(health.lastTrip?.reason, 'status 429');
+  assert.equal(health.lastTrip?.rule, 'openai-circuit-breaker');
+  assert.equal(health.retryInSeconds, 2, 'Retry-After (2 s), not tripDuration (PT1M)');
+  assert.deepEqual(s.pools[0]?.members.map((m) => [m.id, m.priority, m.weight, m.state]), [
+    ['openai-ptu-eastus', 1, 1, 'open'],
+    ['openai-payg-westus', 2, 3, 'closed'],
+    ['openai-payg-northeu', 2, 1, 'closed'],
+  ]);
+
+  pool.resetCounts();
+  now += 1500;
+  await burst(8, 1, () => pool.chat());
+  assert.equal(pool.counts()['openai-ptu-eastus'], 0, 'still open before Retry-After has passed');
+
+  now += 600;
+  pool.resetCounts();
+  await burst(8, 1, () => pool.chat());
+  assert.equal(pool.counts()['openai-ptu-eastus'], 8, 'the probe succeeded and closed the circuit');
+  s = await pool.status();
+  assert.equal(s.backends.find((b) => b.id === 'openai-ptu-eastus')!.health.state, 'closed');
+});
+
+void test('5xx by count: a member that always fails is ejected after 5 failures and gets no traffic while open', async (t) => {
+  const breaker = { rules: [{ failureCondition: { count: 5, interval: 'PT1M', statusCodeRanges: [{ min: 500, max: 599 }] }, tripDuration: 'PT1M' }] };
+  const pool = await startPool({
+    breaker,
+    backendSection: RETRY_FAILOVER,
+    services: MEMBERS.map((id) => ({ id, priority: 1, weight: 1 })),
+  });
+  t.after(() => pool.close());
+  pool.sims['openai-ptu-eastus'].setFault('500');
+  const statuses = await burst(600, 8, () => pool.chat());
+  assert.equal(statuses.filter((s) => s !== 200).length, 0, 'client-visible error rate 0 (retry fails over)');
+  const c = pool.counts();
+  assert.ok(c['openai-ptu-eastus'] <= 5 + 8, `at most 5 failures plus what was in flight when it tripped, got ${c['openai-ptu-eastus']}`);
+  assert.ok(c['openai-ptu-eastus'] / 600 <= 0.025);
+  assert.equal(c['openai-payg-westus'] + c['openai-payg-northeu'], 600);
+});
+
+void test('5xx by percentage: a member failing half its requests trips once 10 requests are in the window', async (t) => {
+  const breaker = { rules: [{ failureCondition: { percentage: 40, interval: 'PT1M', statusCodeRanges: [{ min: 500, max: 599 }] }, tripDuration: 'PT1M' }] };
+  const pool = await startPool({ breaker, services: [{ id: 'openai-ptu-eastus', priority: 1, weight: 1 }, { id: 'openai-payg-westus', priority: 2, weight: 1 }] });
+  t.after(() => pool.close());
+  pool.sims['openai-ptu-eastus'].setFault('500', { rate: 0.5 });
+  const statuses = await burst(200, 1, () => pool.chat());
+  const c = pool.counts();
+  assert.ok(c['openai-ptu-eastus'] >= 10 && c['openai-ptu-eastus'] <= 30, `tripped after ${c['openai-ptu-eastus']} requests`);
+  assert.equal(c['openai-payg-westus'], 200 - c['openai-ptu-eastus']);
+  assert.ok(statuses.filter((s) => s === 500).length <= 15);
+  const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  assert.equal(health.state, 'open');
+  assert.ok(health.recent.failures / health.recent.requests >= 0.4);
+});
+
+void test('every member open: a fast 503 in the API error format with Retry-After, and no backend is called', async (t) => {
+  const pool = await startPool({ backendSection: RETRY_FAILOVER });
+  t.after(() => pool.close());
+  for (const id of MEMBERS) pool.sims[id].setFault('503', { retryAfterSeconds: 30 });
+  const first = await pool.chat();
+  await first.arrayBuffer();
+  assert.deepEqual(pool.counts(), { 'openai-ptu-eastus': 1, 'openai-payg-westus': 1, 'openai-payg-northeu': 1 }, 'the retry tried each member once');
+  pool.resetCounts();
+  const started = performance.now();
+  const res = await pool.chat();
+  const elapsed = performance.now() - started;
+  const body = (await res.json()) as { error: { code: string; message: string; request_id: string } };
+  assert.equal(res.status, 503);
+  assert.equal(body.error.code, 'GW_ERR_BACKEND_UNAVAILABLE');
+  assert.match(body.error.message, /openai-backend-pool.*temporarily unavailable/);
+  assert.equal(body.error.request_id, res.headers.get('x-request-id'));
+  const retryAfter = Number(res.headers.get('retry-after'));
+  assert.ok(retryAfter >= 29 && retryAfter <= 30, `Retry-After ${retryAfter}`);
+  assert.deepEqual(pool.counts(), { 'openai-ptu-eastus': 0, 'openai-payg-westus': 0, 'openai-payg-northeu': 0 });
+  assert.ok(elapsed < 1000, `answered in ${elapsed.toFixed(1)} ms, without waiting on a backend`);
+});
+
+void test("the seed's load-balancing retry (count 3, exponential back-off) fails a 429 over to another member", async (t) => {
+  const waits: number[] = [];
+  const seedRetry = `<retry condition="@(context.Response.StatusCode == 429 || context.Response.StatusCode >= 500)" count="3" interval="1" delta="1" max-interval="10" first-fast-retry="true"><forward-request buffer-request-body="true" /></retry>`;
+  const pool = await startPool({
+    breaker: null,
+    backendSection: seedRetry,
+    sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+  });
+  t.after(() => pool.close());
+  pool.sims['openai-ptu-eastus'].setFault('429');
+  const res = await pool.chat();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-sim-name') === 'openai-ptu-eastus', false);
+  // Without a breaker the PTU stays in selection (APIM: no failover without breakers), but the
+  // retry prefers a member this request has not failed on yet.
+  assert.deepEqual(pool.counts()['openai-ptu-eastus'], 1);
+  assert.deepEqual(waits, [], 'first-fast-retry: the failover happened at once, without a wait');
+  assert.equal(pool.usages.at(-1)?.backend, res.headers.get('x-sim-name'), 'usage names the member that served the request');
+});
+
+void test('client cancels never trip a breaker', async (t) => {
+  const pool = await startPool({ breaker: { rules: [{ failureCondition: { count: 1, interval: 'PT1M', statusCodeRanges: [{ min: 500, max: 599 }] }, tripDuration: 'PT1M' }] } });
+  t.after(() => pool.close());
+  const ptu = pool.sims['openai-ptu-eastus'];
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      const ac = new AbortController();
+      const pending = pool.chat({}, { 'x-sim-latency-ms': '2000' }, ac.signal);
+      setTimeout(() => ac.abort(), 100);
+      await pending.then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
+    }),
+  );
+  await waitFor(() => ptu.stats.clientAborts >= 20, 5000, 'the backend to see the cancels');
+  const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  assert.equal(health.state, 'closed');
+  assert.equal(health.recent.failures, 0);
+  pool.resetCounts();
+  assert.equal((await pool.chat()).status, 200);
+  assert.equal(pool.counts()['openai-ptu-eastus'], 1);
+});
