@@ -40,7 +40,7 @@ export interface AdminStatus {
 
 export interface PoolOptions extends Pick<TestGatewayOptions, 'clock' | 'sleep'> {
   /** Breaker per member (default: the seed breaker on all three); null for none. */
-  breaker?: Partial<Record<MemberId, unknown>> | unknown;
+  breaker?: unknown;
   /** The backend section (default: a plain forward-request). */
   backendSection?: string;
   /** Extra backend fields per member (timeouts, rateLimitHeaders). */
