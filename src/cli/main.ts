@@ -1,5 +1,5 @@
 /**
- * `tollgate` command line: start, validate, simulate.
+ * `tollgate` command line: start, validate, policy set, status, simulate.
  * @module
  */
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { policySet } from './policy-set.ts';
 import { runSimulateCli } from '../simulator/index.ts';
 import { VERSION } from '../version.ts';
 import { startDemo } from './demo.ts';
+import { status } from './status.ts';
 
 const USAGE = `tollgate ${VERSION}: a self-hosted AI gateway
 
@@ -23,6 +24,9 @@ Usage:
       problem, exits 1 if any.
   tollgate policy set --config FILE --scope global|product:ID|api:ID|operation:API/OP --file POLICY
       Point a scope at a policy document (the seeds' "Set Backend Policy" step); validates first.
+  tollgate status [--admin URL | --config FILE] [--json]
+      Show a running gateway's backends: circuit breaker state, time left, last trip, recent
+      error rate, and pool members (reads the admin listener's /status).
   tollgate simulate [--port P] [--host H] [--tpm N] [--rpm N] [--latency-ms N]
                     [--tokens-per-second N] [--fail-rate F] [--require-key K]
       Run the OpenAI-compatible simulator alone.
@@ -38,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return validate(rest);
     case 'policy':
       return policySet(rest);
+    case 'status':
+      return status(rest);
     case 'simulate':
       await runSimulateCli(rest);
       return 0;

@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { burst, MEMBERS, RETRY_FAILOVER, startPool } from '../helpers/pool.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { burst, MEMBERS, RETRY_FAILOVER, startPool, type AdminStatus } from '../helpers/pool.ts';
 import { waitFor } from '../helpers/gateway.ts';
 
 void test('a healthy PTU member takes all traffic; once its 429 trips it, PAYG splits 3:1 (±5% over 2,000 requests)', async (t) => {
@@ -160,4 +162,23 @@ void test('client cancels never trip a breaker', async (t) => {
   pool.resetCounts();
   assert.equal((await pool.chat()).status, 200);
   assert.equal(pool.counts()['openai-ptu-eastus'], 1);
+});
+
+void test('tollgate status prints each backend circuit, its time left and last trip, and the pool members', async (t) => {
+  const pool = await startPool({ backendSection: RETRY_FAILOVER });
+  t.after(() => pool.close());
+  pool.sims['openai-ptu-eastus'].setFault('429', { retryAfterSeconds: 40 });
+  assert.equal((await pool.chat()).status, 200);
+  const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+  const run = promisify(execFile);
+  const { stdout } = await run(process.execPath, [main, 'status', '--admin', pool.gw.adminUrl!]);
+  const ptuLine = stdout.split('\n').find((l) => l.startsWith('openai-ptu-eastus'));
+  assert.match(ptuLine ?? '', /^openai-ptu-eastus\s+open\s+(39|40) s\s+1\/1 \(100\.0%\)\s+1\s+status 429 \(openai-circuit-breaker\)/);
+  assert.match(stdout, /^openai-payg-westus\s+closed\s+-\s+0\/1 \(0\.0%\)/m);
+  assert.match(stdout, /pool openai-backend-pool:\n {2}openai-ptu-eastus \(priority 1, weight 1, open\)/);
+  const json = JSON.parse((await run(process.execPath, [main, 'status', '--admin', pool.gw.adminUrl!, '--json'])).stdout) as AdminStatus;
+  assert.equal(json.backends.find((b) => b.id === 'openai-ptu-eastus')?.health.state, 'open');
+  const down = await run(process.execPath, [main, 'status', '--admin', 'http://127.0.0.1:1']).catch((err: { code: number; stderr: string }) => err);
+  assert.equal((down as { code: number }).code, 1);
+  assert.match((down as { stderr: string }).stderr, /cannot read http:\/\/127\.0\.0\.1:1\/status/);
 });
