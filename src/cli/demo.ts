@@ -1,6 +1,7 @@
 /**
  * The demo that `tollgate start` runs with no config file: three simulated Azure OpenAI
- * deployments (one "PTU", two "PAYG", as in the seeds' pool), an OpenAI-style API at the root
+ * deployments (one "PTU", two "PAYG") in the seeds' pool with circuit breakers and the failover
+ * retry, an OpenAI-style API at the root
  * (`/v1/...`), an Azure-style API at `/openai` (`/openai/deployments/{id}/...` and `/openai/v1/...`),
  * and one subscription whose key is printed.
  * @module
@@ -9,6 +10,28 @@ import { randomBytes } from 'node:crypto';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 
 export const DEMO_DEPLOYMENTS = ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'];
+
+const DEMO_BREAKER = {
+  rules: [
+    {
+      name: 'openai-circuit-breaker',
+      failureCondition: { count: 1, interval: 'PT1M', statusCodeRanges: [{ min: 429, max: 429 }, { min: 500, max: 599 }] },
+      tripDuration: 'PT1M',
+      acceptRetryAfter: true,
+    },
+  ],
+};
+
+const DEMO_POLICY = `<policies>
+  <inbound />
+  <backend>
+    <retry condition="@(context.Response.StatusCode == 429 || context.Response.StatusCode >= 500)" count="2" interval="0" first-fast-retry="true">
+      <forward-request buffer-request-body="true" />
+    </retry>
+  </backend>
+  <outbound />
+  <on-error />
+</policies>`;
 
 export interface Demo {
   readonly key: string;
@@ -34,17 +57,30 @@ export async function startDemo(env: NodeJS.ProcessEnv, listen: string, adminLis
   }
   const backends: Record<string, unknown> = {};
   specs.forEach((s, i) => {
-    backends[s.name] = { url: `${(simulators[i] as RunningSimulator).url}/openai`, description: 'built-in simulator' };
+    backends[s.name] = { url: `${(simulators[i] as RunningSimulator).url}/openai`, description: 'built-in simulator', circuitBreaker: DEMO_BREAKER };
   });
+  // The seeds' pool: PTU first, PAYG 3:1 when the PTU's circuit is open.
+  backends['openai-backend-pool'] = {
+    type: 'Pool',
+    pool: {
+      services: [
+        { id: 'openai-ptu-eastus', priority: 1, weight: 1 },
+        { id: 'openai-payg-westus', priority: 2, weight: 3 },
+        { id: 'openai-payg-northeu', priority: 2, weight: 1 },
+      ],
+    },
+  };
   const config = {
     gateway: { listen },
     admin: { listen: adminListen },
     namedValues: { 'demo-key': { value: key, secret: true } },
     backends,
     apis: {
-      openai: { path: '', type: 'openai', backend: 'openai-ptu-eastus', deployments: DEMO_DEPLOYMENTS, displayName: 'OpenAI-style API' },
-      'azure-openai': { path: 'openai', type: 'openai', backend: 'openai-ptu-eastus', deployments: DEMO_DEPLOYMENTS, displayName: 'Azure OpenAI API' },
+      openai: { path: '', type: 'openai', backend: 'openai-backend-pool', deployments: DEMO_DEPLOYMENTS, displayName: 'OpenAI-style API' },
+      'azure-openai': { path: 'openai', type: 'openai', backend: 'openai-backend-pool', deployments: DEMO_DEPLOYMENTS, displayName: 'Azure OpenAI API' },
     },
+    // The failover idiom of Microsoft's AI gateway labs: a 429 or 5xx is retried at once on another member.
+    policies: DEMO_POLICY,
     products: { starter: { apis: ['openai', 'azure-openai'] } },
     subscriptions: { demo: { product: 'starter', keys: ['{{demo-key}}'] } },
   };

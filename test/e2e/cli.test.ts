@@ -58,6 +58,18 @@ test('with no config, start runs the demo: prints URLs, the key and a curl line;
     const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0 });
     const res = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello demo' }], max_tokens: 4 });
     assert.equal(res.usage?.completion_tokens, 4);
+
+    // The printed failover walk-through works: the PTU's 429 is failed over, and status shows its open circuit.
+    const put = /curl -X PUT (\S+) -d '(.+)'/.exec(r.stdout());
+    assert.ok(put, 'the banner shows how to set a fault');
+    assert.equal((await fetch(put[1]!, { method: 'PUT', body: put[2]! })).status, 200);
+    const raw = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'failover' }], max_tokens: 4 }).withResponse();
+    assert.match(raw.response.headers.get('x-sim-name') ?? '', /^openai-payg-/);
+    const adminUrl = /tollgate status --admin (\S+)/.exec(r.stdout())?.[1];
+    assert.ok(adminUrl);
+    const status = spawnSync(process.execPath, [MAIN, 'status', '--admin', adminUrl], { encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /^openai-ptu-eastus\s+open\s+\d+ s/m);
   } finally {
     r.child.kill('SIGINT');
   }
