@@ -182,3 +182,25 @@ void test('tollgate status prints each backend circuit, its time left and last t
   assert.equal((down as { code: number }).code, 1);
   assert.match((down as { stderr: string }).stderr, /cannot read http:\/\/127\.0\.0\.1:1\/status/);
 });
+
+void test('rateLimitHeaders: a member whose x-ratelimit-remaining-tokens runs low is skipped before it answers 429', async (t) => {
+  let now = Date.now();
+  const pool = await startPool({
+    clock: () => now,
+    breaker: null,
+    simOptions: { 'openai-ptu-eastus': { tpm: 1000 } },
+    memberConfig: { 'openai-ptu-eastus': { rateLimitHeaders: { minRemainingTokens: 990, skipMs: 5000 } } },
+  });
+  t.after(() => pool.close());
+  const first = await pool.chat();
+  assert.equal(first.headers.get('x-sim-name'), 'openai-ptu-eastus');
+  assert.ok(Number(first.headers.get('x-ratelimit-remaining-tokens')) < 990);
+  await burst(12, 1, () => pool.chat());
+  assert.deepEqual(pool.counts(), { 'openai-ptu-eastus': 1, 'openai-payg-westus': 9, 'openai-payg-northeu': 3 });
+  const ptu = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  assert.equal(ptu.state, 'none', 'a skip is not a trip');
+  assert.equal(ptu.recent.failures, 0);
+  assert.ok(ptu.skippedUntil !== null);
+  now += 5001;
+  assert.equal((await pool.chat()).headers.get('x-sim-name'), 'openai-ptu-eastus', 'back in selection after skipMs');
+});

@@ -3,7 +3,7 @@
  * pay-as-you-go ones), each a backend with the seed's circuit breaker shape, pooled as
  * `openai-backend-pool` with priorities 1/2/2 and weights 1/3/1.
  */
-import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { BACKEND_KEY, TEST_KEY, startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.ts';
 
 export const MEMBERS = ['openai-ptu-eastus', 'openai-payg-westus', 'openai-payg-northeu'] as const;
@@ -46,11 +46,13 @@ export interface PoolOptions extends Pick<TestGatewayOptions, 'clock' | 'sleep'>
   /** Extra backend fields per member (timeouts, rateLimitHeaders). */
   memberConfig?: Partial<Record<MemberId, Record<string, unknown>>>;
   services?: Array<{ id: string; priority: number; weight: number }>;
+  /** Simulator options per member (e.g. a tpm so it sends x-ratelimit-* headers). */
+  simOptions?: Partial<Record<MemberId, SimulatorOptions>>;
 }
 
 export async function startPool(opts: PoolOptions = {}): Promise<PoolHarness> {
   const sims = {} as Record<MemberId, RunningSimulator>;
-  for (const id of MEMBERS) sims[id] = await startSimulator({ name: id, requireKey: BACKEND_KEY, tokensPerSecond: 0 });
+  for (const id of MEMBERS) sims[id] = await startSimulator({ name: id, requireKey: BACKEND_KEY, tokensPerSecond: 0, ...opts.simOptions?.[id] });
   const breakerFor = (id: MemberId): unknown => {
     const b = opts.breaker === undefined ? SEED_BREAKER : opts.breaker;
     if (b !== null && typeof b === 'object' && MEMBERS.some((m) => m in b)) return (b as Record<string, unknown>)[id];
