@@ -19,6 +19,9 @@ import { buildRuntime, type Runtime } from './runtime.ts';
 import { VERSION } from '../version.ts';
 import { createLimitStore } from './state.ts';
 import { HealthRegistry } from '../upstream/health.ts';
+import { CircuitSharing } from '../upstream/circuit-sharing.ts';
+import type { Backend } from '../upstream/backend.ts';
+import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -81,14 +84,18 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   const limits = await createLimitStore(config, logger, metrics);
   const clock = opts.clock ?? Date.now;
   // Breaker state outlives reloads too: an open circuit stays open when the config changes.
+  // With Redis, open circuits are shared by every replica (created below, once the runtime exists).
+  let sharing: CircuitSharing | null = null;
   const health = new HealthRegistry((backend) => ({
     opened(trip) {
       metrics.circuitTransitions.inc({ backend, state: 'open' });
       logger.warn({ backend, rule: trip.rule, reason: trip.reason, until: new Date(trip.until).toISOString() }, 'circuit breaker opened');
+      sharing?.opened(backend, trip);
     },
     closed() {
       metrics.circuitTransitions.inc({ backend, state: 'closed' });
       logger.info({ backend }, 'circuit breaker closed');
+      sharing?.closed(backend);
     },
   }));
   const runtimeDeps = {
@@ -107,6 +114,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
     throw err;
   }
+  sharing = shareCircuits(config, () => runtime.backends.values(), clock, logger);
   metrics.trackCircuits(() =>
     [...runtime.backends.values()].filter((b) => b.health.breaker !== null).map((b) => [b.id, b.health.breaker?.state(clock()) !== 'closed'] as const),
   );
@@ -176,6 +184,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled([...retired].map((r) => r.close()));
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
     await limits.close();
+    await sharing?.stop();
   }
 
   const retired = new Set<Runtime>();
@@ -206,6 +215,19 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
       return closing;
     },
   };
+}
+
+/** How often each replica reads the circuits other replicas opened. */
+const CIRCUIT_POLL_MS = 500;
+
+function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<Backend>, clock: () => number, logger: Logger): CircuitSharing | null {
+  const state = config.state;
+  if (state.store !== 'redis' || state.url === undefined) return null;
+  const onError = (message: string): void => logger.warn({ stateEvent: 'circuit-sharing', detail: message }, 'circuit sharing through Redis failed; local breakers still apply');
+  const store = new RedisCircuitStore({ url: state.url, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
+  const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError });
+  sharing.start();
+  return sharing;
 }
 
 async function listen(server: Server, address: string): Promise<string> {

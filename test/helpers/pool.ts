@@ -34,7 +34,7 @@ export interface PoolHarness extends TestGateway {
 }
 
 export interface AdminStatus {
-  backends: Array<{ id: string; health: { state: string; retryInSeconds: number; trips: number; lastTrip: { rule: string; reason: string; until: string } | null; recent: { requests: number; failures: number } } }>;
+  backends: Array<{ id: string; health: { state: string; retryInSeconds: number; trips: number; lastTrip: { rule: string; reason: string; until: string } | null; recent: { requests: number; failures: number }; skippedUntil: string | null } }>;
   pools: Array<{ id: string; members: Array<{ id: string; priority: number; weight: number; state: string }> }>;
 }
 
@@ -48,11 +48,15 @@ export interface PoolOptions extends Pick<TestGatewayOptions, 'clock' | 'sleep'>
   services?: Array<{ id: string; priority: number; weight: number }>;
   /** Simulator options per member (e.g. a tpm so it sends x-ratelimit-* headers). */
   simOptions?: Partial<Record<MemberId, SimulatorOptions>>;
+  /** Another replica: the simulators of an existing harness (closed by that harness, not this one). */
+  shareSims?: PoolHarness;
+  /** `state:` config (e.g. Redis, to share circuits between replicas). */
+  state?: Record<string, unknown>;
 }
 
 export async function startPool(opts: PoolOptions = {}): Promise<PoolHarness> {
   const sims = {} as Record<MemberId, RunningSimulator>;
-  for (const id of MEMBERS) sims[id] = await startSimulator({ name: id, requireKey: BACKEND_KEY, tokensPerSecond: 0, ...opts.simOptions?.[id] });
+  for (const id of MEMBERS) sims[id] = opts.shareSims?.sims[id] ?? (await startSimulator({ name: id, requireKey: BACKEND_KEY, tokensPerSecond: 0, ...opts.simOptions?.[id] }));
   const breakerFor = (id: MemberId): unknown => {
     const b = opts.breaker === undefined ? SEED_BREAKER : opts.breaker;
     if (b !== null && typeof b === 'object' && MEMBERS.some((m) => m in b)) return (b as Record<string, unknown>)[id];
@@ -82,6 +86,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<PoolHarness> {
     extraBackends,
     apiPolicies: `<policies><inbound><base /><set-backend-service backend-id="openai-backend-pool" /></inbound><backend>${opts.backendSection ?? '<forward-request />'}</backend><outbound><base /></outbound><on-error><base /></on-error></policies>`,
     logLevel: 'info',
+    ...(opts.state !== undefined && { config: { state: opts.state } }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
   });
@@ -108,7 +113,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<PoolHarness> {
     },
     async close() {
       await t.close();
-      await Promise.all(MEMBERS.map((id) => sims[id].close()));
+      if (opts.shareSims === undefined) await Promise.all(MEMBERS.map((id) => sims[id].close()));
     },
   };
 }

@@ -1,0 +1,89 @@
+/**
+ * Open circuits shared through Redis, so that a backend one replica has tripped is skipped by
+ * every replica (DESIGN: "counters, limits, breakers" live in Redis when it is configured).
+ *
+ * One key per open circuit, `<prefix>{circuits}:<backend id>`, holding `<until ms>|<reason>` and
+ * expiring when the circuit's open time ends (PXAT): an expired key is a closed circuit, so
+ * nothing needs cleaning up. The hash tag puts every circuit key in one Redis Cluster slot, so
+ * one MGET reads them all.
+ *
+ * Off the request path: trips are written when they happen, and each replica reads the open
+ * circuits on a timer. Every call has a timeout; on failure (fail-open) each replica keeps its
+ * own breakers, which is what a gateway without Redis does.
+ * @module
+ */
+import { Redis } from 'ioredis';
+
+export interface SharedCircuit {
+  readonly until: number;
+  readonly reason: string;
+}
+
+export interface CircuitStore {
+  /** Records that `backendId`'s circuit is open until `until` (epoch ms). */
+  publish(backendId: string, until: number, reason: string): Promise<void>;
+  /** The backend recovered (a probe succeeded): its shared open state ends now. */
+  clear(backendId: string): Promise<void>;
+  /** Open circuits among `backendIds`. */
+  read(backendIds: readonly string[]): Promise<Map<string, SharedCircuit>>;
+  close(): Promise<void>;
+}
+
+export interface RedisCircuitStoreOptions {
+  readonly url: string;
+  readonly keyPrefix: string;
+  /** Timeout of each call (they are off the request path, so it may be longer than the limits'). */
+  readonly commandTimeoutMs: number;
+  readonly onError?: (message: string) => void;
+}
+
+export class RedisCircuitStore implements CircuitStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(opts: RedisCircuitStoreOptions) {
+    this.#prefix = `${opts.keyPrefix}{circuits}:`;
+    this.#redis = new Redis(opts.url, {
+      commandTimeout: opts.commandTimeoutMs,
+      enableOfflineQueue: false,
+      connectTimeout: 1000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times: number) => Math.min(100 * times, 1000),
+    });
+    let last = '';
+    this.#redis.on('error', (err: Error) => {
+      if (err.message === last) return;
+      last = err.message;
+      opts.onError?.(err.message);
+    });
+    this.#redis.on('ready', () => {
+      last = '';
+    });
+  }
+
+  async publish(backendId: string, until: number, reason: string): Promise<void> {
+    await this.#redis.set(this.#prefix + backendId, `${until}|${reason}`, 'PXAT', Math.ceil(until));
+  }
+
+  async clear(backendId: string): Promise<void> {
+    await this.#redis.del(this.#prefix + backendId);
+  }
+
+  async read(backendIds: readonly string[]): Promise<Map<string, SharedCircuit>> {
+    const open = new Map<string, SharedCircuit>();
+    if (backendIds.length === 0) return open;
+    const values = await this.#redis.mget(...backendIds.map((id) => this.#prefix + id));
+    values.forEach((value, i) => {
+      if (value === null) return;
+      const bar = value.indexOf('|');
+      const until = Number(value.slice(0, bar));
+      if (bar > 0 && Number.isFinite(until)) open.set(backendIds[i] as string, { until, reason: value.slice(bar + 1) });
+    });
+    return open;
+  }
+
+  async close(): Promise<void> {
+    this.#redis.disconnect();
+    return Promise.resolve();
+  }
+}
