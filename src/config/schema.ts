@@ -115,6 +115,8 @@ export const backendSchema = z
     timeouts: timeoutsSchema.default({ connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 }),
     /** Upper bound on pooled keep-alive connections to this backend. */
     maxConnections: z.number().int().positive().max(10_000).default(256),
+    /** Requests that may wait for a free connection; more get 503 at once (not a breaker failure). */
+    maxPendingRequests: z.number().int().min(0).max(1_000_000).default(1024),
     circuitBreaker: z.strictObject({ rules: z.array(circuitBreakerRuleSchema).min(1).max(5) }).optional(),
     /**
      * Skip this backend (as if tripped, but only while another member is available) when its

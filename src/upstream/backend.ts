@@ -26,6 +26,7 @@ export class Backend {
   /** Circuit breaker, recent errors, rate-limit skip; shared with the next runtime after a reload. */
   readonly health: BackendHealth;
   readonly rateLimitHeaders: BackendConfig['rateLimitHeaders'];
+  readonly maxPendingRequests: number;
 
   /** @param cfg a single backend's config (its `url` is set; the schema guarantees it). */
   constructor(id: string, cfg: BackendConfig, health: BackendHealth) {
@@ -33,6 +34,7 @@ export class Backend {
     this.id = id;
     this.health = health;
     this.rateLimitHeaders = cfg.rateLimitHeaders;
+    this.maxPendingRequests = cfg.maxPendingRequests;
     this.url = new URL(cfg.url);
     this.basePath = this.url.pathname.replace(/\/+$/, '');
     const headers: Record<string, string> = {};
@@ -48,6 +50,11 @@ export class Backend {
       headersTimeout: cfg.timeouts.responseHeadersMs,
       bodyTimeout: cfg.timeouts.idleStreamMs,
     });
+  }
+
+  /** Requests waiting in the pool's queue because all `maxConnections` are busy. */
+  get waiting(): number {
+    return this.pool.stats.queued;
   }
 
   /** Origin and path only: safe to print (credentials live in headers, never in the URL we show). */

@@ -204,3 +204,38 @@ void test('rateLimitHeaders: a member whose x-ratelimit-remaining-tokens runs lo
   now += 5001;
   assert.equal((await pool.chat()).headers.get('x-sim-name'), 'openai-ptu-eastus', 'back in selection after skipMs');
 });
+
+void test('a full local queue answers 503 at once and never trips the breaker (RELIABILITY C21)', async (t) => {
+  const pool = await startPool({
+    services: [{ id: 'openai-ptu-eastus', priority: 1, weight: 1 }],
+    breaker: { rules: [{ failureCondition: { count: 1, interval: 'PT1M', statusCodeRanges: [{ min: 500, max: 599 }] }, tripDuration: 'PT1M' }] },
+    memberConfig: { 'openai-ptu-eastus': { maxConnections: 1, maxPendingRequests: 2 } },
+  });
+  t.after(() => pool.close());
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      const res = await pool.chat({}, { 'x-sim-latency-ms': '300' });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+    }),
+  );
+  const ok = answers.filter((a) => a.status === 200).length;
+  const overloaded = answers.filter((a) => a.status === 503 && a.body.error?.code === 'GW_ERR_BACKEND_OVERLOADED').length;
+  assert.equal(ok + overloaded, 10);
+  assert.ok(ok >= 3 && ok <= 4, `one running and two waiting are served, got ${ok}`);
+  assert.equal(pool.counts()['openai-ptu-eastus'], ok, 'refused requests never reached the backend');
+  const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  assert.equal(health.state, 'closed');
+  assert.equal(health.recent.failures, 0);
+});
+
+void test('retry budget: a member failing half its requests costs at most 1.2 upstream attempts per client request (RELIABILITY C18)', async (t) => {
+  const breaker = { rules: [{ failureCondition: { percentage: 50, interval: 'PT1M', statusCodeRanges: [{ min: 500, max: 599 }] }, tripDuration: 'PT1M' }] };
+  const pool = await startPool({ breaker, backendSection: RETRY_FAILOVER, services: MEMBERS.map((id) => ({ id, priority: 1, weight: 1 })) });
+  t.after(() => pool.close());
+  pool.sims['openai-ptu-eastus'].setFault('503', { rate: 0.5 });
+  const statuses = await burst(600, 8, () => pool.chat());
+  assert.equal(statuses.filter((s) => s !== 200).length, 0, 'no client-visible errors');
+  const c = pool.counts();
+  const attempts = c['openai-ptu-eastus'] + c['openai-payg-westus'] + c['openai-payg-northeu'];
+  assert.ok(attempts / 600 <= 1.2, `${attempts} upstream attempts for 600 requests`);
+});

@@ -47,6 +47,13 @@ export function resolveTarget(ctx: RequestContext, deps: TargetDeps): Target {
   const picked = pool.select(deps.clock(), ctx.failedBackends, deps.clock);
   if (typeof picked === 'number') throw unavailable(pool, picked);
   const b = picked.backend;
+  if (b.waiting >= b.maxPendingRequests) {
+    // Our own queue is full: the backend did nothing wrong, so this is no breaker outcome, but a
+    // retry should try another member.
+    picked.cancelled();
+    avoidNext(ctx, picked);
+    throw new GatewayError('GW_ERR_BACKEND_OVERLOADED', `Too many requests are waiting for a connection to backend "${b.id}".`, { headers: { 'retry-after': '1' } });
+  }
   return { id: b.id, dispatcher: b.pool, origin: b.url.origin, basePath: b.basePath, credentials: b.credentialHeaders, timeouts: b.timeouts, attempt: picked };
 }
 

@@ -18,7 +18,7 @@ import { GatewayError, toGatewayError } from '../../core/errors.ts';
 import { errorResponse } from '../../core/error-response.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 
-const RETRYABLE = new Set(['GW_ERR_BACKEND_UNREACHABLE', 'GW_ERR_BACKEND_UNAVAILABLE', 'GW_ERR_BACKEND_TIMEOUT', 'GW_ERR_BACKEND_BAD_RESPONSE', 'GW_ERR_BACKEND_ERROR_STATUS']);
+const RETRYABLE = new Set(['GW_ERR_BACKEND_UNREACHABLE', 'GW_ERR_BACKEND_UNAVAILABLE', 'GW_ERR_BACKEND_OVERLOADED', 'GW_ERR_BACKEND_TIMEOUT', 'GW_ERR_BACKEND_BAD_RESPONSE', 'GW_ERR_BACKEND_ERROR_STATUS']);
 
 export interface BackoffSpec {
   readonly interval: number;
