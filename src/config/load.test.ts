@@ -83,6 +83,7 @@ void test('the example config loads, with named values substituted and defaults 
       credentials: { header: { 'api-key': 'aoai-secret-123' } },
       timeouts: { connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 },
       maxConnections: 256,
+      maxPendingRequests: 1024,
     },
   });
   assert.deepEqual(c.apis, {
@@ -231,6 +232,7 @@ backends:
     credentials: { header: { 'x-env': 'env-value', 'api-key': 'file-secret-value' }, bearer: 'literal-host/env-value/literal-host' },
     timeouts: { connectMs: 5000, responseHeadersMs: 120_000, idleStreamMs: 60_000 },
     maxConnections: 256,
+    maxPendingRequests: 1024,
   });
   assert.equal(loaded.secrets.has('file-secret-value'), true);
   assert.equal(loaded.secrets.has('literal-host'), false);
