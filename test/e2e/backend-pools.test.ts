@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { burst, MEMBERS, RETRY_FAILOVER, startPool, type AdminStatus } from '../helpers/pool.ts';
 import { waitFor } from '../helpers/gateway.ts';
@@ -138,6 +139,24 @@ void test("the seed's load-balancing retry (count 3, exponential back-off) fails
   assert.deepEqual(pool.counts()['openai-ptu-eastus'], 1);
   assert.deepEqual(waits, [], 'first-fast-retry: the failover happened at once, without a wait');
   assert.equal(pool.usages.at(-1)?.backend, res.headers.get('x-sim-name'), 'usage names the member that served the request');
+});
+
+void test("the seed's load-balancing policy document, verbatim, fails a tripped PTU over to PAYG", async (t) => {
+  const waits: number[] = [];
+  const seed = readFileSync(new URL('../fixtures/seed-policies/load-balancing.xml', import.meta.url), 'utf8');
+  const pool = await startPool({
+    policyDocument: `<policies>\n${seed}\n</policies>`,
+    sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+  });
+  t.after(() => pool.close());
+  pool.sims['openai-ptu-eastus'].setFault('429', { retryAfterSeconds: 60 });
+  const statuses = await burst(40, 1, () => pool.chat());
+  assert.deepEqual(new Set(statuses), new Set([200]));
+  assert.deepEqual(pool.counts(), { 'openai-ptu-eastus': 1, 'openai-payg-westus': 30, 'openai-payg-northeu': 10 });
+  assert.deepEqual(waits, [], 'first-fast-retry: no wait before the failover');
 });
 
 void test('client cancels never trip a breaker', async (t) => {

@@ -43,6 +43,8 @@ export interface PoolOptions extends Pick<TestGatewayOptions, 'clock' | 'sleep'>
   breaker?: unknown;
   /** The backend section (default: a plain forward-request). */
   backendSection?: string;
+  /** A whole API policy document instead (it must choose the pool itself). */
+  policyDocument?: string;
   /** Extra backend fields per member (timeouts, rateLimitHeaders). */
   memberConfig?: Partial<Record<MemberId, Record<string, unknown>>>;
   services?: Array<{ id: string; priority: number; weight: number }>;
@@ -84,7 +86,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<PoolHarness> {
   };
   const t = await startTestGateway({
     extraBackends,
-    apiPolicies: `<policies><inbound><base /><set-backend-service backend-id="openai-backend-pool" /></inbound><backend>${opts.backendSection ?? '<forward-request />'}</backend><outbound><base /></outbound><on-error><base /></on-error></policies>`,
+    apiPolicies: opts.policyDocument ?? `<policies><inbound><base /><set-backend-service backend-id="openai-backend-pool" /></inbound><backend>${opts.backendSection ?? '<forward-request />'}</backend><outbound><base /></outbound><on-error><base /></on-error></policies>`,
     logLevel: 'info',
     ...(opts.state !== undefined && { config: { state: opts.state } }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
