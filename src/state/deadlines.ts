@@ -12,13 +12,18 @@
  * clock from when it was sent). A frozen Redis is still detected within `ms` plus one or two
  * turns of the loop.
  *
+ * The clock starts when the command is written, not when it is issued: the store corks its socket
+ * for a tick (redis-client.ts `writeCoalescer`) and calls `sent()` when it uncorks, so a tick that
+ * stays busy after issuing a command does not eat into that command's budget.
+ *
  * Every command of a store has the same timeout, so deadlines arrive in the order the commands
  * were sent: one FIFO queue and one timer for its head, instead of a timer per command.
  * @module
  */
 
 interface Pending {
-  readonly at: number;
+  /** Deadline; Infinity until the command is written (`sent()`). */
+  at: number;
   readonly reject: (err: Error) => void;
   done: boolean;
 }
@@ -39,6 +44,8 @@ export class Deadlines {
   readonly #clock: () => number;
   #queue: Pending[] = [];
   #head = 0;
+  /** Entries from this index on have not been written yet (no deadline). */
+  #unsent = 0;
   #timer: NodeJS.Timeout | undefined;
   /** When the timer last fired: the deadlines due then have had a poll phase since. */
   #firedAt = 0;
@@ -55,10 +62,10 @@ export class Deadlines {
     this.#clock = clock;
   }
 
-  /** `p`, or a CommandTimeoutError when it has not settled `ms` after this call (see above). */
+  /** `p`, or a CommandTimeoutError when it has not settled `ms` after the next `sent()` (see above). */
   within<T>(p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { at: this.#clock() + this.#ms, reject, done: false };
+      const entry: Pending = { at: Infinity, reject, done: false };
       this.#queue.push(entry);
       p.then(
         (v) => {
@@ -70,8 +77,17 @@ export class Deadlines {
           reject(err instanceof Error ? err : new Error(String(err)));
         },
       );
-      if (this.#timer === undefined) this.#arm(entry.at);
     });
+  }
+
+  /** The commands given to `within` so far have been written: their clocks start now. */
+  sent(): void {
+    const q = this.#queue;
+    if (this.#unsent === q.length) return;
+    const at = this.#clock() + this.#ms;
+    for (let i = this.#unsent; i < q.length; i++) (q[i] as Pending).at = at;
+    this.#unsent = q.length;
+    if (this.#timer === undefined) this.#arm((q[this.#head] as Pending).at);
   }
 
   /** Commands waiting for a reply or a deadline (for tests). */
@@ -82,6 +98,7 @@ export class Deadlines {
   }
 
   #arm(at: number): void {
+    if (at === Infinity) return; // armed by sent()
     this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(at - this.#clock())));
     this.#timer.unref();
   }
@@ -102,9 +119,11 @@ export class Deadlines {
     }
     if (this.#head === q.length) {
       this.#queue = [];
+      this.#unsent = Math.max(0, this.#unsent - this.#head);
       this.#head = 0;
     } else if (this.#head >= COMPACT_AT) {
       this.#queue = q.slice(this.#head);
+      this.#unsent = Math.max(0, this.#unsent - this.#head);
       this.#head = 0;
     }
     const next = this.#queue[this.#head];

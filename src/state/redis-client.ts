@@ -8,6 +8,7 @@
 import { Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
+type NetStream = Redis['stream'];
 
 export interface RedisClientOptions {
   /** One URL (standalone, or a cluster seed node) or several (cluster seed nodes). */
@@ -68,4 +69,33 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
       },
     },
   );
+}
+
+/**
+ * Returns a function to call before each command: the first call in a tick corks the client's
+ * socket (each primary's, in a cluster) and uncorks it when the tick's work is done
+ * (`process.nextTick` runs after the current callback and its promise jobs). The commands a busy
+ * gateway sends in one tick (one per request whose inbound section ended in it) then leave in one
+ * `writev` instead of one `write` system call each: the syscall was the largest single cost of a
+ * reservation (about a quarter of the store's CPU per call, measured at 32 in flight); corked,
+ * the store's CPU per reserve + settle fell from ~29 to ~21 µs. No command waits longer than the
+ * tick that sent it, and `written` (the start of the commands' deadlines) is called once they
+ * have left. ioredis's own auto-pipelining batches until `setImmediate` instead and
+ * measured no cheaper (its Pipeline objects cost what the syscalls save).
+ */
+export function writeCoalescer(client: RedisClient, written: () => void): () => void {
+  let corked: NetStream[] | null = null;
+  const uncork = (): void => {
+    for (const s of corked ?? []) s.uncork();
+    corked = null;
+    written();
+  };
+  return () => {
+    if (corked !== null) return;
+    const streams = client instanceof Cluster ? client.nodes('master').map((n) => n.stream) : [client.stream];
+    // A node that has not connected yet has no socket: its commands wait in its own queue.
+    corked = streams.filter((s) => s !== undefined);
+    for (const s of corked) s.cork();
+    process.nextTick(uncork);
+  };
 }

@@ -26,7 +26,7 @@ import { bucketOf, type CounterRequest, type CounterState, type LimitStore, type
 import { MemoryLimitStore } from './memory-limit-store.ts';
 import { RESERVE_SCRIPT, type LuaScript } from './redis-scripts.ts';
 import { Breaker } from './breaker.ts';
-import { createRedisClient, type RedisClient } from './redis-client.ts';
+import { createRedisClient, writeCoalescer, type RedisClient } from './redis-client.ts';
 import { Deadlines } from './deadlines.ts';
 
 export type RedisLimitStoreEvent = {
@@ -101,6 +101,8 @@ export class RedisLimitStore implements LimitStore {
 
   readonly #redis: RedisClient;
   readonly #deadlines: Deadlines;
+  /** Call before each command: the commands of one tick leave in one write. */
+  readonly #coalesce: () => void;
   /** `{<keyPrefix>}`: the start of every key, and its hash tag. */
   readonly #tag: string;
   readonly #failMode: 'open' | 'closed';
@@ -134,6 +136,8 @@ export class RedisLimitStore implements LimitStore {
     this.#breaker = new Breaker(opts.breaker?.failures ?? 5, opts.breaker?.openMs ?? 1000, opts.now ?? Date.now, this.#onEvent);
     this.#deadlines = new Deadlines(opts.commandTimeoutMs ?? 20);
     this.#redis = createRedisClient({ urls: opts.urls ?? (opts.url === undefined ? [] : [opts.url]), cluster: opts.cluster ?? false });
+    const deadlines = this.#deadlines;
+    this.#coalesce = writeCoalescer(this.#redis, () => deadlines.sent());
     this.#redis.on('error', (err: Error) => {
       if (err.message === this.#lastConnectionError) return; // one event per cause, not per reconnect attempt
       this.#lastConnectionError = err.message;
@@ -309,6 +313,7 @@ export class RedisLimitStore implements LimitStore {
   /** EVALSHA; on NOSCRIPT (after SCRIPT FLUSH or a restart) EVAL, which also re-caches the script. */
   async #run(script: LuaScript, keys: readonly string[], args: readonly string[], counted = true): Promise<unknown> {
     if (counted) this.stats.roundTrips++;
+    this.#coalesce();
     try {
       return await this.#deadlines.within(this.#redis.evalsha(script.sha, keys.length, ...keys, ...args));
     } catch (err) {
