@@ -19,6 +19,7 @@ import { describeCause, type Logger } from '../observability/logger.ts';
 import { readBody } from './read-body.ts';
 import { writeResponse, type WriteOutcome } from './respond.ts';
 import { errorResponse } from '../core/error-response.ts';
+import { headerBytes } from '../limits/header-bytes.ts';
 import { estimateTokens, type TokenEstimator } from './estimate.ts';
 
 export interface HandlerDeps {
@@ -100,6 +101,7 @@ export class RequestHandler {
       this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
     }
     const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now);
+    ctx.responseHeaderBytes = headerBytes(res);
     this.#finish(ctx, outcome);
   }
 
