@@ -78,7 +78,7 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
  * gateway sends in one tick (one per request whose inbound section ended in it) then leave in one
  * `writev` instead of one `write` system call each: the syscall was the largest single cost of a
  * reservation (about a quarter of the store's CPU per call, measured at 32 in flight); corked,
- * the store's CPU per reserve + settle fell from ~29 to ~21 µs. No command waits longer than the
+ * the store's CPU per reserve + settle fell from ~29 to ~22 µs (docs/performance.md). No command waits longer than the
  * tick that sent it, and `written` (the start of the commands' deadlines) is called once they
  * have left. ioredis's own auto-pipelining batches until `setImmediate` instead and
  * measured no cheaper (its Pipeline objects cost what the syscalls save).
