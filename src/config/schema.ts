@@ -275,18 +275,25 @@ export const configSchema = z.strictObject({
   state: z
     .strictObject({
       store: z.enum(['memory', 'redis']).default('memory'),
-      /** `redis://[user:password@]host:port[/db]` (use a named value for the password). */
+      /** `redis://[user:password@]host:port[/db]` (use a named value for the password); with `cluster`, a seed node. */
       url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+      /** Redis Cluster seed nodes (with `cluster: true`), instead of `url`; the other nodes are discovered. */
+      urls: z.array(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')).min(1).max(100).optional(),
+      /** Connect to a Redis Cluster: every key of this gateway shares one hash tag (`{keyPrefix}`), so one slot. */
+      cluster: z.boolean().default(false),
       /** Redis unreachable: `open` admits with a local limit of limit/replicas; `closed` answers 503. */
       failMode: z.enum(['open', 'closed']).default('open'),
       /** How many replicas share the limits (the fail-open local fallback divides by it). */
       replicas: z.number().int().positive().max(10_000).default(1),
       /** Timeout of every Redis command. */
       commandTimeoutMs: z.number().int().positive().max(10_000).default(20),
-      keyPrefix: z.string().regex(/^[^{}]*$/, 'no braces: they are Redis Cluster hash tags').default('tollgate:'),
+      /** Namespace of every key and, in braces, their hash tag: gateways with different prefixes use different cluster slots. */
+      keyPrefix: z.string().min(1).regex(/^[^{}]*$/, 'no braces: the prefix becomes the Redis Cluster hash tag').default('tollgate:'),
     })
-    .refine((s) => s.store !== 'redis' || s.url !== undefined, { message: 'state.store redis needs state.url' })
-    .default({ store: 'memory', failMode: 'open', replicas: 1, commandTimeoutMs: 20, keyPrefix: 'tollgate:' }),
+    .refine((s) => s.store !== 'redis' || s.url !== undefined || s.urls !== undefined, { message: 'state.store redis needs state.url (or state.urls with cluster)' })
+    .refine((s) => s.url === undefined || s.urls === undefined, { message: 'state.url and state.urls: give one of them' })
+    .refine((s) => s.urls === undefined || s.cluster, { message: 'state.urls are cluster seed nodes: set state.cluster: true' })
+    .default({ store: 'memory', failMode: 'open', replicas: 1, commandTimeoutMs: 20, keyPrefix: 'tollgate:', cluster: false }),
   /** Simulated backends started inside the gateway process (the demo uses these). */
   simulators: z.record(z.string().min(1), simulatorSchema).default({}),
 });

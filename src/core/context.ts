@@ -126,6 +126,8 @@ export class RequestContext {
   readonly beforeRespond: Array<(ctx: RequestContext) => void> = [];
   /** Body bytes sent to the client (for bandwidth quotas). */
   responseBytes = 0;
+  /** Status line and header bytes sent to the client (for bandwidth quotas). */
+  responseHeaderBytes = 0;
   /** The client asked for `stream: true`. */
   streaming = false;
   /** The gateway added `stream_options.include_usage`, so the usage chunk must be hidden from the client. */

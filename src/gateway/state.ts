@@ -1,6 +1,6 @@
 /**
  * The shared-state store the configuration asks for (`state:`): in memory for one process, or
- * Redis for many replicas (with its fail mode, timeouts and breaker).
+ * Redis (one server or a cluster) for many replicas (with its fail mode, timeouts and breaker).
  * @module
  */
 import type { Config } from '../config/schema.ts';
@@ -12,10 +12,11 @@ import { RedisLimitStore } from '../state/redis-limit-store.ts';
 
 export async function createLimitStore(config: Config, logger: Logger, metrics: Metrics): Promise<LimitStore> {
   const state = config.state;
-  if (state.store === 'memory' || state.url === undefined) return new MemoryLimitStore();
+  if (state.store === 'memory' || (state.url === undefined && state.urls === undefined)) return new MemoryLimitStore();
   const events = metrics.stateEvents;
   const store = new RedisLimitStore({
-    url: state.url,
+    urls: state.urls ?? (state.url === undefined ? [] : [state.url]),
+    cluster: state.cluster,
     keyPrefix: state.keyPrefix,
     commandTimeoutMs: state.commandTimeoutMs,
     failMode: state.failMode,

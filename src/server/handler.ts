@@ -19,6 +19,7 @@ import { describeCause, type Logger } from '../observability/logger.ts';
 import { readBody } from './read-body.ts';
 import { writeResponse, type WriteOutcome } from './respond.ts';
 import { errorResponse } from '../core/error-response.ts';
+import { headerBytes } from '../limits/header-bytes.ts';
 import { estimateTokens, type TokenEstimator } from './estimate.ts';
 import { reasonOf } from '../policies/forward-request/target.ts';
 
@@ -101,6 +102,7 @@ export class RequestHandler {
       this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
     }
     const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now);
+    ctx.responseHeaderBytes = headerBytes(res);
     settleAttempt(ctx, outcome);
     this.#finish(ctx, outcome);
   }

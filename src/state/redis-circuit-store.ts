@@ -2,17 +2,17 @@
  * Open circuits shared through Redis, so that a backend one replica has tripped is skipped by
  * every replica (DESIGN: "counters, limits, breakers" live in Redis when it is configured).
  *
- * One key per open circuit, `<prefix>{circuits}:<backend id>`, holding `<until ms>|<reason>` and
+ * One key per open circuit, `{<keyPrefix>}c:<backend id>`, holding `<until ms>|<reason>` and
  * expiring when the circuit's open time ends (PXAT): an expired key is a closed circuit, so
- * nothing needs cleaning up. The hash tag puts every circuit key in one Redis Cluster slot, so
- * one MGET reads them all.
+ * nothing needs cleaning up. The hash tag is the limit store's (see docs/limits.md), so every
+ * circuit key is in one Redis Cluster slot and one MGET reads them all.
  *
  * Off the request path: trips are written when they happen, and each replica reads the open
  * circuits on a timer. Every call has a timeout; on failure (fail-open) each replica keeps its
  * own breakers, which is what a gateway without Redis does.
  * @module
  */
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient } from './redis-client.ts';
 
 export interface SharedCircuit {
   readonly until: number;
@@ -30,7 +30,9 @@ export interface CircuitStore {
 }
 
 export interface RedisCircuitStoreOptions {
-  readonly url: string;
+  /** One URL, or cluster seed nodes. */
+  readonly urls: readonly string[];
+  readonly cluster: boolean;
   readonly keyPrefix: string;
   /** Timeout of each call (they are off the request path, so it may be longer than the limits'). */
   readonly commandTimeoutMs: number;
@@ -38,18 +40,14 @@ export interface RedisCircuitStoreOptions {
 }
 
 export class RedisCircuitStore implements CircuitStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
+  readonly #timeoutMs: number;
 
   constructor(opts: RedisCircuitStoreOptions) {
-    this.#prefix = `${opts.keyPrefix}{circuits}:`;
-    this.#redis = new Redis(opts.url, {
-      commandTimeout: opts.commandTimeoutMs,
-      enableOfflineQueue: false,
-      connectTimeout: 1000,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(100 * times, 1000),
-    });
+    this.#prefix = `{${opts.keyPrefix}}c:`;
+    this.#timeoutMs = opts.commandTimeoutMs;
+    this.#redis = createRedisClient({ urls: opts.urls, cluster: opts.cluster });
     let last = '';
     this.#redis.on('error', (err: Error) => {
       if (err.message === last) return;
@@ -62,17 +60,17 @@ export class RedisCircuitStore implements CircuitStore {
   }
 
   async publish(backendId: string, until: number, reason: string): Promise<void> {
-    await this.#redis.set(this.#prefix + backendId, `${until}|${reason}`, 'PXAT', Math.ceil(until));
+    await this.#bounded(this.#redis.set(this.#prefix + backendId, `${until}|${reason}`, 'PXAT', Math.ceil(until)));
   }
 
   async clear(backendId: string): Promise<void> {
-    await this.#redis.del(this.#prefix + backendId);
+    await this.#bounded(this.#redis.del(this.#prefix + backendId));
   }
 
   async read(backendIds: readonly string[]): Promise<Map<string, SharedCircuit>> {
     const open = new Map<string, SharedCircuit>();
     if (backendIds.length === 0) return open;
-    const values = await this.#redis.mget(...backendIds.map((id) => this.#prefix + id));
+    const values = await this.#bounded(this.#redis.mget(...backendIds.map((id) => this.#prefix + id)));
     values.forEach((value, i) => {
       if (value === null) return;
       const bar = value.indexOf('|');
@@ -80,6 +78,15 @@ export class RedisCircuitStore implements CircuitStore {
       if (bar > 0 && Number.isFinite(until)) open.set(backendIds[i] as string, { until, reason: value.slice(bar + 1) });
     });
     return open;
+  }
+
+  /** The client has no command timeout of its own (the limit store keeps its own deadlines). */
+  #bounded<T>(call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    });
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
   }
 
   async close(): Promise<void> {

@@ -85,7 +85,7 @@ describe('same decisions as MemoryLimitStore', () => {
     assert.deepEqual(r3.counters[1], { used: 90, remaining: 10, retryAfterMs: 51_000 });
     assert.equal(r3.counters[0]?.retryAfterMs, 0);
     // All or nothing: the quota counter that fitted was not charged.
-    assert.equal(Number(await raw.get(`t${prefixes}:{q:a}f:${quota.kind === 'fixed' ? quota.startMs : 0}:q:a`)), 60);
+    assert.equal(Number(await raw.get(`{t${prefixes}:}f:${quota.kind === 'fixed' ? quota.startMs : 0}:q:a`)), 60);
     // Cost above the limit → a whole window; fixed refusal → until the window ends.
     const r4 = await both([req('tpm:b', 10, 11), req('q:a', 200, 500, quota)], T0 + 10_000);
     assert.equal(r4.counters[0]?.retryAfterMs, 60_000);
@@ -160,7 +160,7 @@ describe('atomic across connections (RELIABILITY A2)', () => {
     await Promise.all(ok.map((r, i) => (i % 2 === 0 ? s1 : s2).settle(r.handle!, [actuals[i]!], now + 500)));
     await Promise.all([s1.flush(), s2.flush()]);
     const expected = actuals.reduce((a, b) => a + b, 0);
-    assert.equal(await sumHash(`${prefix}{tpm:hot}s:tpm:hot`), expected);
+    assert.equal(await sumHash(`{${prefix}}s:tpm:hot`), expected);
     assert.equal(s1.stats.fallbacks + s2.stats.fallbacks, 0);
   });
 });
@@ -253,12 +253,12 @@ describe('key TTLs (RELIABILITY A11)', () => {
     const hourStart = Math.floor(now / 3_600_000) * 3_600_000;
     const hour: WindowSpec = { kind: 'fixed', startMs: hourStart, endMs: hourStart + 3_600_000 };
     const slowBuckets: WindowSpec = { kind: 'sliding', windowMs: 3_600_000, bucketMs: 60_000 };
-    const windowOf = (key: string): number => (key.includes('{tpm:') ? 60_000 : key.includes('{tph:') ? 3_600_000 : hour.endMs - hour.startMs);
+    const windowOf = (key: string): number => (key.includes('s:tpm:') ? 60_000 : key.includes('s:tph:') ? 3_600_000 : hour.endMs - hour.startMs);
     for (let i = 0; i < 20; i++) {
       const r = await store.reserve([req(`tpm:${i}`, 100, 5), req(`tph:${i}`, 100, 5, slowBuckets), req(`quota:${i}`, 100, 5, hour)], now);
       await store.settle(r.handle!, [7, 1, 9], now + 10);
     }
-    const keys = await raw.keys(`${prefix}*`);
+    const keys = await raw.keys(`{${prefix}}*`);
     assert.equal(keys.length, 60);
     for (const key of keys) {
       const ttl = await raw.pttl(key);
@@ -266,12 +266,13 @@ describe('key TTLs (RELIABILITY A11)', () => {
     }
   });
 
-  test('keys are self-tagged, or tagged by the caller’s own {tag}', async () => {
+  test('every key of a store carries the prefix as its one hash tag (one cluster slot), whatever braces the counter keys hold', async () => {
     const prefix = `tag${++prefixes}:`;
     const store = await open({ keyPrefix: prefix });
     await store.reserve([req('tpm:{sub-9}', 10, 1), req('quota:{sub-9}', 10, 1, { kind: 'fixed', startMs: 0, endMs: 8e15 }), req('a{b', 10, 1)], T0);
-    const keys = (await raw.keys(`${prefix}*`)).sort();
-    assert.deepEqual(keys, [`${prefix}{a_b}s:a{b`, `${prefix}{sub-9}f:0:quota:{sub-9}`, `${prefix}{sub-9}s:tpm:{sub-9}`]);
+    const keys = (await raw.keys(`{${prefix}}*`)).sort();
+    assert.deepEqual(keys, [`{${prefix}}f:0:quota:{sub-9}`, `{${prefix}}s:a{b`, `{${prefix}}s:tpm:{sub-9}`]);
+    assert.throws(() => new RedisLimitStore({ url: redis.url, failMode: 'open', keyPrefix: '' }), /non-empty/);
   });
 });
 

@@ -3,14 +3,16 @@
  * all the counters of a request (check all, then reserve on all or none); `settle` is queued and
  * carried by the next reserve (or sent alone within 20 ms when none comes), so a request costs
  * one round trip under load. Both are atomic in Redis, so N replicas admit exactly what one
- * process would (RELIABILITY A1, A2); a queued settle is visible to other replicas within 20 ms.
+ * process would (RELIABILITY A1, A2); a queued settle is visible to other replicas within 20 ms. The same holds
+ * on a Redis Cluster (A8): every key of a store shares one hash tag (see "Keys" below), and ioredis
+ * follows MOVED/ASK redirections and slot-map changes.
  *
  * Results match MemoryLimitStore call for call: the caller's `now` decides windows (Redis TIME is
  * never used), so replicas need synchronized clocks (NTP). A replica whose clock is s seconds off
  * sees sliding windows and fixed-window edges shifted by s.
  *
  * Failure handling (RELIABILITY A5–A7): every command has a short timeout, a dead connection fails
- * at once (no offline queue), and a breaker stops calling Redis after consecutive failures. Then
+ * at once (no offline queue; timeouts tolerate event-loop lag, see deadlines.ts), and a breaker stops calling Redis after consecutive failures. Then
  * `failMode: 'open'` answers from a bounded local MemoryLimitStore where each replica enforces
  * limit/replicas, and `'closed'` rejects with `GW_ERR_STATE_UNAVAILABLE` (503 + Retry-After).
  * While the breaker is open a background probe checks Redis every 200 ms (and at once on
@@ -20,11 +22,12 @@
  * and goes away with its window; replaying it instead could count it twice.
  * @module
  */
-import { Redis } from 'ioredis';
 import { bucketOf, type CounterRequest, type CounterState, type LimitStore, type Reservation, type ReservationHandle } from './limit-store.ts';
 import { MemoryLimitStore } from './memory-limit-store.ts';
 import { RESERVE_SCRIPT, type LuaScript } from './redis-scripts.ts';
 import { Breaker } from './breaker.ts';
+import { createRedisClient, writeCoalescer, type RedisClient } from './redis-client.ts';
+import { Deadlines } from './deadlines.ts';
 
 export type RedisLimitStoreEvent = {
   readonly type: 'fallback' | 'breaker-open' | 'breaker-close' | 'script-reload' | 'error';
@@ -32,9 +35,16 @@ export type RedisLimitStoreEvent = {
 };
 
 export interface RedisLimitStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`. Standalone Redis (see "Keys" below for Cluster). */
-  readonly url: string;
-  /** Namespace of every key; must not contain `{` or `}`. Default `tollgate:`. */
+  /** `redis://[user:password@]host:port[/db]`: the server, or a cluster seed node. */
+  readonly url?: string;
+  /** Cluster seed nodes (any number of the cluster's nodes; the rest are discovered). */
+  readonly urls?: readonly string[];
+  /** Connect to a Redis Cluster (ioredis `Cluster`) instead of one server. Default false. */
+  readonly cluster?: boolean;
+  /**
+   * Namespace of every key, and the hash tag of all of them (see "Keys" below); non-empty, no
+   * `{` or `}`. Default `tollgate:`.
+   */
   readonly keyPrefix?: string;
   /** Timeout of every Redis command. Default 20 ms (RELIABILITY A5). */
   readonly commandTimeoutMs?: number;
@@ -89,8 +99,12 @@ export class RedisLimitStore implements LimitStore {
    */
   readonly stats = { roundTrips: 0, scriptReloads: 0, fallbacks: 0, probes: 0 };
 
-  readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #redis: RedisClient;
+  readonly #deadlines: Deadlines;
+  /** Call before each command: the commands of one tick leave in one write. */
+  readonly #coalesce: () => void;
+  /** `{<keyPrefix>}`: the start of every key, and its hash tag. */
+  readonly #tag: string;
   readonly #failMode: 'open' | 'closed';
   readonly #replicas: number;
   readonly #fallback: MemoryLimitStore;
@@ -105,8 +119,9 @@ export class RedisLimitStore implements LimitStore {
   #probing = false;
 
   constructor(opts: RedisLimitStoreOptions) {
-    this.#prefix = opts.keyPrefix ?? 'tollgate:';
-    if (/[{}]/.test(this.#prefix)) throw new Error(`keyPrefix must not contain '{' or '}' (it would become the hash tag): ${this.#prefix}`);
+    const prefix = opts.keyPrefix ?? 'tollgate:';
+    if (prefix === '' || /[{}]/.test(prefix)) throw new Error(`keyPrefix must be non-empty, without '{' or '}' (it is the hash tag): ${prefix}`);
+    this.#tag = `{${prefix}}`;
     this.#failMode = opts.failMode;
     this.#replicas = Math.max(1, Math.floor(opts.replicas ?? 1));
     this.#fallback = new MemoryLimitStore({ maxCounters: opts.fallbackMaxCounters ?? 50_000 });
@@ -119,17 +134,10 @@ export class RedisLimitStore implements LimitStore {
       }
     };
     this.#breaker = new Breaker(opts.breaker?.failures ?? 5, opts.breaker?.openMs ?? 1000, opts.now ?? Date.now, this.#onEvent);
-    this.#redis = new Redis(opts.url, {
-      commandTimeout: opts.commandTimeoutMs ?? 20,
-      // A dead Redis must fail now, not after a queue drains (litellm PR #35273, envoy ratelimit #462).
-      enableOfflineQueue: false,
-      connectTimeout: 500,
-      // Never replay a command after a reconnect: by then the request was answered by the fallback
-      // (or refused), and a replayed reserve would count twice.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      retryStrategy: (times: number) => Math.min(50 * times, 200),
-    });
+    this.#deadlines = new Deadlines(opts.commandTimeoutMs ?? 20);
+    this.#redis = createRedisClient({ urls: opts.urls ?? (opts.url === undefined ? [] : [opts.url]), cluster: opts.cluster ?? false });
+    const deadlines = this.#deadlines;
+    this.#coalesce = writeCoalescer(this.#redis, () => deadlines.sent());
     this.#redis.on('error', (err: Error) => {
       if (err.message === this.#lastConnectionError) return; // one event per cause, not per reconnect attempt
       this.#lastConnectionError = err.message;
@@ -289,7 +297,9 @@ export class RedisLimitStore implements LimitStore {
     this.#probing = true;
     this.stats.probes++;
     try {
-      await this.#run(RESERVE_SCRIPT, [], ['0'], false);
+      // One settle of 0 on a key that never exists: a no-op, but keyed, so that in a cluster it
+      // goes to the node that owns our slot (an unkeyed call would go to any node).
+      await this.#run(RESERVE_SCRIPT, [`${this.#tag}probe`], ['1', 'f', '0', ''], false);
       this.#breaker.success();
       clearInterval(this.#probeTimer);
       this.#probeTimer = undefined;
@@ -303,14 +313,15 @@ export class RedisLimitStore implements LimitStore {
   /** EVALSHA; on NOSCRIPT (after SCRIPT FLUSH or a restart) EVAL, which also re-caches the script. */
   async #run(script: LuaScript, keys: readonly string[], args: readonly string[], counted = true): Promise<unknown> {
     if (counted) this.stats.roundTrips++;
+    this.#coalesce();
     try {
-      return await this.#redis.evalsha(script.sha, keys.length, ...keys, ...args);
+      return await this.#deadlines.within(this.#redis.evalsha(script.sha, keys.length, ...keys, ...args));
     } catch (err) {
       if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
       this.stats.scriptReloads++;
       this.#onEvent({ type: 'script-reload', detail: script.sha });
       if (counted) this.stats.roundTrips++;
-      return await this.#redis.eval(script.lua, keys.length, ...keys, ...args);
+      return await this.#deadlines.within(this.#redis.eval(script.lua, keys.length, ...keys, ...args));
     }
   }
 
@@ -330,24 +341,25 @@ export class RedisLimitStore implements LimitStore {
   }
 
   /*
-   * Keys: `{prefix}{<tag>}s:<key>` (sliding hash) and `{prefix}{<tag>}f:<startMs>:<key>` (fixed).
-   * The tag is the logical key itself, or the caller's own `{...}` part when the key has one.
-   * We do not tag with the request's first counter: a counter's Redis key would then depend on
-   * which other counters came with it, and the same logical counter would be split over several
-   * Redis keys (a limit silently multiplied). Each key is self-tagged instead, so its identity is
-   * stable. On standalone Redis (what this store connects to) one script may touch any keys, so a
-   * request is always ONE round trip. For Redis Cluster, a script's keys must share a slot: the
-   * policy layer co-locates the counters of one request by giving their keys a common `{tag}`
-   * (e.g. `tpm:{sub-1}`, `quota:{sub-1}`), which places a key family in one slot; counters it does
-   * not co-locate would get CROSSSLOT. Braces are replaced in the tag so that the first `}` after
-   * the prefix always ends it: the Redis key is then an injective function of the logical key.
+   * Keys: `{<prefix>}s:<key>` (sliding hash) and `{<prefix>}f:<startMs>:<key>` (fixed). The whole
+   * prefix is the hash tag, so every key of a store is in ONE cluster slot. That is what keeps a
+   * request at one atomic script call in a cluster: a script may only touch keys of one slot, and
+   * one call holds every counter of the request (a token limit per subscription and a rate limit
+   * per IP have unrelated keys) plus the settles of OTHER requests riding along. Tagging per
+   * counter key (RELIABILITY A8's "per key-id") would spread counters over the primaries, but then
+   * a request with counters on two keys could not be checked all-or-nothing (two calls: a
+   * reservation made on one slot and refused on the other must be undone, and races in between),
+   * and a settle could ride only on a reservation of its own slot (about two round trips per
+   * request). The cost of one slot: all limit traffic of the gateways sharing a prefix goes to one
+   * primary (its replica takes over on failover); the others carry none of it. Gateways (or groups
+   * of APIs) with different `keyPrefix`es land on different slots.
    */
   #slidingKey(key: string): string {
-    return `${this.#prefix}{${tagOf(key)}}s:${key}`;
+    return `${this.#tag}s:${key}`;
   }
 
   #fixedKey(key: string, startMs: number): string {
-    return `${this.#prefix}{${tagOf(key)}}f:${startMs}:${key}`;
+    return `${this.#tag}f:${startMs}:${key}`;
   }
 }
 
@@ -382,13 +394,6 @@ function amount(x: number): number {
 function limitArg(limit: number): string {
   if (Number.isNaN(limit)) return '-1'; // NaN admits nothing, as `used + cost <= NaN` in the memory store
   return Number.isFinite(limit) ? String(limit) : String(limit > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
-}
-
-function tagOf(key: string): string {
-  const open = key.indexOf('{');
-  const close = open >= 0 ? key.indexOf('}', open + 1) : -1;
-  const tag = close > open + 1 ? key.slice(open + 1, close) : key;
-  return tag.replace(/[{}]/g, '_');
 }
 
 function errorMessage(err: unknown): string {

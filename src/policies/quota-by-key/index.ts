@@ -1,8 +1,9 @@
 /**
  * `quota-by-key` (calls and/or kilobytes per fixed `renewal-period` per `counter-key`, periods
  * aligned to `first-period-start`; 0 = for ever) and `quota` (the same, keyed by subscription).
- * Calls are reserved before forwarding; bandwidth (request + response body bytes) is counted
- * when the request is over. Over the quota: 403 `Out of call volume quota. Quota will be
+ * Calls are reserved before forwarding; bandwidth is counted in bytes when the request is over:
+ * the request body, and the whole response as written to the client (status line, headers and
+ * body; not the chunk-size lines of a chunked body, nor the request line and headers). Over the quota: 403 `Out of call volume quota. Quota will be
  * replenished in hh:mm:ss.` with Retry-After.
  * @module
  */
@@ -39,7 +40,8 @@ function compileQuota(r: ElementReader, env: PolicyEnv, key: (ctx: RequestContex
       const counters: CounterRequest[] = [];
       if (calls !== undefined) counters.push({ key: `quota:${k}`, window, limit: calls(ctx), cost });
       // Bandwidth is known only at the end: nothing is reserved, the window just must not be spent.
-      if (kb !== undefined) counters.push({ key: `quota-kb:${k}`, window, limit: kb(ctx), cost: 0 });
+      // Counted in bytes (the limit is kilobytes × 1024), so small requests are not rounded up to 1 KB each.
+      if (kb !== undefined) counters.push({ key: `quota-bytes:${k}`, window, limit: kb(ctx) * 1024, cost: 0 });
       admissionOf(ctx, limits, clock).add({
         counters,
         admitted: () => undefined,
@@ -61,7 +63,7 @@ function compileQuota(r: ElementReader, env: PolicyEnv, key: (ctx: RequestContex
           }
           const out: number[] = [];
           if (calls !== undefined) out.push(counted ? cost : 0);
-          if (kb !== undefined) out.push(counted ? Math.ceil(((c.request.body?.length ?? 0) + c.responseBytes) / 1024) : 0);
+          if (kb !== undefined) out.push(counted ? (c.request.body?.length ?? 0) + c.responseHeaderBytes + c.responseBytes : 0);
           return out;
         },
       });
