@@ -7,13 +7,14 @@ import { TARGETS } from './report.ts';
 import type { TargetName } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrency C]
-                        [--targets direct,floor,tollgate,limits,redis] [--ttfb-requests N] [--warmup S]
+                        [--targets direct,floor,tollgate,limits,redis,pool] [--ttfb-requests N] [--warmup S]
                         [--quick] [--strict] [--no-pin] [--out FILE]
   env: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONCURRENCY, BENCH_TARGETS
   --quick   1 round of 2 s (smoke run)
   --warmup  seconds of load on each target's first visit (default min(5, 2 × duration))
   --targets any of direct, floor, tollgate, limits (token-limit policy, memory
-            store), redis (the same on a private redis-server); default all,
+            store), redis (the same on a private redis-server), pool (a backend
+            pool of three members with circuit breakers); default all,
             visited in that order; redis is skipped with a message if it cannot start
   --strict  exit 1 if any check FAILs or a requested target could not run
   --no-pin  let the scheduler place processes (default: proxy on cpu 1,

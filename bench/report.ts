@@ -3,9 +3,9 @@
 // measured minutes apart, not a whole run apart) and then summarised, so
 // slow drift of the machine cancels out.
 
-export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis';
+export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis' | 'pool';
 /** Every target, in the order a round visits them. */
-export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis'];
+export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis', 'pool'];
 
 export interface Sample {
   rps: number;
@@ -103,6 +103,8 @@ const VERSUS: Versus[] = [
   { name: 'limits requests/s', target: 'limits', metric: 'rps', digits: 0, unit: '', base: 'floor', limit: '≥ 0.85× floor', pass: (r) => r >= 0.85 },
   { name: 'limits CPU per request', target: 'limits', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'floor', limit: '' },
   { name: 'limits CPU per request vs tollgate', target: 'limits', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
+  { name: 'pool requests/s', target: 'pool', metric: 'rps', digits: 0, unit: '', base: 'tollgate', limit: '≥ 0.95× tollgate', pass: (r) => r >= 0.95 },
+  { name: 'pool CPU per request', target: 'pool', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
   { name: 'redis requests/s', target: 'redis', metric: 'rps', digits: 0, unit: '', base: 'limits', limit: '≥ 0.80× limits', pass: (r) => r >= 0.8 },
   { name: 'redis CPU per request', target: 'redis', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'limits', limit: '' },
   {
@@ -166,7 +168,7 @@ export interface Summary {
 }
 
 export function summarise(rounds: Round[]): Summary {
-  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {} };
+  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {}, pool: {} };
   const ratios: Summary['ratios'] = {};
   const checks: Check[] = [];
   for (const row of ROWS) {
@@ -216,7 +218,7 @@ function layout(lines: string[][]): string[] {
 }
 
 function versusTable(summary: Summary, targets: TargetName[]): string[] {
-  const lines: string[][] = [['check (limits, redis)', 'value: median (min–max)', 'ratio: median (min–max)', 'target', 'result']];
+  const lines: string[][] = [['check (limits, redis, pool)', 'value: median (min–max)', 'ratio: median (min–max)', 'target', 'result']];
   for (const v of VERSUS) {
     if (!targets.includes(v.target)) continue;
     const r = summary.versus.find((x) => x.name === v.name);

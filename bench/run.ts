@@ -36,7 +36,7 @@ const FIRST_WARMUP_S = 5;
 const LOAD_CPU = '0';
 const PROXY_CPU = '1';
 /** Gateway targets and how each is configured. */
-const GATEWAYS: Partial<Record<TargetName, Variant>> = { tollgate: {}, limits: { limits: true }, redis: { limits: true } };
+const GATEWAYS: Partial<Record<TargetName, Variant>> = { tollgate: {}, limits: { limits: true }, redis: { limits: true }, pool: { pool: true } };
 
 export interface BenchOptions {
   /** Rounds of interleaved measurements (default 3). */
@@ -45,7 +45,7 @@ export interface BenchOptions {
   duration?: number;
   /** Connections for the throughput measurement (default 32). */
   concurrency?: number;
-  /** Subset of targets, visited in the order direct, floor, tollgate, limits, redis (default all). */
+  /** Subset of targets, visited in the order direct, floor, tollgate, limits, redis, pool (default all). */
   targets?: TargetName[];
   /** Sequential streaming requests per TTFB measurement (default 200). */
   ttfbRequests?: number;

@@ -1,6 +1,7 @@
 // Starts the real gateway (`node src/cli/main.ts start`) with auth and usage
 // extraction on, configured only through its documented config file; the
-// `limits` and `redis` targets add a token-limit policy and a state store.
+// `limits` and `redis` targets add a token-limit policy and a state store;
+// `pool` sends through a backend pool of three members with circuit breakers.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,17 @@ export interface Variant {
   limits?: boolean;
   /** `state: { store: redis, url }` instead of the default memory store. */
   redisUrl?: string;
+  /** The API's backend is a pool of three members (the same backend, three connection pools), each with a circuit breaker. */
+  pool?: boolean;
 }
+
+const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker: BREAKER }
+  fixed-b: { url: "http://127.0.0.1:PORT", circuitBreaker: BREAKER }
+  fixed-c: { url: "http://127.0.0.1:PORT", circuitBreaker: BREAKER }
+  fixed-pool:
+    type: Pool
+    pool: { services: [{ id: fixed-a, priority: 1, weight: 1 }, { id: fixed-b, priority: 1, weight: 2 }, { id: fixed-c, priority: 2, weight: 1 }] }
+`.replaceAll('BREAKER', '{ rules: [{ failureCondition: { count: 5, interval: PT1M, statusCodeRanges: [{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: PT1M, acceptRetryAfter: true }] }');
 
 function configYaml(port: number, adminPort: number, backendPort: number, v: Variant): string {
   const api = v.limits
@@ -47,7 +58,7 @@ function configYaml(port: number, adminPort: number, backendPort: number, v: Var
     backend: fixed
     policies: |
       ${LIMIT_POLICY}`
-    : `  openai: { path: "", type: openai, backend: fixed }`;
+    : `  openai: { path: "", type: openai, backend: ${v.pool === true ? 'fixed-pool' : 'fixed'} }`;
   const state = v.redisUrl === undefined ? '' : `state: { store: redis, url: "${v.redisUrl}" }\n`;
   return `gateway: { listen: 127.0.0.1:${port} }
 admin:   { listen: 127.0.0.1:${adminPort} }
@@ -55,7 +66,7 @@ namedValues:
   bench-key: { value: "${BENCH_KEY}", secret: true }
 backends:
   fixed: { url: "http://127.0.0.1:${backendPort}" }
-apis:
+${v.pool === true ? POOL_BACKENDS.replaceAll('PORT', String(backendPort)) : ''}apis:
 ${api}
 products:
   bench: { apis: [openai] }

@@ -35,6 +35,7 @@ export class Backend {
     this.health = health;
     this.rateLimitHeaders = cfg.rateLimitHeaders;
     this.maxPendingRequests = cfg.maxPendingRequests;
+    this.maxConnections = cfg.maxConnections;
     this.url = new URL(cfg.url);
     this.basePath = this.url.pathname.replace(/\/+$/, '');
     const headers: Record<string, string> = {};
@@ -52,9 +53,27 @@ export class Backend {
     });
   }
 
-  /** Requests waiting in the pool's queue because all `maxConnections` are busy. */
+  readonly maxConnections: number;
+  /**
+   * Requests sent to this backend whose response has not ended yet. Kept here rather than read
+   * from undici's `pool.stats`, which builds an object and walks every connection on each read.
+   */
+  active = 0;
+
+  /** Requests beyond `maxConnections` that would wait for a free connection. */
   get waiting(): number {
-    return this.pool.stats.queued;
+    return Math.max(0, this.active - this.maxConnections);
+  }
+
+  /** Counts a request as active until its response body closes (or it fails before one). */
+  begin(): () => void {
+    this.active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.active--;
+    };
   }
 
   /** Origin and path only: safe to print (credentials live in headers, never in the URL we show). */

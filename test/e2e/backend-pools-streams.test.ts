@@ -65,6 +65,7 @@ void test('a mid-stream cut ends the stream with an error event, is not retried,
   assert.equal(res.status, 200);
   assert.notEqual(res.headers.get('x-sim-name'), 'openai-ptu-eastus');
   assert.match(await res.text(), /data: \[DONE\]\n\n$/);
+  for (const b of pool.gw.current().backends.values()) await waitFor(() => b.active === 0, 2000, `${b.id}: cut streams leave the active count`);
 });
 
 void test('timeouts: no headers gives 504 at the configured timeout; a stalled stream ends with an error event; both count as timeouts', async (t) => {

@@ -175,6 +175,8 @@ void test('client cancels never trip a breaker', async (t) => {
     }),
   );
   await waitFor(() => ptu.stats.clientAborts >= 20, 5000, 'the backend to see the cancels');
+  const backend = pool.gw.current().backends.get('openai-ptu-eastus')!;
+  await waitFor(() => backend.active === 0, 2000, 'cancelled requests to leave the active count');
   const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
   assert.equal(health.state, 'closed');
   assert.equal(health.recent.failures, 0);
@@ -245,6 +247,8 @@ void test('a full local queue answers 503 at once and never trips the breaker (R
   const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
   assert.equal(health.state, 'closed');
   assert.equal(health.recent.failures, 0);
+  const backend = pool.gw.current().backends.get('openai-ptu-eastus')!;
+  await waitFor(() => backend.active === 0, 2000, 'every response to end its active count');
 });
 
 void test('retry budget: a member failing half its requests costs at most 1.2 upstream attempts per client request (RELIABILITY C18)', async (t) => {
@@ -254,6 +258,7 @@ void test('retry budget: a member failing half its requests costs at most 1.2 up
   pool.sims['openai-ptu-eastus'].setFault('503', { rate: 0.5 });
   const statuses = await burst(600, 8, () => pool.chat());
   assert.equal(statuses.filter((s) => s !== 200).length, 0, 'no client-visible errors');
+  for (const b of pool.gw.current().backends.values()) await waitFor(() => b.active === 0, 2000, `${b.id} active count back to 0`);
   const c = pool.counts();
   const attempts = c['openai-ptu-eastus'] + c['openai-payg-westus'] + c['openai-payg-northeu'];
   assert.ok(attempts / 600 <= 1.2, `${attempts} upstream attempts for 600 requests`);

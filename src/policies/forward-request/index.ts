@@ -55,6 +55,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       ctx.attempt = attempt;
       const req = ctx.request;
       ctx.timings.upstreamStart = deps.now();
+      const end = attempt === null ? null : attempt.backend.begin();
       let res;
       try {
         res = await target.dispatcher.request({
@@ -68,6 +69,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
           bodyTimeout: target.timeouts.idleStreamMs,
         });
       } catch (err) {
+        end?.();
         if (ctx.signal.aborted || isAbort(err)) {
           attempt?.cancelled();
           throw backendError(target.id, err, 'headers');
@@ -78,6 +80,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
         throw e;
       }
       ctx.timings.upstreamHeaders = deps.now();
+      if (end !== null) res.body.once('close', end);
       if (attempt !== null) {
         attempt.answered(res.statusCode, res.headers);
         if (res.statusCode >= 500 || res.statusCode === 429) avoidNext(ctx, attempt);
