@@ -11,6 +11,7 @@ import { GatewayError } from '../../core/errors.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/headers.ts';
 import { backendError, isAbort } from '../../upstream/errors.ts';
 import { readBounded } from '../../upstream/read-bounded.ts';
+import { headersDeadline } from '../../upstream/headers-deadline.ts';
 import { avoidNext, reasonOf, resolveTarget, type TargetDeps } from './target.ts';
 import { extractJsonUsage } from '../../providers/openai/usage-json.ts';
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
@@ -56,6 +57,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       const req = ctx.request;
       ctx.timings.upstreamStart = deps.now();
       const end = attempt === null ? null : attempt.backend.begin();
+      const deadline = headersDeadline(ctx.signal, opts.timeoutMs ?? target.timeouts.responseHeadersMs);
       let res;
       try {
         res = await target.dispatcher.request({
@@ -64,11 +66,12 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
           method: req.method,
           headers: upstreamRequestHeaders(req.headers, target.credentials, ctx.requestId),
           body: req.body,
-          signal: ctx.signal,
-          headersTimeout: opts.timeoutMs ?? target.timeouts.responseHeadersMs,
+          signal: deadline.signal,
+          headersTimeout: deadline.undiciTimeoutMs,
           bodyTimeout: target.timeouts.idleStreamMs,
         });
       } catch (err) {
+        deadline.clear();
         end?.();
         if (ctx.signal.aborted || isAbort(err)) {
           attempt?.cancelled();
@@ -79,6 +82,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
         avoidNext(ctx, attempt);
         throw e;
       }
+      deadline.clear();
       ctx.timings.upstreamHeaders = deps.now();
       if (end !== null) res.body.once('close', end);
       if (attempt !== null) {
