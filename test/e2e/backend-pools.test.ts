@@ -28,6 +28,7 @@ void test('a healthy PTU member takes all traffic; once its 429 trips it, PAYG s
   assert.equal(payg, 2000);
   const westShare = c['openai-payg-westus'] / payg;
   assert.ok(Math.abs(westShare - 0.75) <= 0.05, `west share ${westShare} should be 0.75 ± 0.05`);
+  t.diagnostic(`PTU got ${c['openai-ptu-eastus']} before its circuit opened; west share ${westShare.toFixed(4)}`);
 });
 
 void test('a PTU 429 with Retry-After opens its circuit for that long; a probe then returns traffic to it', async (t) => {
@@ -78,6 +79,7 @@ void test('5xx by count: a member that always fails is ejected after 5 failures 
   const c = pool.counts();
   assert.ok(c['openai-ptu-eastus'] <= 5 + 8, `at most 5 failures plus what was in flight when it tripped, got ${c['openai-ptu-eastus']}`);
   assert.ok(c['openai-ptu-eastus'] / 600 <= 0.025);
+  t.diagnostic(`the always-failing member got ${c['openai-ptu-eastus']} of 600 requests`);
   assert.equal(c['openai-payg-westus'] + c['openai-payg-northeu'], 600);
 });
 
@@ -89,6 +91,7 @@ void test('5xx by percentage: a member failing half its requests trips once 10 r
   const statuses = await burst(200, 1, () => pool.chat());
   const c = pool.counts();
   assert.ok(c['openai-ptu-eastus'] >= 10 && c['openai-ptu-eastus'] <= 30, `tripped after ${c['openai-ptu-eastus']} requests`);
+  t.diagnostic(`percentage rule tripped after ${c['openai-ptu-eastus']} requests`);
   assert.equal(c['openai-payg-westus'], 200 - c['openai-ptu-eastus']);
   assert.ok(statuses.filter((s) => s === 500).length <= 15);
   const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
@@ -116,6 +119,7 @@ void test('every member open: a fast 503 in the API error format with Retry-Afte
   assert.ok(retryAfter >= 29 && retryAfter <= 30, `Retry-After ${retryAfter}`);
   assert.deepEqual(pool.counts(), { 'openai-ptu-eastus': 0, 'openai-payg-westus': 0, 'openai-payg-northeu': 0 });
   assert.ok(elapsed < 1000, `answered in ${elapsed.toFixed(1)} ms, without waiting on a backend`);
+  t.diagnostic(`fast 503 in ${elapsed.toFixed(1)} ms, Retry-After ${retryAfter}`);
 });
 
 void test("the seed's load-balancing retry (count 3, exponential back-off) fails a 429 over to another member", async (t) => {
@@ -262,4 +266,5 @@ void test('retry budget: a member failing half its requests costs at most 1.2 up
   const c = pool.counts();
   const attempts = c['openai-ptu-eastus'] + c['openai-payg-westus'] + c['openai-payg-northeu'];
   assert.ok(attempts / 600 <= 1.2, `${attempts} upstream attempts for 600 requests`);
+  t.diagnostic(`${attempts} upstream attempts for 600 requests (${(attempts / 600).toFixed(3)}×)`);
 });
