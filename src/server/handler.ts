@@ -21,7 +21,7 @@ import { writeResponse, type WriteOutcome } from './respond.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { headerBytes } from '../limits/header-bytes.ts';
 import { estimateTokens, type TokenEstimator } from './estimate.ts';
-import { reasonOf } from '../policies/forward-request/target.ts';
+import { reasonOf } from '../upstream/errors.ts';
 
 export interface HandlerDeps {
   readonly runtime: () => Runtime;

@@ -13,6 +13,7 @@
  * @module
  */
 import { createRedisClient, type RedisClient } from './redis-client.ts';
+import { Deadlines } from './deadlines.ts';
 
 export interface SharedCircuit {
   readonly until: number;
@@ -42,11 +43,11 @@ export interface RedisCircuitStoreOptions {
 export class RedisCircuitStore implements CircuitStore {
   readonly #redis: RedisClient;
   readonly #prefix: string;
-  readonly #timeoutMs: number;
+  readonly #deadlines: Deadlines;
 
   constructor(opts: RedisCircuitStoreOptions) {
     this.#prefix = `{${opts.keyPrefix}}c:`;
-    this.#timeoutMs = opts.commandTimeoutMs;
+    this.#deadlines = new Deadlines(opts.commandTimeoutMs);
     this.#redis = createRedisClient({ urls: opts.urls, cluster: opts.cluster });
     let last = '';
     this.#redis.on('error', (err: Error) => {
@@ -80,13 +81,11 @@ export class RedisCircuitStore implements CircuitStore {
     return open;
   }
 
-  /** The client has no command timeout of its own (the limit store keeps its own deadlines). */
+  /** The client has no command timeout of its own: the store's deadlines bound every call. */
   #bounded<T>(call: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
-    });
-    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+    const bounded = this.#deadlines.within(call);
+    this.#deadlines.sent(); // not corked: the command is written now
+    return bounded;
   }
 
   async close(): Promise<void> {

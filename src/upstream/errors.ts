@@ -5,6 +5,7 @@
  * @module
  */
 import { GatewayError } from '../core/errors.ts';
+import type { ErrorReason } from '../config/schema.ts';
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -51,4 +52,9 @@ export function backendError(backendId: string, err: unknown, phase: 'connect' |
     return new GatewayError(phase === 'body' ? 'GW_ERR_BACKEND_STREAM_ABORTED' : 'GW_ERR_BACKEND_UNREACHABLE', msg, { cause: err });
   }
   return new GatewayError('GW_ERR_BACKEND_BAD_RESPONSE', `Backend "${backendId}" failed (${code ?? 'error'}).`, { cause: err });
+}
+
+/** The circuit-breaker error reason of a backend failure this module mapped to a gateway error. */
+export function reasonOf(code: string): ErrorReason {
+  return code === 'GW_ERR_BACKEND_TIMEOUT' ? 'timeout' : code === 'GW_ERR_BACKEND_STREAM_ABORTED' || code === 'GW_ERR_RESPONSE_TOO_LARGE' ? 'stream' : 'connection';
 }

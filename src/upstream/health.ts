@@ -25,6 +25,11 @@ export interface BackendStatus {
   readonly skippedUntil: string | null;
 }
 
+/** A status that says the backend is failing (not the client's request): 5xx, or 429 (out of capacity). */
+export function isFailureStatus(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
 export class BackendHealth {
   readonly breaker: CircuitBreaker | null;
   readonly recent = new SlidingCounts(RECENT_MS);
@@ -49,7 +54,7 @@ export class BackendHealth {
   }
 
   record(now: number, outcome: Outcome, admission: Admission): void {
-    const failed = outcome.kind === 'error' || outcome.status >= 500 || outcome.status === 429;
+    const failed = outcome.kind === 'error' || isFailureStatus(outcome.status);
     this.recent.add(now, failed);
     this.breaker?.record(now, outcome, admission);
   }

@@ -9,10 +9,11 @@ import type { Policy } from '../../core/pipeline.ts';
 import type { RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/headers.ts';
-import { backendError, isAbort } from '../../upstream/errors.ts';
+import { backendError, isAbort, reasonOf } from '../../upstream/errors.ts';
+import { isFailureStatus } from '../../upstream/health.ts';
 import { readBounded } from '../../upstream/read-bounded.ts';
 import { headersDeadline } from '../../upstream/headers-deadline.ts';
-import { avoidNext, reasonOf, resolveTarget, type TargetDeps } from './target.ts';
+import { avoidNext, resolveTarget, type TargetDeps } from './target.ts';
 import { extractJsonUsage } from '../../providers/openai/usage-json.ts';
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 
@@ -87,11 +88,10 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       if (end !== null) res.body.once('close', end);
       if (attempt !== null) {
         attempt.answered(res.statusCode, res.headers);
-        if (res.statusCode >= 500 || res.statusCode === 429) avoidNext(ctx, attempt);
+        if (isFailureStatus(res.statusCode)) avoidNext(ctx, attempt);
       }
       const headers = clientResponseHeaders(res.headers);
       if (opts.failOnErrorStatusCode === true && res.statusCode >= 400) {
-        attempt?.succeeded(); // a no-op when the status already counted as a breaker failure
         // Drain and drop the error body; errors while doing so do not matter any more.
         res.body.on('error', () => undefined);
         res.body.resume();

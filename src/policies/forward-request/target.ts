@@ -8,7 +8,6 @@
 import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
-import type { ErrorReason } from '../../config/schema.ts';
 import type { Attempt, BackendPool } from '../../upstream/pool.ts';
 
 export interface Target {
@@ -62,11 +61,6 @@ function unavailable(pool: BackendPool, waitMs: number): GatewayError {
     ? `Backend pool "${pool.id}" is temporarily unavailable: the circuit breaker of every member is open.`
     : `Backend "${pool.id}" is temporarily unavailable: its circuit breaker is open.`;
   return new GatewayError('GW_ERR_BACKEND_UNAVAILABLE', message, { headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } });
-}
-
-/** Which breaker error reason a gateway error code is. */
-export function reasonOf(code: string): ErrorReason {
-  return code === 'GW_ERR_BACKEND_TIMEOUT' ? 'timeout' : code === 'GW_ERR_BACKEND_STREAM_ABORTED' || code === 'GW_ERR_RESPONSE_TOO_LARGE' ? 'stream' : 'connection';
 }
 
 /** Remembers that this request failed on the attempt's backend, so a retry prefers another member. */
