@@ -58,7 +58,7 @@ void test('a mid-stream cut ends the stream with an error event, is not retried,
   assert.equal(cut.length, 2, 'each cut stream has its usage record');
   assert.ok(cut.every((u) => u.backend === 'openai-ptu-eastus' && u.completionTokens > 0), 'the partial answer is metered');
 
-  const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  const health = await pool.health();
   assert.equal(health.state, 'open', 'two cut streams meet count: 2, as two 500s would');
   assert.equal(health.lastTrip?.reason, 'stream');
   const res = await pool.chat(STREAM);
@@ -99,9 +99,8 @@ void test('timeouts: no headers gives 504 at the configured timeout; a stalled s
   assert.ok(streamMs < 400 + 1000, `terminal error after ${streamMs.toFixed(0)} ms (idle timeout 400 ms)`);
 
   await waitFor(() => pool.usages.length >= 2, 3000, 'usage records');
-  const s = await pool.status();
-  for (const id of ['openai-ptu-eastus', 'openai-payg-westus']) {
-    const health = s.backends.find((b) => b.id === id)!.health;
+  for (const id of ['openai-ptu-eastus', 'openai-payg-westus'] as const) {
+    const health = await pool.health(id);
     assert.equal(health.state, 'open', id);
     assert.equal(health.lastTrip?.reason, 'timeout', id);
   }

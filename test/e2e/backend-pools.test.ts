@@ -40,8 +40,8 @@ void test('a PTU 429 with Retry-After opens its circuit for that long; a probe t
   assert.equal((await pool.chat()).status, 200);
   ptu.setFault(null);
 
-  let s = await pool.status();
-  const health = s.backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  const s = await pool.status();
+  const health = await pool.health();
   assert.equal(health.state, 'open');
   assert.equal(health.lastTrip?.reason, 'status 429');
   assert.equal(health.lastTrip?.rule, 'openai-circuit-breaker');
@@ -61,8 +61,7 @@ void test('a PTU 429 with Retry-After opens its circuit for that long; a probe t
   pool.resetCounts();
   await burst(8, 1, () => pool.chat());
   assert.equal(pool.counts()['openai-ptu-eastus'], 8, 'the probe succeeded and closed the circuit');
-  s = await pool.status();
-  assert.equal(s.backends.find((b) => b.id === 'openai-ptu-eastus')!.health.state, 'closed');
+  assert.equal((await pool.health()).state, 'closed');
 });
 
 void test('5xx by count: a member that always fails is ejected after 5 failures and gets no traffic while open', async (t) => {
@@ -94,7 +93,7 @@ void test('5xx by percentage: a member failing half its requests trips once 10 r
   t.diagnostic(`percentage rule tripped after ${c['openai-ptu-eastus']} requests`);
   assert.equal(c['openai-payg-westus'], 200 - c['openai-ptu-eastus']);
   assert.ok(statuses.filter((s) => s === 500).length <= 15);
-  const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  const health = await pool.health();
   assert.equal(health.state, 'open');
   assert.ok(health.recent.failures / health.recent.requests >= 0.4);
 });
@@ -181,7 +180,7 @@ void test('client cancels never trip a breaker', async (t) => {
   await waitFor(() => ptu.stats.clientAborts >= 20, 5000, 'the backend to see the cancels');
   const backend = pool.gw.current().backends.get('openai-ptu-eastus')!;
   await waitFor(() => backend.active === 0, 2000, 'cancelled requests to leave the active count');
-  const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  const health = await pool.health();
   assert.equal(health.state, 'closed');
   assert.equal(health.recent.failures, 0);
   pool.resetCounts();
@@ -222,7 +221,7 @@ void test('rateLimitHeaders: a member whose x-ratelimit-remaining-tokens runs lo
   assert.ok(Number(first.headers.get('x-ratelimit-remaining-tokens')) < 990);
   await burst(12, 1, () => pool.chat());
   assert.deepEqual(pool.counts(), { 'openai-ptu-eastus': 1, 'openai-payg-westus': 9, 'openai-payg-northeu': 3 });
-  const ptu = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  const ptu = await pool.health();
   assert.equal(ptu.state, 'none', 'a skip is not a trip');
   assert.equal(ptu.recent.failures, 0);
   assert.ok(ptu.skippedUntil !== null);
@@ -248,7 +247,7 @@ void test('a full local queue answers 503 at once and never trips the breaker (R
   assert.equal(ok + overloaded, 10);
   assert.ok(ok >= 3 && ok <= 4, `one running and two waiting are served, got ${ok}`);
   assert.equal(pool.counts()['openai-ptu-eastus'], ok, 'refused requests never reached the backend');
-  const health = (await pool.status()).backends.find((b) => b.id === 'openai-ptu-eastus')!.health;
+  const health = await pool.health();
   assert.equal(health.state, 'closed');
   assert.equal(health.recent.failures, 0);
   const backend = pool.gw.current().backends.get('openai-ptu-eastus')!;

@@ -31,7 +31,11 @@ export interface PoolHarness extends TestGateway {
   resetCounts(): void;
   chat(body?: Record<string, unknown>, headers?: Record<string, string>, signal?: AbortSignal): Promise<Response>;
   status(): Promise<AdminStatus>;
+  /** One backend's `health` from the admin /status (default: the PTU member). */
+  health(id?: MemberId): Promise<BackendHealthStatus>;
 }
+
+export type BackendHealthStatus = AdminStatus['backends'][number]['health'];
 
 export interface AdminStatus {
   backends: Array<{ id: string; health: { state: string; retryInSeconds: number; trips: number; lastTrip: { rule: string; reason: string; until: string } | null; recent: { requests: number; failures: number }; skippedUntil: string | null } }>;
@@ -92,6 +96,7 @@ export async function startPool(opts: PoolOptions = {}): Promise<PoolHarness> {
     ...(opts.clock !== undefined && { clock: opts.clock }),
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
   });
+  const status = async (): Promise<AdminStatus> => (await (await fetch(`${t.gw.adminUrl}/status`)).json()) as AdminStatus;
   let base = Object.fromEntries(MEMBERS.map((id) => [id, 0])) as Record<MemberId, number>;
   const counts = (): Record<MemberId, number> => Object.fromEntries(MEMBERS.map((id) => [id, sims[id].stats.requests - base[id]])) as Record<MemberId, number>;
   return {
@@ -109,9 +114,11 @@ export async function startPool(opts: PoolOptions = {}): Promise<PoolHarness> {
         ...(signal !== undefined && { signal }),
       });
     },
-    async status() {
-      const res = await fetch(`${t.gw.adminUrl}/status`);
-      return (await res.json()) as AdminStatus;
+    status,
+    async health(id = 'openai-ptu-eastus') {
+      const found = (await status()).backends.find((b) => b.id === id);
+      if (found === undefined) throw new Error(`no backend ${id} in /status`);
+      return found.health;
     },
     async close() {
       await t.close();
