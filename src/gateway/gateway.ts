@@ -17,7 +17,7 @@ import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 import { VERSION } from '../version.ts';
-import { createLimitStore } from './state.ts';
+import { createLimitStore, redisTarget } from './state.ts';
 import { HealthRegistry } from '../upstream/health.ts';
 import { CircuitSharing } from '../upstream/circuit-sharing.ts';
 import type { Backend } from '../upstream/backend.ts';
@@ -222,9 +222,10 @@ const CIRCUIT_POLL_MS = 500;
 
 function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<Backend>, clock: () => number, logger: Logger): CircuitSharing | null {
   const state = config.state;
-  if (state.store !== 'redis' || (state.url === undefined && state.urls === undefined)) return null;
+  const redis = redisTarget(state);
+  if (redis === null) return null;
   const onError = (message: string): void => logger.warn({ stateEvent: 'circuit-sharing', detail: message }, 'circuit sharing through Redis failed; local breakers still apply');
-  const store = new RedisCircuitStore({ urls: state.urls ?? (state.url === undefined ? [] : [state.url]), cluster: state.cluster, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
+  const store = new RedisCircuitStore({ ...redis, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
   const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError });
   sharing.start();
   return sharing;

@@ -10,13 +10,19 @@ import type { LimitStore } from '../state/limit-store.ts';
 import { MemoryLimitStore } from '../state/memory-limit-store.ts';
 import { RedisLimitStore } from '../state/redis-limit-store.ts';
 
+/** The Redis the `state` config names (one server or cluster seed nodes), or null for memory. */
+export function redisTarget(state: Config['state']): { urls: readonly string[]; cluster: boolean } | null {
+  if (state.store === 'memory' || (state.url === undefined && state.urls === undefined)) return null;
+  return { urls: state.urls ?? (state.url === undefined ? [] : [state.url]), cluster: state.cluster };
+}
+
 export async function createLimitStore(config: Config, logger: Logger, metrics: Metrics): Promise<LimitStore> {
   const state = config.state;
-  if (state.store === 'memory' || (state.url === undefined && state.urls === undefined)) return new MemoryLimitStore();
+  const redis = redisTarget(state);
+  if (redis === null) return new MemoryLimitStore();
   const events = metrics.stateEvents;
   const store = new RedisLimitStore({
-    urls: state.urls ?? (state.url === undefined ? [] : [state.url]),
-    cluster: state.cluster,
+    ...redis,
     keyPrefix: state.keyPrefix,
     commandTimeoutMs: state.commandTimeoutMs,
     failMode: state.failMode,

@@ -14,7 +14,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorReason } from '../config/schema.ts';
 import type { Backend } from './backend.ts';
-import type { Admission } from './circuit-breaker.ts';
+import type { Admission, Outcome } from './circuit-breaker.ts';
 
 interface Member {
   readonly backend: Backend;
@@ -71,7 +71,7 @@ export class Attempt {
     return this.#settled;
   }
 
-  #settle(outcome: Parameters<Backend['health']['record']>[1]): void {
+  #settle(outcome: Outcome): void {
     if (this.#settled) return;
     this.#settled = true;
     this.backend.health.record(this.#clock(), outcome, this.#admission);
