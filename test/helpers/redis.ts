@@ -205,22 +205,8 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
 }
 
-function ping(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (b: Buffer) => {
-      reply += b.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
+async function ping(port: number, timeoutMs: number): Promise<boolean> {
+  return (await command(port, 'PING', timeoutMs)).startsWith('+PONG');
 }
 
 function freePort(): Promise<number> {
