@@ -11,7 +11,7 @@ import { GatewayError } from '../../core/errors.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/headers.ts';
 import { backendError, isAbort, reasonOf } from '../../upstream/errors.ts';
 import { isFailureStatus } from '../../upstream/health.ts';
-import { readBounded } from '../../upstream/read-bounded.ts';
+import { BodyPhaseError, exchange, type Answer } from '../../upstream/exchange.ts';
 import { headersDeadline } from '../../upstream/headers-deadline.ts';
 import { avoidNext, resolveTarget, type TargetDeps } from './target.ts';
 import { extractJsonUsage } from '../../providers/openai/usage-json.ts';
@@ -59,21 +59,51 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       ctx.timings.upstreamStart = deps.now();
       const end = attempt === null ? null : attempt.backend.begin();
       const deadline = headersDeadline(ctx.signal, opts.timeoutMs ?? target.timeouts.responseHeadersMs);
-      let res;
+      const meter = ctx.metering !== null && ctx.metering.usage !== 'none';
+      let sse = false;
+      let failStatus = false;
+      let answer: Answer;
       try {
-        res = await target.dispatcher.request({
-          origin: target.origin,
-          path: target.basePath + req.suffix + req.query,
-          method: req.method,
-          headers: upstreamRequestHeaders(req.headers, target.credentials, ctx.requestId),
-          body: req.body,
-          signal: deadline.signal,
-          headersTimeout: deadline.undiciTimeoutMs,
-          bodyTimeout: target.timeouts.idleStreamMs,
-        });
+        answer = await exchange(
+          target.dispatcher,
+          {
+            origin: target.origin,
+            path: target.basePath + req.suffix + req.query,
+            method: req.method,
+            headers: upstreamRequestHeaders(req.headers, target.credentials, ctx.requestId),
+            body: req.body,
+            headersTimeout: deadline.undiciTimeoutMs,
+            bodyTimeout: target.timeouts.idleStreamMs,
+          },
+          deadline.signal,
+          {
+            decide(head) {
+              deadline.clear();
+              ctx.timings.upstreamHeaders = deps.now();
+              if (attempt !== null) {
+                attempt.answered(head.statusCode, head.headers);
+                if (isFailureStatus(head.statusCode)) avoidNext(ctx, attempt);
+              }
+              if (opts.failOnErrorStatusCode === true && head.statusCode >= 400) {
+                failStatus = true;
+                return 'stream';
+              }
+              const contentType = String(head.headers['content-type'] ?? '');
+              sse = contentType.startsWith('text/event-stream');
+              // A metered JSON answer is held so usage is known before outbound policies run.
+              return sse || !meter || !bufferResponse || !contentType.includes('json') ? 'stream' : { hold: deps.maxResponseBytes };
+            },
+            settled: end ?? noop,
+          },
+        );
       } catch (err) {
         deadline.clear();
-        end?.();
+        if (err instanceof BodyPhaseError) {
+          // The headers came, the held body did not complete.
+          if (ctx.signal.aborted) attempt?.cancelled();
+          else attempt?.failed('stream');
+          throw backendError(target.id, err.cause, 'body');
+        }
         if (ctx.signal.aborted || isAbort(err)) {
           attempt?.cancelled();
           throw backendError(target.id, err, 'headers');
@@ -83,54 +113,34 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
         avoidNext(ctx, attempt);
         throw e;
       }
-      deadline.clear();
-      ctx.timings.upstreamHeaders = deps.now();
-      if (end !== null) res.body.once('close', end);
-      if (attempt !== null) {
-        attempt.answered(res.statusCode, res.headers);
-        if (isFailureStatus(res.statusCode)) avoidNext(ctx, attempt);
-      }
-      const headers = clientResponseHeaders(res.headers);
-      if (opts.failOnErrorStatusCode === true && res.statusCode >= 400) {
+      const headers = clientResponseHeaders(answer.headers);
+      if (failStatus && answer.kind === 'stream') {
         // Drain and drop the error body; errors while doing so do not matter any more.
-        res.body.on('error', () => undefined);
-        res.body.resume();
-        throw new GatewayError('GW_ERR_BACKEND_ERROR_STATUS', `Backend "${target.id}" answered ${res.statusCode}.`);
+        answer.body.on('error', noop);
+        answer.body.resume();
+        throw new GatewayError('GW_ERR_BACKEND_ERROR_STATUS', `Backend "${target.id}" answered ${answer.statusCode}.`);
       }
-      const contentType = String(res.headers['content-type'] ?? '');
-      const sse = contentType.startsWith('text/event-stream');
-      const meter = ctx.metering !== null && ctx.metering.usage !== 'none';
       // Bytes passed through unchanged keep the backend's length; SSE may lose the usage chunk.
-      const length = res.headers['content-length'];
+      const length = answer.headers['content-length'];
       if (!sse && length !== undefined) headers['content-length'] = String(length);
-      if (sse || !meter || !bufferResponse || !contentType.includes('json')) {
-        ctx.response = { status: res.statusCode, headers, body: { kind: 'stream', stream: res.body, sse } };
-        return;
-      }
-      let read;
-      try {
-        read = await readBounded(res.body, deps.maxResponseBytes, target.id);
-      } catch (err) {
-        if (ctx.signal.aborted) attempt?.cancelled();
-        else attempt?.failed('stream');
-        throw err;
-      }
-      if (read.kind === 'overflow') {
-        ctx.response = { status: res.statusCode, headers, body: { kind: 'stream', stream: read.stream, sse: false } };
+      if (answer.kind === 'stream') {
+        ctx.response = { status: answer.statusCode, headers, body: { kind: 'stream', stream: answer.body, sse } };
         return;
       }
       attempt?.succeeded();
       ctx.timings.firstByte ??= ctx.timings.upstreamHeaders;
-      const usage = extractJsonUsage(read.data);
+      const usage = extractJsonUsage(answer.data);
       if (usage.tokens !== undefined) {
         ctx.tokens = usage.tokens;
         ctx.tokenSource = 'backend';
       }
       if (usage.model !== undefined) ctx.responseModel = usage.model;
-      ctx.response = { status: res.statusCode, headers, body: { kind: 'buffer', data: read.data } };
+      ctx.response = { status: answer.statusCode, headers, body: { kind: 'buffer', data: answer.data } };
     },
   };
 }
+
+function noop(): void {}
 
 /** `<forward-request timeout="120" buffer-request-body="true" buffer-response="false" fail-on-error-status-code="false" />` */
 export const forwardRequestDefinition: PolicyDefinition = {
