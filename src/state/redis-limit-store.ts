@@ -189,7 +189,7 @@ export class RedisLimitStore implements LimitStore {
     }
     // Settles waiting to be sent ride on this call (one round trip for both).
     const carried = this.#takePending();
-    let reply: unknown;
+    let reply: string[];
     try {
       reply = await this.#run(RESERVE_SCRIPT, [...carried.keys, ...keys], [String(carried.keys.length), ...carried.args, ...args]);
       this.#breaker.success();
@@ -310,19 +310,26 @@ export class RedisLimitStore implements LimitStore {
     }
   }
 
-  /** EVALSHA; on NOSCRIPT (after SCRIPT FLUSH or a restart) EVAL, which also re-caches the script. */
-  async #run(script: LuaScript, keys: readonly string[], args: readonly string[], counted = true): Promise<unknown> {
+  /**
+   * EVALSHA; on NOSCRIPT (after SCRIPT FLUSH or a restart) EVAL, which also re-caches the script.
+   * The fields travel packed in one argument (see redis-scripts.ts), and the answer is unpacked.
+   */
+  async #run(script: LuaScript, keys: readonly string[], fields: readonly string[], counted = true): Promise<string[]> {
     if (counted) this.stats.roundTrips++;
     this.#coalesce();
+    const packed = fields.length === 0 ? '' : `${fields.join(',')},`;
+    let reply: unknown;
     try {
-      return await this.#deadlines.within(this.#redis.evalsha(script.sha, keys.length, ...keys, ...args));
+      reply = await this.#deadlines.within(this.#redis.evalsha(script.sha, keys.length, ...keys, packed));
     } catch (err) {
       if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
       this.stats.scriptReloads++;
       this.#onEvent({ type: 'script-reload', detail: script.sha });
       if (counted) this.stats.roundTrips++;
-      return await this.#deadlines.within(this.#redis.eval(script.lua, keys.length, ...keys, ...args));
+      reply = await this.#deadlines.within(this.#redis.eval(script.lua, keys.length, ...keys, packed));
     }
+    if (typeof reply !== 'string' || !reply.endsWith(',')) throw new Error('unexpected reply from the reserve script');
+    return reply.slice(0, -1).split(',');
   }
 
   async #unavailable(requests: readonly CounterRequest[], now: number, reason: string, cause: unknown): Promise<Reservation> {
@@ -364,9 +371,8 @@ export class RedisLimitStore implements LimitStore {
 }
 
 
-function toReservation(reply: unknown, requests: readonly CounterRequest[], now: number): Reservation {
-  if (!Array.isArray(reply) || reply.length !== 2 + 2 * requests.length) throw new Error('unexpected reply from the reserve script');
-  const row = reply as unknown[];
+function toReservation(row: readonly string[], requests: readonly CounterRequest[], now: number): Reservation {
+  if (row.length !== 2 + 2 * requests.length) throw new Error('unexpected reply from the reserve script');
   const admitted = Number(row[0]) === 1;
   const counters: CounterState[] = requests.map((r, i) => {
     const cost = amount(r.cost);
@@ -380,9 +386,9 @@ function toReservation(reply: unknown, requests: readonly CounterRequest[], now:
 }
 
 /** Same rule as MemoryLimitStore: until the bucket that makes room leaves the window. */
-function retryAfter(r: CounterRequest, cost: number, room: unknown, now: number): number {
+function retryAfter(r: CounterRequest, cost: number, room: string | undefined, now: number): number {
   if (r.window.kind === 'fixed') return Math.max(0, r.window.endMs - now);
-  if (cost > r.limit || room === null || room === undefined || room === false) return r.window.windowMs;
+  if (cost > r.limit || room === undefined || room === '') return r.window.windowMs;
   return Math.max(1, (Number(room) + 1) * r.window.bucketMs + r.window.windowMs - now);
 }
 
