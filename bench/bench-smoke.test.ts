@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runBench } from './run.ts';
 
-test('npm run bench measures direct, floor, tollgate and limits without skipping any', async () => {
+test('npm run bench measures direct, floor, tollgate and limits without skipping any, in rounds and in alternating slices', async () => {
   const r = await runBench({
     rounds: 1,
     duration: 0.5,
@@ -17,6 +17,8 @@ test('npm run bench measures direct, floor, tollgate and limits without skipping
     targets: ['direct', 'floor', 'tollgate', 'limits'],
     output: null,
     pin: false,
+    slices: 1,
+    sliceSeconds: 0.3,
     log: () => {},
   });
   assert.deepEqual(r.skipped, {});
@@ -29,8 +31,9 @@ test('npm run bench measures direct, floor, tollgate and limits without skipping
   }
   assert.deepEqual(
     r.summary.checks.map((c) => c.name),
-    ['requests/s', 'added latency c=1', 'stream TTFB', 'CPU per request', 'limits requests/s'],
-    'the four tollgate targets of the issue and the memory-store one are checked',
+    ['requests/s', 'added latency c=1', 'stream TTFB', 'CPU per request', 'limits requests/s', 'tollgate requests/s (slices)', 'limits requests/s (slices)'],
+    'the four tollgate targets of the issue and the memory-store one are checked, the throughput ones again in alternating slices',
   );
+  assert.ok(r.slices !== null && r.slices.rps.limits !== undefined && r.slices.rps.limits > 0, 'every target got its slice');
   assert.ok(r.table.includes('limits requests/s'), 'the limits check is in the table');
 });

@@ -8,9 +8,13 @@ import type { TargetName } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrency C]
                         [--targets direct,floor,tollgate,limits,redis,pool] [--ttfb-requests N] [--warmup S]
-                        [--quick] [--strict] [--no-pin] [--out FILE]
+                        [--slices N] [--slice-seconds S] [--quick] [--strict] [--no-pin] [--out FILE]
   env: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONCURRENCY, BENCH_TARGETS
-  --quick   1 round of 2 s (smoke run)
+  --slices  cycles of alternating throughput slices after the rounds (default 10,
+            0 skips them): every target in turn for --slice-seconds (default 2),
+            order reversed each cycle; the throughput checks are repeated on
+            their sums, which cancels drift the rounds cannot (bench/slices.ts)
+  --quick   1 round of 2 s (smoke run), no slices
   --warmup  seconds of load on each target's first visit (default min(5, 2 × duration))
   --targets any of direct, floor, tollgate, limits (token-limit policy, memory
             store), redis (the same on a private redis-server), pool (a backend
@@ -47,6 +51,8 @@ export async function main(run: (o: BenchOptions) => Promise<BenchResult>, stopA
       targets: { type: 'string' },
       'ttfb-requests': { type: 'string' },
       warmup: { type: 'string' },
+      slices: { type: 'string' },
+      'slice-seconds': { type: 'string' },
       quick: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       pin: { type: 'boolean', default: true },
@@ -72,6 +78,8 @@ export async function main(run: (o: BenchOptions) => Promise<BenchResult>, stopA
       targets: targets(values.targets ?? process.env['BENCH_TARGETS']),
       ttfbRequests: num(values['ttfb-requests'], 'BENCH_TTFB_REQUESTS', values.quick ? 50 : 200),
       pin: values.pin,
+      slices: values.quick ? 0 : values.slices === '0' ? 0 : num(values.slices, 'BENCH_SLICES', 10),
+      sliceSeconds: num(values['slice-seconds'], 'BENCH_SLICE_SECONDS', 2),
       ...(values.warmup === undefined ? {} : { warmup: Number(values.warmup) }),
       ...(values.out === undefined ? {} : { output: values.out }),
     });

@@ -24,6 +24,7 @@ import type { Round, Sample, Summary, TargetName } from './report.ts';
 import { redisCpu, redisKeys, startBenchRedis } from './redis-target.ts';
 import type { RunningRedis } from './redis-target.ts';
 import { BENCH_KEY, settledCounters, startTollgate } from './tollgate-target.ts';
+import { alternatingSlices, renderSlices, type SliceResult } from './slices.ts';
 import type { GatewayCounters, Tollgate, Variant } from './tollgate-target.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -56,6 +57,10 @@ export interface BenchOptions {
   warmup?: number;
   /** Pin the proxy to CPU 1 and backend + load generator to CPU 0 (default true). */
   pin?: boolean;
+  /** Cycles of alternating throughput slices after the rounds (bench/slices.ts); 0 (default) skips them. */
+  slices?: number;
+  /** Seconds per slice (default 2). */
+  sliceSeconds?: number;
   /** Progress lines (default console.log). */
   log?: (line: string) => void;
 }
@@ -81,6 +86,8 @@ export interface BenchResult {
   skipped: Partial<Record<TargetName, string>>;
   rounds: Round[];
   summary: Summary;
+  /** Throughput ratios from alternating slices; null when not run. */
+  slices: SliceResult | null;
   table: string;
 }
 
@@ -95,7 +102,7 @@ interface Target {
   store?: CpuReader;
 }
 
-type Settings = Required<Omit<BenchOptions, 'output' | 'log' | 'targets' | 'pin' | 'warmup'>>;
+type Settings = Required<Omit<BenchOptions, 'output' | 'log' | 'targets' | 'pin' | 'warmup' | 'slices' | 'sliceSeconds'>>;
 
 async function measureTarget(t: Target, backendCpu: CpuReader, o: Settings, warmupS: number): Promise<Sample> {
   if (warmupS > 0) await load(t.origin, BENCH_KEY, o.concurrency, warmupS);
@@ -253,7 +260,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
 
     const summary = summarise(rounds);
-    const table = renderTable(summary, wanted, skipped);
+    let slices: SliceResult | null = null;
+    const cycles = Math.floor(options.slices ?? 0);
+    if (cycles > 0) {
+      log(`alternating slices: ${cycles} cycles`);
+      slices = await alternatingSlices(targets, { cycles, sliceS: options.sliceSeconds ?? 2, concurrency: o.concurrency, apiKey: BENCH_KEY }, log);
+      for (const r of slices.ratios) summary.checks.push({ name: `${r.name} (slices)`, value: r.ratio, limit: r.limit, pass: r.pass });
+    }
+    const table = renderTable(summary, wanted, skipped) + (slices === null ? '' : `\n${renderSlices(slices)}`);
     const cpuSource: BenchResult['meta']['cpuSource'] = { backend: backendCpu.source };
     for (const t of targets) if (t.cpu) cpuSource[t.name] = t.cpu.source;
     for (const t of targets) if (t.store) cpuSource['redis-server'] = t.store.source;
@@ -276,6 +290,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       skipped,
       rounds,
       summary,
+      slices,
       table,
     };
     const output = options.output === undefined ? DEFAULT_OUTPUT : options.output;

@@ -1,0 +1,87 @@
+// Throughput ratios from alternating short slices. On these VMs one
+// process's CPU per request drifts by up to 2× over tens of seconds (host
+// contention), so two targets measured 10-20 s apart inside a round can
+// differ by more than the effect being measured. Here every target gets a
+// short slice in turn, the order reversing each cycle (A B C, C B A, ...),
+// so drift slower than a cycle hits all alike, and a ratio is the sum of
+// one target's requests over the sum of its base's. Same concurrency, same
+// slice length: the sums compare like with like.
+import { load } from './measure.ts';
+import type { TargetName } from './report.ts';
+
+export interface SlicePair {
+  name: string;
+  target: TargetName;
+  base: TargetName;
+  limit: string;
+  pass: (ratio: number) => boolean;
+}
+
+/** The throughput checks, the same targets as the per-round ones. */
+export const SLICE_PAIRS: readonly SlicePair[] = [
+  { name: 'tollgate requests/s', target: 'tollgate', base: 'floor', limit: '≥ 0.85× floor', pass: (r) => r >= 0.85 },
+  { name: 'limits requests/s', target: 'limits', base: 'floor', limit: '≥ 0.85× floor', pass: (r) => r >= 0.85 },
+  { name: 'redis requests/s', target: 'redis', base: 'limits', limit: '≥ 0.80× limits', pass: (r) => r >= 0.8 },
+  { name: 'pool requests/s', target: 'pool', base: 'tollgate', limit: '≥ 0.95× tollgate', pass: (r) => r >= 0.95 },
+];
+
+export interface SliceRatio {
+  name: string;
+  target: TargetName;
+  base: TargetName;
+  /** Σ target requests / Σ base requests over all cycles. */
+  ratio: number;
+  /** Spread of the per-cycle ratios. */
+  min: number;
+  max: number;
+  limit: string;
+  pass: boolean;
+}
+
+export interface SliceResult {
+  cycles: number;
+  sliceS: number;
+  /** Mean requests/s per target over its slices. */
+  rps: Partial<Record<TargetName, number>>;
+  ratios: SliceRatio[];
+}
+
+export async function alternatingSlices(
+  targets: ReadonlyArray<{ name: TargetName; origin: string }>,
+  opts: { cycles: number; sliceS: number; concurrency: number; apiKey: string },
+  log: (line: string) => void,
+): Promise<SliceResult> {
+  const visited = targets.filter((t) => t.name !== 'direct');
+  const perCycle: Array<Partial<Record<TargetName, number>>> = [];
+  for (let c = 0; c < opts.cycles; c++) {
+    const order = c % 2 === 0 ? visited : [...visited].reverse();
+    const cycle: Partial<Record<TargetName, number>> = {};
+    for (const t of order) cycle[t.name] = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
+    perCycle.push(cycle);
+    log(`  slices ${c + 1}/${opts.cycles}: ${visited.map((t) => `${t.name} ${Math.round((cycle[t.name] ?? 0) / opts.sliceS)}`).join(', ')} req/s`);
+  }
+  const total = (name: TargetName): number => perCycle.reduce((sum, c) => sum + (c[name] ?? 0), 0);
+  const rps: SliceResult['rps'] = {};
+  for (const t of visited) rps[t.name] = total(t.name) / (opts.cycles * opts.sliceS);
+  const ratios: SliceRatio[] = [];
+  for (const p of SLICE_PAIRS) {
+    if (!visited.some((t) => t.name === p.target) || !visited.some((t) => t.name === p.base) || total(p.base) === 0) continue;
+    const each = perCycle.map((c) => (c[p.target] ?? 0) / (c[p.base] ?? Number.NaN)).filter(Number.isFinite);
+    const ratio = total(p.target) / total(p.base);
+    ratios.push({ name: p.name, target: p.target, base: p.base, ratio, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: p.pass(ratio) });
+  }
+  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, ratios };
+}
+
+export function renderSlices(s: SliceResult): string {
+  const lines = [
+    '',
+    `throughput in alternating slices (${s.cycles} cycles × ${s.sliceS} s per target, order reversed each cycle)`,
+    `  ${'check'.padEnd(22)}${'ratio (per-cycle min–max)'.padEnd(32)}${'target'.padEnd(18)}result`,
+  ];
+  for (const r of s.ratios) {
+    const ratio = `${r.ratio.toFixed(2)}× ${r.base} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+    lines.push(`  ${r.name.padEnd(22)}${ratio.padEnd(32)}${r.limit.padEnd(18)}${r.pass ? 'PASS' : 'FAIL'}`);
+  }
+  return lines.join('\n');
+}
