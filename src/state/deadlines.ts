@@ -13,8 +13,8 @@
  * turns of the loop.
  *
  * The clock starts when the command is written, not when it is issued: the store corks its socket
- * for a tick (redis-client.ts `writeCoalescer`) and calls `sent()` when it uncorks, so a tick that
- * stays busy after issuing a command does not eat into that command's budget.
+ * for the rest of the event-loop turn (redis-client.ts `writeCoalescer`) and calls `sent()` when it
+ * uncorks, so a turn that stays busy after issuing a command does not eat into its budget.
  *
  * Every command of a store has the same timeout, so deadlines arrive in the order the commands
  * were sent: one FIFO queue and one timer for its head, instead of a timer per command.

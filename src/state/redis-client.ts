@@ -72,16 +72,18 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
 }
 
 /**
- * Returns a function to call before each command: the first call in a tick corks the client's
- * socket (each primary's, in a cluster) and uncorks it when the tick's work is done
- * (`process.nextTick` runs after the current callback and its promise jobs). The commands a busy
- * gateway sends in one tick (one per request whose inbound section ended in it) then leave in one
- * `writev` instead of one `write` system call each: the syscall was the largest single cost of a
- * reservation (about a quarter of the store's CPU per call, measured at 32 in flight); corked,
- * the store's CPU per reserve + settle fell from ~29 to ~22 µs (docs/performance.md). No command waits longer than the
- * tick that sent it, and `written` (the start of the commands' deadlines) is called once they
- * have left. ioredis's own auto-pipelining batches until `setImmediate` instead and
- * measured no cheaper (its Pipeline objects cost what the syscalls save).
+ * Returns a function to call before each command: the first call in an event-loop turn corks the
+ * client's socket (each primary's, in a cluster) and uncorks it in that turn's check phase
+ * (`setImmediate`), once every socket the poll phase found ready has been handled. The reserves
+ * of all requests whose inbound section ended in that turn then leave in one `writev`.
+ * Why: on loopback a `write` to Redis also runs the receiving side of TCP in the sender's
+ * syscall, and a CPU profile of the redis target put it at ~22 µs per request, the largest single
+ * cost of a reservation. Uncorking at `process.nextTick` (the first version) batched only the
+ * commands of one socket callback, about one request under load, so Node still wrote each alone
+ * (a single buffered chunk takes `_write`, not `_writev`). A command waits at most for the rest of
+ * its turn, and `written` (the start of the commands' deadlines) is called once they have left.
+ * ioredis's auto-pipelining also waits for `setImmediate`, but builds a Pipeline object per batch
+ * that costs what it saves. docs/performance.md has the measurements.
  */
 export function writeCoalescer(client: RedisClient, written: () => void): () => void {
   let corked: NetStream[] | null = null;
@@ -96,6 +98,6 @@ export function writeCoalescer(client: RedisClient, written: () => void): () => 
     // A node that has not connected yet has no socket: its commands wait in its own queue.
     corked = streams.filter((s) => s !== undefined);
     for (const s of corked) s.cork();
-    process.nextTick(uncork);
+    setImmediate(uncork);
   };
 }

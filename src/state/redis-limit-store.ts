@@ -101,7 +101,7 @@ export class RedisLimitStore implements LimitStore {
 
   readonly #redis: RedisClient;
   readonly #deadlines: Deadlines;
-  /** Call before each command: the commands of one tick leave in one write. */
+  /** Call before each command: the commands of one event-loop turn leave in one write. */
   readonly #coalesce: () => void;
   /** `{<keyPrefix>}`: the start of every key, and its hash tag. */
   readonly #tag: string;

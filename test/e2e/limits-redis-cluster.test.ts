@@ -99,14 +99,15 @@ test('2 replicas on a 3-primary cluster admit at most the limit under concurrent
       for (const r of results) {
         assert.ok(r.status === 200 || r.status === 429, `status ${r.status} ${r.code}`);
         if (r.status === 200) admitted += r.total;
-        else if (firstRefusalAt < 0) firstRefusalAt = admitted;
       }
+      // A refusal is early when its wave ends with room left (see limits-redis.test.ts).
+      if (firstRefusalAt < 0 && results.some((r) => r.status === 429)) firstRefusalAt = admitted;
       if (results.every((r) => r.status === 429)) break;
     }
     assert.ok(moved, 'the slot was moved during the run');
     assert.equal((await ownerOf(prefix)).node, others[0], 'the counters now live on another primary');
     assert.ok(admitted <= 10_200, `admitted ${admitted} tokens ≤ limit + 2%`);
-    assert.ok(firstRefusalAt >= 9_800, `no early 429 (before 98%): the first came at ${firstRefusalAt} tokens`);
+    assert.ok(firstRefusalAt >= 9_800, `no early 429 (before 98%): the first wave with a refusal ended at ${firstRefusalAt} tokens`);
     for (const gw of gws) {
       assert.equal(await stateEvents(gw, 'error'), 0, 'no Redis error (CROSSSLOT, MOVED, timeout) reached the store');
       assert.equal(await stateEvents(gw, 'fallback'), 0);
