@@ -6,6 +6,7 @@
 // so drift slower than a cycle hits all alike, and a ratio is the sum of
 // one target's requests over the sum of its base's. Same concurrency, same
 // slice length: the sums compare like with like.
+import type { CpuReader } from './children.ts';
 import { load } from './measure.ts';
 import type { TargetName } from './report.ts';
 
@@ -43,26 +44,39 @@ export interface SliceResult {
   sliceS: number;
   /** Mean requests/s per target over its slices. */
   rps: Partial<Record<TargetName, number>>;
+  /** Proxy CPU µs per request over all of a target's slices (the same drift-cancelling sums). */
+  cpuUsPerReq: Partial<Record<TargetName, number>>;
   ratios: SliceRatio[];
 }
 
 export async function alternatingSlices(
-  targets: ReadonlyArray<{ name: TargetName; origin: string }>,
+  targets: ReadonlyArray<{ name: TargetName; origin: string; cpu?: CpuReader }>,
   opts: { cycles: number; sliceS: number; concurrency: number; apiKey: string },
   log: (line: string) => void,
 ): Promise<SliceResult> {
   const visited = targets.filter((t) => t.name !== 'direct');
   const perCycle: Array<Partial<Record<TargetName, number>>> = [];
+  const cpuUs: Partial<Record<TargetName, number>> = {};
   for (let c = 0; c < opts.cycles; c++) {
     const order = c % 2 === 0 ? visited : [...visited].reverse();
     const cycle: Partial<Record<TargetName, number>> = {};
-    for (const t of order) cycle[t.name] = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
+    for (const t of order) {
+      const before = await t.cpu?.read();
+      cycle[t.name] = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
+      const after = await t.cpu?.read();
+      if (before !== undefined && after !== undefined) cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
+    }
     perCycle.push(cycle);
     log(`  slices ${c + 1}/${opts.cycles}: ${visited.map((t) => `${t.name} ${Math.round((cycle[t.name] ?? 0) / opts.sliceS)}`).join(', ')} req/s`);
   }
   const total = (name: TargetName): number => perCycle.reduce((sum, c) => sum + (c[name] ?? 0), 0);
   const rps: SliceResult['rps'] = {};
-  for (const t of visited) rps[t.name] = total(t.name) / (opts.cycles * opts.sliceS);
+  const cpuUsPerReq: SliceResult['cpuUsPerReq'] = {};
+  for (const t of visited) {
+    rps[t.name] = total(t.name) / (opts.cycles * opts.sliceS);
+    const us = cpuUs[t.name];
+    if (us !== undefined && total(t.name) > 0) cpuUsPerReq[t.name] = us / total(t.name);
+  }
   const ratios: SliceRatio[] = [];
   for (const p of SLICE_PAIRS) {
     if (!visited.some((t) => t.name === p.target) || !visited.some((t) => t.name === p.base) || total(p.base) === 0) continue;
@@ -70,7 +84,7 @@ export async function alternatingSlices(
     const ratio = total(p.target) / total(p.base);
     ratios.push({ name: p.name, target: p.target, base: p.base, ratio, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: p.pass(ratio) });
   }
-  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, ratios };
+  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, ratios };
 }
 
 export function renderSlices(s: SliceResult): string {
@@ -83,5 +97,10 @@ export function renderSlices(s: SliceResult): string {
     const ratio = `${r.ratio.toFixed(2)}× ${r.base} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
     lines.push(`  ${r.name.padEnd(22)}${ratio.padEnd(32)}${r.limit.padEnd(18)}${r.pass ? 'PASS' : 'FAIL'}`);
   }
+  const each = (Object.keys(s.rps) as TargetName[]).map((t) => {
+    const cpu = s.cpuUsPerReq[t];
+    return `${t} ${Math.round(s.rps[t] ?? 0)} req/s${cpu === undefined ? '' : `, ${cpu.toFixed(1)} µs CPU/req`}`;
+  });
+  lines.push(`  per target over all slices: ${each.join('; ')}`);
   return lines.join('\n');
 }
