@@ -39,7 +39,9 @@ export class AdmissionBatch {
     ctx.admission = null;
     const claims = this.#claims;
     if (claims.length === 0) return;
-    const requests = claims.flatMap((c) => c.counters);
+    // One claim (one limit policy) is the common case: its counters and states are used as they are.
+    const only = claims.length === 1 ? (claims[0] as LimitClaim) : null;
+    const requests = only !== null ? only.counters : claims.flatMap((c) => c.counters);
     const at = this.#now();
     let result: Reservation;
     try {
@@ -61,15 +63,18 @@ export class AdmissionBatch {
       throw new GatewayError('GW_ERR_RATE_LIMIT', 'Rate limit is exceeded.');
     }
     const handle = result.handle;
-    for (const c of claims) {
-      c.admitted(ctx, result.counters.slice(offset, offset + c.counters.length));
-      offset += c.counters.length;
+    if (only !== null) only.admitted(ctx, result.counters);
+    else {
+      for (const c of claims) {
+        c.admitted(ctx, result.counters.slice(offset, offset + c.counters.length));
+        offset += c.counters.length;
+      }
     }
     if (handle === null) return;
     const store = this.#store;
     const now = this.#now;
     ctx.finishers.push((done, status) => {
-      const actual = claims.flatMap((c) => c.actual(done, status));
+      const actual = only !== null ? only.actual(done, status) : claims.flatMap((c) => c.actual(done, status));
       // Settling is best effort and off the response path: the client already has its answer.
       store.settle(handle, actual, now()).catch(() => undefined);
     });

@@ -32,20 +32,30 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   reserve(requests: readonly CounterRequest[], now: number): Promise<Reservation> {
-    const states: CounterState[] = [];
+    const used: number[] = [];
     let refusedBy = -1;
-    requests.forEach((r, i) => {
-      const used = this.#used(r, now);
-      const fits = used + r.cost <= r.limit;
-      if (!fits && refusedBy < 0) refusedBy = i;
-      states.push({ used, remaining: Math.max(0, r.limit - used), retryAfterMs: fits ? 0 : this.#retryAfter(r, used, now) });
-    });
-    if (refusedBy >= 0) return Promise.resolve({ admitted: false, counters: states, refusedBy, handle: null });
-    requests.forEach((r, i) => {
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i] as CounterRequest;
+      const u = this.#used(r, now);
+      used.push(u);
+      if (refusedBy < 0 && u + r.cost > r.limit) refusedBy = i;
+    }
+    const states: CounterState[] = [];
+    if (refusedBy >= 0) {
+      for (let i = 0; i < requests.length; i++) {
+        const r = requests[i] as CounterRequest;
+        const u = used[i] as number;
+        const fits = u + r.cost <= r.limit;
+        states.push({ used: u, remaining: Math.max(0, r.limit - u), retryAfterMs: fits ? 0 : this.#retryAfter(r, u, now) });
+      }
+      return Promise.resolve({ admitted: false, counters: states, refusedBy, handle: null });
+    }
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i] as CounterRequest;
       this.#add(r, now, r.cost);
-      const used = (states[i] as CounterState).used + r.cost;
-      states[i] = { used, remaining: Math.max(0, r.limit - used), retryAfterMs: 0 };
-    });
+      const u = (used[i] as number) + r.cost;
+      states.push({ used: u, remaining: Math.max(0, r.limit - u), retryAfterMs: 0 });
+    }
     this.#bound(now);
     return Promise.resolve({ admitted: true, counters: states, refusedBy: -1, handle: { at: now, requests } });
   }
