@@ -50,10 +50,19 @@ export function renewalWindow(seconds: number, anchorMs: number, now: number): W
   return { kind: 'fixed', startMs: start, endMs: start + len };
 }
 
+/** Specs are immutable: the few distinct periods a configuration uses are built once. */
+const slidingSpecs = new Map<number, WindowSpec>();
+const MAX_CACHED_SPECS = 256;
+
 /** A sliding window of `seconds`, in buckets of 1 s (or period/60 for long periods). */
 export function slidingWindow(seconds: number): WindowSpec {
+  let spec = slidingSpecs.get(seconds);
+  if (spec !== undefined) return spec;
   const windowMs = seconds * 1000;
-  return { kind: 'sliding', windowMs, bucketMs: Math.max(1000, Math.floor(windowMs / 60 / 1000) * 1000) };
+  spec = { kind: 'sliding', windowMs, bucketMs: Math.max(1000, Math.floor(windowMs / 60 / 1000) * 1000) };
+  // Periods may come from expressions; past the cap they are built per call instead of cached.
+  if (slidingSpecs.size < MAX_CACHED_SPECS) slidingSpecs.set(seconds, spec);
+  return spec;
 }
 
 /** .NET TimeSpan text as APIM prints it in quota messages: `hh:mm:ss` or `d.hh:mm:ss`. */
