@@ -65,7 +65,7 @@ export class Backend {
     return Math.max(0, this.active - this.maxConnections);
   }
 
-  /** Counts a request as active until its response body closes (or it fails before one). */
+  /** Counts a request as active until its exchange ends: body complete, failed, or dropped. */
   begin(): () => void {
     this.active++;
     let done = false;

@@ -23,7 +23,7 @@ export type BodyPlan = { readonly hold: number } | 'stream';
 
 export type Answer =
   | (Head & { readonly kind: 'held'; readonly data: Buffer })
-  | (Head & { readonly kind: 'stream'; readonly body: Readable; readonly overflowed: boolean });
+  | (Head & { readonly kind: 'stream'; readonly body: Readable });
 
 export interface ExchangeHooks {
   /** Called once, when the headers arrive (1xx answers are skipped). */
@@ -100,7 +100,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     this.#head = head;
     const plan = this.#hooks.decide(head);
     if (plan === 'stream') {
-      this.#stream(controller, head, false);
+      this.#stream(controller, head);
     } else {
       this.#chunks = [];
       this.#limit = plan.hold;
@@ -119,7 +119,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     if (this.#size <= this.#limit) return;
     // Too large to hold: what was read so far, then the rest, as a stream.
     this.#chunks = null;
-    const body = this.#stream(controller, this.#head as Head, true);
+    const body = this.#stream(controller, this.#head as Head);
     for (const c of chunks) body.push(c);
   }
 
@@ -154,10 +154,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     this.#reject(err);
   }
 
-  #stream(controller: Dispatcher.DispatchController, head: Head, overflowed: boolean): UpstreamBody {
+  #stream(controller: Dispatcher.DispatchController, head: Head): UpstreamBody {
     const body = new UpstreamBody(controller, () => this.#finish());
     this.#body = body;
-    this.#resolve({ statusCode: head.statusCode, headers: head.headers, kind: 'stream', body, overflowed });
+    this.#resolve({ statusCode: head.statusCode, headers: head.headers, kind: 'stream', body });
     return body;
   }
 
