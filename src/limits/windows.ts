@@ -6,9 +6,21 @@
 import type { WindowSpec } from '../state/limit-store.ts';
 
 export type QuotaPeriod = 'Hourly' | 'Daily' | 'Weekly' | 'Monthly' | 'Yearly';
+type FixedWindow = Extract<WindowSpec, { kind: 'fixed' }>;
+
+/** The last window built per period: requests of one period share it until the period rolls over. */
+const currentCalendar = new Map<QuotaPeriod, FixedWindow>();
 
 /** The [start, end) window of `period` containing `now` (UTC; weeks start on Monday 00:00). */
 export function calendarWindow(period: QuotaPeriod, now: number): WindowSpec {
+  const last = currentCalendar.get(period);
+  if (last !== undefined && now >= last.startMs && now < last.endMs) return last;
+  const spec = buildCalendarWindow(period, now);
+  currentCalendar.set(period, spec);
+  return spec;
+}
+
+function buildCalendarWindow(period: QuotaPeriod, now: number): FixedWindow {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
@@ -50,7 +62,8 @@ export function renewalWindow(seconds: number, anchorMs: number, now: number): W
   return { kind: 'fixed', startMs: start, endMs: start + len };
 }
 
-/** Specs are immutable: the few distinct periods a configuration uses are built once. */
+/** Specs are immutable (shared by every request that uses them): the few distinct periods a
+ *  configuration uses are built once. */
 const slidingSpecs = new Map<number, WindowSpec>();
 const MAX_CACHED_SPECS = 256;
 

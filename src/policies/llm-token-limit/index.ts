@@ -17,7 +17,7 @@ import { admissionOf } from '../../limits/admission.ts';
 import { headerNameAttr, variableNameAttr } from '../../limits/attrs.ts';
 import { retryAfterSeconds, setHeader, setVariable } from '../../limits/claim-output.ts';
 import { calendarWindow, slidingWindow, timeSpanText } from '../../limits/windows.ts';
-import type { CounterRequest, WindowSpec } from '../../state/limit-store.ts';
+import type { CounterRequest } from '../../state/limit-store.ts';
 
 const PERIODS = ['Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as const;
 
@@ -62,9 +62,6 @@ export const llmTokenLimitDefinition: PolicyDefinition = {
       consumedVar: variableNameAttr(r, 'tokens-consumed-variable-name'),
     };
     const { limits, clock } = env.services;
-    // Window specs are plain data: one per policy, the quota's renewed when its period rolls over.
-    const minute = slidingWindow(60);
-    let quotaWindow: WindowSpec | undefined;
     return {
       name: r.el.name,
       run(ctx) {
@@ -73,11 +70,8 @@ export const llmTokenLimitDefinition: PolicyDefinition = {
         const reserve = estimate(ctx) || ctx.streaming ? estimateTokens(ctx) : 0;
         const counters: CounterRequest[] = [];
         const t = clock();
-        if (tpm !== undefined) counters.push({ key: `tpm:{${key}}`, window: minute, limit: tpm(ctx), cost: reserve });
-        if (quota !== undefined && period !== undefined) {
-          if (quotaWindow?.kind !== 'fixed' || t < quotaWindow.startMs || t >= quotaWindow.endMs) quotaWindow = calendarWindow(period, t);
-          counters.push({ key: `tq:${period}:{${key}}`, window: quotaWindow, limit: quota(ctx), cost: reserve });
-        }
+        if (tpm !== undefined) counters.push({ key: `tpm:{${key}}`, window: slidingWindow(60), limit: tpm(ctx), cost: reserve });
+        if (quota !== undefined && period !== undefined) counters.push({ key: `tq:${period}:{${key}}`, window: calendarWindow(period, t), limit: quota(ctx), cost: reserve });
         const tpmIndex = tpm === undefined ? -1 : 0;
         admissionOf(ctx, limits, clock).add({
           counters,
