@@ -12,7 +12,7 @@
  * own breakers, which is what a gateway without Redis does.
  * @module
  */
-import { createRedisClient, type RedisClient } from './redis-client.ts';
+import { createRedisClient, onConnectionError, type RedisClient } from './redis-client.ts';
 import { Deadlines } from './deadlines.ts';
 
 export interface SharedCircuit {
@@ -49,15 +49,7 @@ export class RedisCircuitStore implements CircuitStore {
     this.#prefix = `{${opts.keyPrefix}}c:`;
     this.#deadlines = new Deadlines(opts.commandTimeoutMs);
     this.#redis = createRedisClient({ urls: opts.urls, cluster: opts.cluster });
-    let last = '';
-    this.#redis.on('error', (err: Error) => {
-      if (err.message === last) return;
-      last = err.message;
-      opts.onError?.(err.message);
-    });
-    this.#redis.on('ready', () => {
-      last = '';
-    });
+    onConnectionError(this.#redis, (message) => opts.onError?.(message));
   }
 
   async publish(backendId: string, until: number, reason: string): Promise<void> {

@@ -72,6 +72,22 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
 }
 
 /**
+ * Reports connection errors once per cause, not once per reconnect attempt (a Redis that is down
+ * fails every 200 ms); the same cause is reported again after the client was ready in between.
+ */
+export function onConnectionError(client: RedisClient, report: (message: string) => void): void {
+  let last = '';
+  client.on('error', (err: Error) => {
+    if (err.message === last) return;
+    last = err.message;
+    report(err.message);
+  });
+  client.on('ready', () => {
+    last = '';
+  });
+}
+
+/**
  * Returns a function to call before each command: the first call in an event-loop turn corks the
  * client's socket (each primary's, in a cluster) and uncorks it in that turn's check phase
  * (`setImmediate`), once every socket the poll phase found ready has been handled. The reserves

@@ -22,11 +22,11 @@
  * and goes away with its window; replaying it instead could count it twice.
  * @module
  */
-import { bucketOf, type CounterRequest, type CounterState, type LimitStore, type Reservation, type ReservationHandle } from './limit-store.ts';
+import { bucketOf, type CounterRequest, type LimitStore, type Reservation, type ReservationHandle } from './limit-store.ts';
 import { MemoryLimitStore } from './memory-limit-store.ts';
-import { RESERVE_SCRIPT, type LuaScript } from './redis-scripts.ts';
+import { RESERVE_SCRIPT, amount, limitArg, packFields, toReservation, unpackReply, type LuaScript } from './redis-scripts.ts';
 import { Breaker } from './breaker.ts';
-import { createRedisClient, writeCoalescer, type RedisClient } from './redis-client.ts';
+import { createRedisClient, onConnectionError, writeCoalescer, type RedisClient } from './redis-client.ts';
 import { Deadlines } from './deadlines.ts';
 
 export type RedisLimitStoreEvent = {
@@ -112,7 +112,6 @@ export class RedisLimitStore implements LimitStore {
   readonly #fallbackHandles = new WeakSet<ReservationHandle>();
   readonly #breaker: Breaker;
   readonly #onEvent: (e: RedisLimitStoreEvent) => void;
-  #lastConnectionError = '';
   #probeTimer: NodeJS.Timeout | undefined;
   #pending: { keys: string[]; args: string[] } = { keys: [], args: [] };
   #flushTimer: NodeJS.Timeout | undefined;
@@ -138,13 +137,8 @@ export class RedisLimitStore implements LimitStore {
     this.#redis = createRedisClient({ urls: opts.urls ?? (opts.url === undefined ? [] : [opts.url]), cluster: opts.cluster ?? false });
     const deadlines = this.#deadlines;
     this.#coalesce = writeCoalescer(this.#redis, () => deadlines.sent());
-    this.#redis.on('error', (err: Error) => {
-      if (err.message === this.#lastConnectionError) return; // one event per cause, not per reconnect attempt
-      this.#lastConnectionError = err.message;
-      this.#onEvent({ type: 'error', detail: `redis connection: ${err.message}` });
-    });
+    onConnectionError(this.#redis, (message) => this.#onEvent({ type: 'error', detail: `redis connection: ${message}` }));
     this.#redis.on('ready', () => {
-      this.#lastConnectionError = '';
       // Reconnected after a restart: probe now instead of at the next interval.
       if (this.#breaker.isOpen) void this.#probe();
     });
@@ -317,7 +311,7 @@ export class RedisLimitStore implements LimitStore {
   async #run(script: LuaScript, keys: readonly string[], fields: readonly string[], counted = true): Promise<string[]> {
     if (counted) this.stats.roundTrips++;
     this.#coalesce();
-    const packed = fields.length === 0 ? '' : `${fields.join(',')},`;
+    const packed = packFields(fields);
     let reply: unknown;
     try {
       reply = await this.#deadlines.within(this.#redis.evalsha(script.sha, keys.length, ...keys, packed));
@@ -328,8 +322,7 @@ export class RedisLimitStore implements LimitStore {
       if (counted) this.stats.roundTrips++;
       reply = await this.#deadlines.within(this.#redis.eval(script.lua, keys.length, ...keys, packed));
     }
-    if (typeof reply !== 'string' || !reply.endsWith(',')) throw new Error('unexpected reply from the reserve script');
-    return reply.slice(0, -1).split(',');
+    return unpackReply(reply);
   }
 
   async #unavailable(requests: readonly CounterRequest[], now: number, reason: string, cause: unknown): Promise<Reservation> {
@@ -368,38 +361,6 @@ export class RedisLimitStore implements LimitStore {
   #fixedKey(key: string, startMs: number): string {
     return `${this.#tag}f:${startMs}:${key}`;
   }
-}
-
-
-function toReservation(row: readonly string[], requests: readonly CounterRequest[], now: number): Reservation {
-  if (row.length !== 2 + 2 * requests.length) throw new Error('unexpected reply from the reserve script');
-  const admitted = Number(row[0]) === 1;
-  const counters: CounterState[] = requests.map((r, i) => {
-    const cost = amount(r.cost);
-    const used = Number(row[2 + 2 * i]);
-    if (admitted) return { used: used + cost, remaining: Math.max(0, r.limit - used - cost), retryAfterMs: 0 };
-    const fits = used + cost <= r.limit;
-    return { used, remaining: Math.max(0, r.limit - used), retryAfterMs: fits ? 0 : retryAfter(r, cost, row[3 + 2 * i], now) };
-  });
-  if (admitted) return { admitted, counters, refusedBy: -1, handle: { at: now, requests } };
-  return { admitted, counters, refusedBy: Number(row[1]), handle: null };
-}
-
-/** Same rule as MemoryLimitStore: until the bucket that makes room leaves the window. */
-function retryAfter(r: CounterRequest, cost: number, room: string | undefined, now: number): number {
-  if (r.window.kind === 'fixed') return Math.max(0, r.window.endMs - now);
-  if (cost > r.limit || room === undefined || room === '') return r.window.windowMs;
-  return Math.max(1, (Number(room) + 1) * r.window.bucketMs + r.window.windowMs - now);
-}
-
-/** Counters hold integers (tokens, calls): fractions round up, negatives and NaN count 0. */
-function amount(x: number): number {
-  return Number.isFinite(x) && x > 0 ? Math.min(Math.ceil(x), Number.MAX_SAFE_INTEGER) : x === Infinity ? Number.MAX_SAFE_INTEGER : 0;
-}
-
-function limitArg(limit: number): string {
-  if (Number.isNaN(limit)) return '-1'; // NaN admits nothing, as `used + cost <= NaN` in the memory store
-  return Number.isFinite(limit) ? String(limit) : String(limit > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
 }
 
 function errorMessage(err: unknown): string {

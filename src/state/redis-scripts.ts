@@ -7,9 +7,13 @@
  *
  * Scripts touch only the keys passed in KEYS (Redis Cluster requirement) and use no Redis TIME:
  * the caller's clock decides windows, so replicas and the memory store agree.
+ *
+ * The script's wire format lives here too: how its fields are packed and how its answer is read
+ * back into a Reservation, so the contract and both sides of it are in one file.
  * @module
  */
 import { createHash } from 'node:crypto';
+import type { CounterRequest, CounterState, Reservation } from './limit-store.ts';
 
 /**
  * Settles carried along, then check-and-reserve for every counter of a request at once. With no
@@ -134,3 +138,47 @@ function script(lua: string): LuaScript {
 }
 
 export const RESERVE_SCRIPT = script(RESERVE_LUA);
+
+/** The fields of a call, packed into the script's one argument (each followed by a comma). */
+export function packFields(fields: readonly string[]): string {
+  return fields.length === 0 ? '' : `${fields.join(',')},`;
+}
+
+/** The script's packed answer as its fields; anything else is an unexpected reply. */
+export function unpackReply(reply: unknown): string[] {
+  if (typeof reply !== 'string' || !reply.endsWith(',')) throw new Error('unexpected reply from the reserve script');
+  return reply.slice(0, -1).split(',');
+}
+
+/** The reserve script's answer as the store's result (see the field list above). */
+export function toReservation(row: readonly string[], requests: readonly CounterRequest[], now: number): Reservation {
+  if (row.length !== 2 + 2 * requests.length) throw new Error('unexpected reply from the reserve script');
+  const admitted = Number(row[0]) === 1;
+  const counters: CounterState[] = requests.map((r, i) => {
+    const cost = amount(r.cost);
+    const used = Number(row[2 + 2 * i]);
+    if (admitted) return { used: used + cost, remaining: Math.max(0, r.limit - used - cost), retryAfterMs: 0 };
+    const fits = used + cost <= r.limit;
+    return { used, remaining: Math.max(0, r.limit - used), retryAfterMs: fits ? 0 : retryAfter(r, cost, row[3 + 2 * i], now) };
+  });
+  if (admitted) return { admitted, counters, refusedBy: -1, handle: { at: now, requests } };
+  return { admitted, counters, refusedBy: Number(row[1]), handle: null };
+}
+
+/** Same rule as MemoryLimitStore: until the bucket that makes room leaves the window. */
+function retryAfter(r: CounterRequest, cost: number, room: string | undefined, now: number): number {
+  if (r.window.kind === 'fixed') return Math.max(0, r.window.endMs - now);
+  if (cost > r.limit || room === undefined || room === '') return r.window.windowMs;
+  return Math.max(1, (Number(room) + 1) * r.window.bucketMs + r.window.windowMs - now);
+}
+
+/** Counters hold integers (tokens, calls): fractions round up, negatives and NaN count 0. */
+export function amount(x: number): number {
+  return Number.isFinite(x) && x > 0 ? Math.min(Math.ceil(x), Number.MAX_SAFE_INTEGER) : x === Infinity ? Number.MAX_SAFE_INTEGER : 0;
+}
+
+/** A limit as a field: NaN and ±Infinity as numbers the script compares the same way. */
+export function limitArg(limit: number): string {
+  if (Number.isNaN(limit)) return '-1'; // NaN admits nothing, as `used + cost <= NaN` in the memory store
+  return Number.isFinite(limit) ? String(limit) : String(limit > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
+}
