@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   GW_ERR_METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error' },
   GW_ERR_INVALID_JSON: { status: 400, type: 'invalid_request_error' },
   GW_ERR_INVALID_REQUEST: { status: 400, type: 'invalid_request_error' },
+  GW_ERR_INVALID_PATH: { status: 400, type: 'invalid_request_error' },
   GW_ERR_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error' },
   GW_ERR_BODY_INCOMPLETE: { status: 400, type: 'invalid_request_error' },
   GW_ERR_BACKEND_UNREACHABLE: { status: 502, type: 'server_error' },
