@@ -73,6 +73,7 @@ void test('the example config loads, with named values substituted and defaults 
     shutdownGraceMs: 30_000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 60_000,
+    trustedProxies: [],
   });
   assert.deepEqual(c.admin, { listen: '127.0.0.1:8081', enabled: true });
   assert.deepEqual(c.log, { level: 'info' });
@@ -93,6 +94,7 @@ void test('the example config loads, with named values substituted and defaults 
       backend: 'aoai-eastus',
       deployments: ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'],
       subscriptionRequired: true,
+      allowTrace: false,
       operations: {},
     },
   });

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { isoDuration } from './iso-duration.ts';
+import { parseIpRange } from '../util/ip-range.ts';
 
 const MiB = 1024 * 1024;
 
@@ -167,6 +168,11 @@ export const apiSchema = z.strictObject({
   backend: z.string().min(1).optional(),
   deployments: z.array(z.string().min(1)).optional(),
   subscriptionRequired: z.boolean().default(true),
+  /**
+   * TRACE is refused (405) unless this is true: a backend may echo it, credentials included. Even
+   * when allowed it is forwarded without the backend's credentials. CONNECT is always refused.
+   */
+  allowTrace: z.boolean().default(false),
   policies: policySourceSchema.optional(),
   /** Operation-scope policies by operation id (e.g. ChatCompletions_Create). */
   operations: z.record(z.string().min(1), operationSchema).default({}),
@@ -233,6 +239,15 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: positiveMs.default(10_000),
       /** Whole-request-body read timeout (node:http requestTimeout); 0 disables. */
       requestTimeoutMs: z.number().int().min(0).default(60_000),
+      /**
+       * Peers (addresses or CIDR ranges) whose forwarded headers (X-Forwarded-For, Forwarded,
+       * X-Real-IP, X-Forwarded-Host/-Proto, X-Original-URL…) are believed; from every other peer
+       * they are removed and X-Forwarded-For is set from the socket.
+       */
+      trustedProxies: z
+        .array(z.string().refine((s) => parseIpRange(s) !== undefined, 'expected an IP address or a CIDR range such as 10.0.0.0/8'))
+        .max(1024)
+        .default([]),
     })
     .default({
       listen: '127.0.0.1:8080',
@@ -241,6 +256,7 @@ export const configSchema = z.strictObject({
       shutdownGraceMs: 30_000,
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,
+      trustedProxies: [],
     }),
   admin: z
     .strictObject({ listen: listenAddress.default('127.0.0.1:8081'), enabled: z.boolean().default(true) })

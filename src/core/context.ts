@@ -35,7 +35,7 @@ export interface ApiInfo {
 export interface GatewayRequest {
   /** Method forwarded to the backend (`set-method` may change it). */
   method: string;
-  /** Path as received, without the query string. */
+  /** The canonical path (src/server/canonical-path.ts), without the query string. */
   readonly path: string;
   /** Query string including its leading `?`, or "" (`set-query-parameter`, `rewrite-uri` may change it). */
   query: string;
@@ -81,7 +81,10 @@ export interface Metering {
 }
 
 export class RequestContext {
+  /** The gateway's own id for this request, unique (usage records and ledger keys). */
   readonly requestId: string;
+  /** The client's `x-request-id`, when it sent a safe one: kept for correlation, echoed back. */
+  clientRequestId: string | null = null;
   readonly request: GatewayRequest;
   readonly timings: Timings;
   readonly variables = new Map<string, unknown>();

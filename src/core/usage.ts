@@ -9,7 +9,10 @@
 export type UsageSource = 'backend' | 'estimated' | 'none';
 
 export interface Usage {
+  /** The gateway's request id: unique per request, whatever the client sent. */
   readonly requestId: string;
+  /** The client's own `x-request-id` (correlation only; not unique, not trusted). */
+  readonly clientRequestId: string | null;
   readonly timestamp: string;
   readonly promptTokens: number;
   readonly completionTokens: number;

@@ -4,6 +4,7 @@
  * cut what is left → close pools).
  * @module
  */
+import { answerConnectWith } from '../server/connect.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
@@ -142,6 +143,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     },
     handler.handle,
   );
+  answerConnectWith(server, handler.handle);
   const url = await listen(server, config.gateway.listen);
 
   let admin: Server | null = null;

@@ -27,6 +27,7 @@ import { OPENAI_OPERATION_IDS } from '../providers/openai/routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Router } from './router.ts';
+import { TrustedProxies } from '../server/forwarded.ts';
 
 export interface ApiRuntime {
   readonly id: string;
@@ -37,6 +38,8 @@ export interface ApiRuntime {
   /** Declared deployments; null means any name is forwarded. */
   readonly deployments: ReadonlySet<string> | null;
   readonly subscriptionRequired: boolean;
+  /** TRACE is forwarded (without backend credentials) instead of refused. */
+  readonly allowTrace: boolean;
 }
 
 export interface Runtime {
@@ -50,6 +53,8 @@ export interface Runtime {
   readonly keyStore: KeyStore;
   /** product id → ids of the APIs it grants. */
   readonly productApis: ReadonlyMap<string, ReadonlySet<string>>;
+  /** `gateway.trustedProxies`: whose forwarded headers are believed. */
+  readonly trustedProxies: TrustedProxies;
   /** Removes secret named values from text bound for logs. */
   redact(text: string): string;
   /** Load-time notices (policies parsed but not enforced yet), as `file:line:col: message`. */
@@ -123,6 +128,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
       defaultBackendId: cfg.backend ?? null,
       deployments: cfg.deployments ? new Set(cfg.deployments) : null,
       subscriptionRequired: cfg.subscriptionRequired,
+      allowTrace: cfg.allowTrace,
     });
   }
 
@@ -149,6 +155,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     router: new Router(apis.values()),
     keyStore,
     productApis,
+    trustedProxies: new TrustedProxies(config.gateway.trustedProxies),
     notices: compiled.notices,
     redact: (text) => loaded.secrets.redact(text),
     pipelineFor(apiId, productId, operationId) {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
-import { executePipeline } from '../core/pipeline.ts';
+import { executePipeline, type Pipeline } from '../core/pipeline.ts';
 import type { Usage, UsageBus } from '../core/usage.ts';
 import { presentedKey } from '../auth/key-store.ts';
 import { matchOpenAiRoute } from '../providers/openai/routes.ts';
@@ -17,6 +17,9 @@ import type { ApiRuntime, Runtime } from '../gateway/runtime.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { describeCause, type Logger } from '../observability/logger.ts';
 import { readBody } from './read-body.ts';
+import { canonicalPath } from './canonical-path.ts';
+import { applyForwarded } from './forwarded.ts';
+import { withoutKeyParams } from './query-keys.ts';
 import { writeResponse, type WriteOutcome } from './respond.ts';
 import { errorResponse } from '../core/error-response.ts';
 import { headerBytes } from '../limits/header-bytes.ts';
@@ -47,19 +50,25 @@ export class RequestHandler {
   /** node:http 'request' listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const start = this.#deps.now();
+    const runtime = this.#deps.runtime();
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
-    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    // One spelling of the path for routing, policies, metering and the backend (canonical-path.ts).
+    const canonical = canonicalPath(rawPath);
+    const path = canonical.ok ? canonical.path : '/';
+    // The gateway's id is always its own (usage records and ledger keys must be unique); a
+    // client's id is kept beside it for correlation.
+    const requestId = randomUUID();
     const clientId = req.headers['x-request-id'];
-    const requestId = typeof clientId === 'string' && SAFE_REQUEST_ID.test(clientId) ? clientId : randomUUID();
     const ctx = new RequestContext(
       requestId,
       {
         method: req.method ?? 'GET',
         path,
-        query: q < 0 ? '' : rawUrl.slice(q),
+        query: withoutKeyParams(q < 0 ? '' : rawUrl.slice(q)),
         headers: req.headers,
-        ip: req.socket.remoteAddress ?? '',
+        ip: applyForwarded(req.headers, req.socket.remoteAddress ?? '', runtime.trustedProxies),
         suffix: path,
         body: null,
         json: null,
@@ -67,11 +76,12 @@ export class RequestHandler {
       },
       start,
     );
+    if (typeof clientId === 'string' && SAFE_REQUEST_ID.test(clientId)) ctx.clientRequestId = clientId;
     this.inFlight.add(ctx);
     res.on('close', () => {
       if (!res.writableFinished) ctx.abortController.abort();
     });
-    this.#serve(ctx, req, res)
+    this.#serve(ctx, req, res, runtime, canonical.ok ? null : canonical.reason)
       .catch((err: unknown) => {
         this.#deps.logger.error({ requestId, err: describeCause(err) }, 'request handler failed');
         if (!res.headersSent) res.destroy();
@@ -79,17 +89,22 @@ export class RequestHandler {
       .finally(() => this.inFlight.delete(ctx));
   };
 
-  async #serve(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const runtime = this.#deps.runtime();
+  async #serve(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, runtime: Runtime, pathError: string | null): Promise<void> {
     try {
       if (this.draining) throw new GatewayError('GW_ERR_SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { headers: { 'retry-after': '1' } });
+      // CONNECT asks for a tunnel, which would bypass every policy; its target is not even a path.
+      if (ctx.request.method === 'CONNECT') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not allowed: the gateway does not open tunnels.');
+      if (pathError !== null) throw new GatewayError('GW_ERR_INVALID_PATH', `The request path is refused: ${pathError}.`);
       const api = runtime.router.match(ctx.request.path);
       if (api === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No API is mounted at ${ctx.request.path}.`);
+      // A backend may echo TRACE back, headers included (RFC 9110 §9.3.8).
+      if (ctx.request.method === 'TRACE' && !api.allowTrace) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed on this API.');
       await this.#prepare(ctx, req, runtime, api);
       if (ctx.response === null) {
         const pipeline = runtime.pipelineFor(api.id, ctx.productId, ctx.operation?.id ?? null);
-        // A CORS preflight runs inbound only: a cors policy answers it, nothing is forwarded.
-        await executePipeline(ctx.preflight ? { inbound: pipeline.inbound, backend: [], outbound: [], onError: pipeline.onError } : pipeline, ctx);
+        // A CORS preflight carries no key: only the cors policy may act on it (as in APIM), so no
+        // other policy (send-request, expressions, trace, limits) runs for an anonymous caller.
+        await executePipeline(ctx.preflight ? preflightPipeline(pipeline) : pipeline, ctx);
         if (ctx.preflight && ctx.response === null) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CORS preflight request not handled: no cors policy allows it.');
       }
     } catch (err) {
@@ -220,6 +235,7 @@ export class RequestHandler {
     }
     const usage: Usage = {
       requestId: ctx.requestId,
+      clientRequestId: ctx.clientRequestId,
       timestamp: new Date().toISOString(),
       promptTokens: tokens?.promptTokens ?? 0,
       completionTokens: tokens?.completionTokens ?? 0,
@@ -261,6 +277,18 @@ function settleAttempt(ctx: RequestContext, outcome: WriteOutcome): void {
   if (outcome.streamError !== undefined) attempt.failed(reasonOf(outcome.streamError.code));
   else if (outcome.clientGone) attempt.cancelled();
   else attempt.succeeded();
+}
+
+const PREFLIGHT_PIPELINES = new WeakMap<Pipeline, Pipeline>();
+
+/** The pipeline a CORS preflight runs: the inbound section's cors policies, nothing else. */
+function preflightPipeline(pipeline: Pipeline): Pipeline {
+  let p = PREFLIGHT_PIPELINES.get(pipeline);
+  if (p === undefined) {
+    p = { inbound: pipeline.inbound.filter((policy) => policy.name === 'cors'), backend: [], outbound: [], onError: [] };
+    PREFLIGHT_PIPELINES.set(pipeline, p);
+  }
+  return p;
 }
 
 function modelsList(deployments: ReadonlySet<string>): NonNullable<RequestContext['response']> {

@@ -28,6 +28,7 @@ export async function writeResponse(ctx: RequestContext, res: ServerResponse, cl
   for (const hook of ctx.beforeRespond) hook(ctx);
   if (ctx.extraResponseHeaders !== null) Object.assign(headers, ctx.extraResponseHeaders);
   headers['x-request-id'] = ctx.requestId;
+  if (ctx.clientRequestId !== null) headers['x-client-request-id'] = ctx.clientRequestId;
   if (closeConnection) headers['connection'] = 'close';
   const body = response.body;
   if (res.destroyed) {

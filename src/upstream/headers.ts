@@ -26,7 +26,14 @@ const HOP_BY_HOP = new Set([
  */
 const REQUEST_DROP = new Set([...HOP_BY_HOP, 'host', 'content-length', 'expect']);
 
-const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'content-length', 'x-request-id']);
+const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'content-length', 'x-request-id', 'x-client-request-id']);
+
+/**
+ * Methods a backend may answer by echoing the request (TRACE, RFC 9110 §9.3.8) or that open a
+ * tunnel (CONNECT): they never carry credentials, neither the backend's nor ones a policy set.
+ */
+const ECHOING_METHODS = new Set(['TRACE', 'CONNECT']);
+const CREDENTIAL_HEADERS = new Set(['authorization', 'api-key', 'ocp-apim-subscription-key', 'cookie', 'x-api-key', 'x-functions-key']);
 
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -42,16 +49,19 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   credentials: Readonly<Record<string, string>>,
   requestId: string,
+  method: string,
 ): Record<string, string | string[]> {
   const listed = connectionListed(incoming.connection);
+  const echoing = ECHOING_METHODS.has(method);
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || REQUEST_DROP.has(name) || listed?.has(name)) continue;
+    if (echoing && (CREDENTIAL_HEADERS.has(name) || name in credentials)) continue;
     out[name] = value;
   }
   out['x-request-id'] = requestId;
-  for (const name in credentials) out[name] = credentials[name] as string;
+  if (!echoing) for (const name in credentials) out[name] = credentials[name] as string;
   return out;
 }
 

@@ -77,6 +77,7 @@ test('the usage record of a JSON answer names who called what, and how it went',
     { ...usage, latencyMs: 0, timeToFirstByteMs: 0, timestamp: '' },
     {
       requestId: id,
+      clientRequestId: null,
       timestamp: '',
       promptTokens: json.usage.prompt_tokens,
       completionTokens: 3,

@@ -70,7 +70,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
             origin: target.origin,
             path: target.basePath + req.suffix + req.query,
             method: req.method,
-            headers: upstreamRequestHeaders(req.headers, target.credentials, ctx.requestId),
+            headers: upstreamRequestHeaders(req.headers, target.credentials, ctx.requestId, req.method),
             body: req.body,
             headersTimeout: deadline.undiciTimeoutMs,
             bodyTimeout: target.timeouts.idleStreamMs,
