@@ -57,3 +57,8 @@ void test('paths with no single meaning are refused', () => {
     assert.equal(canonicalPath(raw).ok, false, raw);
   }
 });
+
+void test('paths built by policies may not contain dot segments in any spelling', () => {
+  for (const raw of ['/a/./b', '/a/../b', '/a/%2e%2E/b', '/a/.%2e', '/a/%2e']) assert.equal(canonicalPath(raw, true).ok, false, raw);
+  assert.deepEqual(canonicalPath('/deployments/gpt-4o//chat/completions/', true), { ok: true, path: '/deployments/gpt-4o/chat/completions' });
+});

@@ -39,7 +39,12 @@ function needsWork(path: string): boolean {
   return false;
 }
 
-export function canonicalPath(raw: string): Canonical {
+/**
+ * `refuseDotSegments`: for paths built by policies (`rewrite-uri`), where a `.` or `..` (however
+ * encoded) can only have come from a value that was not meant to move the path, refuse them instead
+ * of resolving them.
+ */
+export function canonicalPath(raw: string, refuseDotSegments = false): Canonical {
   if (raw.charCodeAt(0) !== 47) return { ok: false, reason: 'the request target is not an absolute path' };
   if (!needsWork(raw)) return { ok: true, path: raw };
   if (DOUBLE_ENCODED.test(raw)) return { ok: false, reason: 'the path contains a double-encoded dot or slash' };
@@ -47,6 +52,7 @@ export function canonicalPath(raw: string): Canonical {
   for (const rawSegment of raw.slice(1).split('/')) {
     const segment = decodeUnreserved(rawSegment);
     if (typeof segment !== 'string') return segment;
+    if ((segment === '.' || segment === '..') && refuseDotSegments) return { ok: false, reason: 'the path has a dot segment' };
     if (segment === '' || segment === '.') continue;
     if (segment === '..') {
       if (out.length === 0) return { ok: false, reason: 'the path climbs above the root' };

@@ -28,7 +28,16 @@ before(async () => {
   t = await startTestGateway({
     apiPolicies: `<policies><inbound><base /><llm-token-limit tokens-per-minute="600" counter-key="@(context.Subscription.Id)" estimate-prompt-tokens="true" /></inbound></policies>`,
     extraBackends: { plain: { url: `http://127.0.0.1:${(plain.address() as { port: number }).port}/base` } },
-    extraApis: { files: { path: 'files', type: 'http', backend: 'plain' } },
+    extraApis: {
+      files: { path: 'files', type: 'http', backend: 'plain' },
+      // A path computed from a request header: the rewritten path obeys the same rule.
+      rewritten: {
+        path: 'rewritten',
+        type: 'http',
+        backend: 'plain',
+        policies: '<policies><inbound><base /><rewrite-uri template="@(context.Request.Headers.GetValueOrDefault(&quot;x-target&quot;, &quot;/&quot;))" /></inbound></policies>',
+      },
+    },
   });
 });
 after(async () => {
@@ -136,4 +145,17 @@ test('the data plane has no back door to other listeners: //admin and %2e paths 
     assert.doesNotMatch(res.body, /"backends"|"apis"/, 'no admin document on the data plane');
   }
   assert.equal(t.sim.requests.length, before);
+});
+
+test('a path rewritten by a policy from request data is canonical too, and dot segments in any spelling are refused', async () => {
+  const ok = await rawRequest(t.url, `GET /rewritten/x HTTP/1.1\r\napi-key: ${TEST_KEY}\r\nx-target: //docs//a/`);
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal(plainSeen.at(-1), '/base/docs/a');
+  const seenBefore = plainSeen.length;
+  for (const target of ['/docs/%2e%2e/secret', '/docs/../secret', '/docs/%2F..']) {
+    const res = await rawRequest(t.url, `GET /rewritten/x HTTP/1.1\r\napi-key: ${TEST_KEY}\r\nx-target: ${target}`);
+    assert.equal(res.status, 500, `${target}: ${res.body}`);
+    assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'GW_ERR_POLICY_FAILED', target);
+  }
+  assert.equal(plainSeen.length, seenBefore, 'the backend saw none of them');
 });

@@ -7,6 +7,7 @@
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 import { GatewayError } from '../../core/errors.ts';
+import { canonicalPath } from '../../server/canonical-path.ts';
 
 export const rewriteUriDefinition: PolicyDefinition = {
   names: ['rewrite-uri'],
@@ -27,11 +28,15 @@ export const rewriteUriDefinition: PolicyDefinition = {
           return encodeURIComponent(v);
         });
         const q = value.indexOf('?');
-        const path = q < 0 ? value : value.slice(0, q);
-        if (!path.startsWith('/') || /(^|\/)\.\.?(\/|$)/.test(path)) throw new GatewayError('GW_ERR_POLICY_FAILED', 'rewrite-uri: the template must produce an absolute path without dot segments.');
+        // The rewritten path obeys the ingress rule (one canonical spelling, or refused), and dot
+        // segments, however encoded, are refused: a value from the request (a placeholder, an
+        // expression over a header) must not move the path, and `%2e%2e` must not reach a backend
+        // that resolves it.
+        const path = canonicalPath(q < 0 ? value : value.slice(0, q), true);
+        if (!path.ok) throw new GatewayError('GW_ERR_POLICY_FAILED', `rewrite-uri: the template must produce a canonical absolute path (${path.reason}).`);
         const params = new URLSearchParams(q < 0 ? '' : value.slice(q + 1));
         if (copy(ctx)) for (const [k, v] of original) if (!used.has(k) && !params.has(k)) params.append(k, v);
-        ctx.request.suffix = path;
+        ctx.request.suffix = path.path;
         const qs = params.toString();
         ctx.request.query = qs === '' ? '' : `?${qs}`;
       },
