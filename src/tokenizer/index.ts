@@ -6,6 +6,7 @@
  * images are a documented estimate.
  */
 import { createRequire } from 'node:module';
+import { CountBudget, countBounded, segmentEnd } from './bounded.ts';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 export type PromptOperation = 'chat' | 'completions' | 'embeddings';
@@ -17,6 +18,7 @@ export const tokenizerName = 'gpt-tokenizer (o200k_base, cl100k_base)';
 interface BpeEncoding {
   encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
   decode(tokens: Iterable<number>): string;
+  setMergeCacheSize(size: number): void;
 }
 
 /**
@@ -42,15 +44,44 @@ const PLAIN_TEXT: { disallowedSpecial: Set<string> } = { disallowedSpecial: new 
 const requireCjs = createRequire(import.meta.url);
 const loaded = new Map<EncodingName, BpeEncoding>();
 
-// Each rank table costs ~50-150 ms and tens of MB to build, so it is loaded on first use only,
+/**
+ * gpt-tokenizer keeps an LRU of merged pieces (100,000 by default). Pieces here are at most
+ * SEGMENT_CHARS long, and a smaller cache bounds what counting keeps in memory between requests.
+ */
+const MERGE_CACHE_ENTRIES = 20_000;
+
+// Each rank table costs ~50-150 ms and 15-75 MB to build, so an encoding is loaded on first use
+// only (a gateway whose responses carry usage and that has no estimating limit never loads one),
 // synchronously (callers count inside request handlers and cannot await).
 function loadEncoding(name: EncodingName): BpeEncoding {
   let encoding = loaded.get(name);
   if (encoding === undefined) {
     encoding = requireCjs(`gpt-tokenizer/encoding/${name}`) as BpeEncoding;
+    encoding.setMergeCacheSize(MERGE_CACHE_ENTRIES);
     loaded.set(name, encoding);
   }
   return encoding;
+}
+
+/** The encodings loaded so far (for tests and `/status`-style reports). */
+export function loadedEncodings(): EncodingName[] {
+  return [...loaded.keys()];
+}
+
+/** One count: the encoding (loaded when first needed) and the request's exact-counting budget. */
+interface Counter {
+  readonly encoding: EncodingName;
+  readonly budget: CountBudget;
+}
+
+function counter(model: string | undefined, budget: CountBudget = new CountBudget()): Counter {
+  return { encoding: encodingForModel(model), budget };
+}
+
+function textTokens(text: string, c: Counter): number {
+  if (text.length === 0) return 0;
+  const encoding = loadEncoding(c.encoding);
+  return countBounded(text, (segment) => encoding.encode(segment, PLAIN_TEXT).length, c.budget);
 }
 
 const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
@@ -72,15 +103,25 @@ export function encodingForModel(model: string | undefined): EncodingName {
   return 'o200k_base';
 }
 
-/** Number of tokens `text` encodes to for `model` (special-token markup counted as plain text). */
+/**
+ * Number of tokens `text` encodes to for `model` (special-token markup counted as plain text).
+ * Work is bounded (see bounded.ts): up to EXACT_BUDGET_CHARS characters are counted exactly,
+ * longer text is extrapolated from samples.
+ */
 export function countTextTokens(text: string, model?: string): number {
-  if (text.length === 0) return 0;
-  return loadEncoding(encodingForModel(model)).encode(text, PLAIN_TEXT).length;
+  return textTokens(text, counter(model));
 }
 
-/** Token ids for `text` under `model`'s encoding. */
+/** Token ids for `text` under `model`'s encoding, encoded in bounded segments (linear time). */
 export function encodeText(text: string, model?: string): number[] {
-  return loadEncoding(encodingForModel(model)).encode(text, PLAIN_TEXT);
+  const encoding = loadEncoding(encodingForModel(model));
+  const ids: number[] = [];
+  for (let at = 0; at < text.length; ) {
+    const stop = segmentEnd(text, at);
+    for (const id of encoding.encode(text.slice(at, stop), PLAIN_TEXT)) ids.push(id);
+    at = stop;
+  }
+  return ids;
 }
 
 /** Text for token ids; ids outside the vocabulary make it fall back to `undefined` instead of throwing. */
@@ -96,11 +137,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function countContentPart(part: unknown, model: string | undefined): number {
-  if (typeof part === 'string') return countTextTokens(part, model);
+function countContentPart(part: unknown, c: Counter): number {
+  if (typeof part === 'string') return textTokens(part, c);
   if (!isRecord(part)) return 0;
-  if (typeof part.text === 'string') return countTextTokens(part.text, model);
-  if (typeof part.refusal === 'string') return countTextTokens(part.refusal, model);
+  if (typeof part.text === 'string') return textTokens(part.text, c);
+  if (typeof part.refusal === 'string') return textTokens(part.refusal, c);
   const image = part.image_url;
   if (part.type === 'image_url' || image !== undefined) {
     const detail = isRecord(image) ? image.detail : undefined;
@@ -109,51 +150,51 @@ function countContentPart(part: unknown, model: string | undefined): number {
   return 0;
 }
 
-function countContent(content: unknown, model: string | undefined): number {
-  if (typeof content === 'string') return countTextTokens(content, model);
+function countContent(content: unknown, c: Counter): number {
+  if (typeof content === 'string') return textTokens(content, c);
   if (!Array.isArray(content)) return 0;
   let total = 0;
-  for (const part of content) total += countContentPart(part, model);
+  for (const part of content) total += countContentPart(part, c);
   return total;
 }
 
-function countFunctionCall(call: unknown, model: string | undefined): number {
+function countFunctionCall(call: unknown, c: Counter): number {
   if (!isRecord(call)) return 0;
   let total = 0;
-  if (typeof call.name === 'string') total += countTextTokens(call.name, model);
-  if (typeof call.arguments === 'string') total += countTextTokens(call.arguments, model);
+  if (typeof call.name === 'string') total += textTokens(call.name, c);
+  if (typeof call.arguments === 'string') total += textTokens(call.arguments, c);
   return total;
 }
 
-function countToolCalls(toolCalls: unknown, model: string | undefined): number {
+function countToolCalls(toolCalls: unknown, c: Counter): number {
   if (!Array.isArray(toolCalls)) return 0;
   let total = 0;
   for (const call of toolCalls) {
-    if (isRecord(call)) total += countFunctionCall(call.function, model);
+    if (isRecord(call)) total += countFunctionCall(call.function, c);
   }
   return total;
 }
 
-function countMessage(message: unknown, model: string | undefined): number {
+function countMessage(message: unknown, c: Counter): number {
   if (!isRecord(message)) return TOKENS_PER_MESSAGE;
   let total = TOKENS_PER_MESSAGE;
   for (const [key, value] of Object.entries(message)) {
     switch (key) {
       case 'content':
-        total += countContent(value, model);
+        total += countContent(value, c);
         break;
       case 'tool_calls':
-        total += countToolCalls(value, model);
+        total += countToolCalls(value, c);
         break;
       case 'function_call':
-        total += countFunctionCall(value, model);
+        total += countFunctionCall(value, c);
         break;
       case 'name':
-        total += TOKENS_PER_NAME + (typeof value === 'string' ? countTextTokens(value, model) : 0);
+        total += TOKENS_PER_NAME + (typeof value === 'string' ? textTokens(value, c) : 0);
         break;
       default:
         // The cookbook encodes every string field (role, tool_call_id, ...).
-        if (typeof value === 'string') total += countTextTokens(value, model);
+        if (typeof value === 'string') total += textTokens(value, c);
     }
   }
   return total;
@@ -168,20 +209,24 @@ function countMessage(message: unknown, model: string | undefined): number {
  * countChatPromptTokens([{ role: 'user', content: 'hello world' }], 'gpt-4o'); // 9
  */
 export function countChatPromptTokens(messages: unknown, model?: string): number {
+  return chatPromptTokens(messages, counter(model));
+}
+
+function chatPromptTokens(messages: unknown, c: Counter): number {
   if (!Array.isArray(messages)) return 0;
   let total = REPLY_PRIMING_TOKENS;
-  for (const message of messages) total += countMessage(message, model);
+  for (const message of messages) total += countMessage(message, c);
   return total;
 }
 
-function countTextOrTokens(input: unknown, model: string | undefined, depth: number): number {
-  if (typeof input === 'string') return countTextTokens(input, model);
+function countTextOrTokens(input: unknown, c: Counter, depth: number): number {
+  if (typeof input === 'string') return textTokens(input, c);
   // Only one level of batching exists in the API, so deeper nesting is not counted.
   if (!Array.isArray(input) || depth > 1) return 0;
   // A flat number array is one pre-tokenized prompt; anything else is a batch of prompts.
   if (input.every((item) => typeof item === 'number')) return input.length;
   let total = 0;
-  for (const item of input) total += countTextOrTokens(item, model, depth + 1);
+  for (const item of input) total += countTextOrTokens(item, c, depth + 1);
   return total;
 }
 
@@ -206,7 +251,7 @@ function withoutFinalPeriod(text: unknown): string {
   return value.endsWith('.') ? value.slice(0, -1) : value;
 }
 
-function countPropertyDefinitions(properties: Record<string, unknown>, model: string | undefined): number {
+function countPropertyDefinitions(properties: Record<string, unknown>, c: Counter): number {
   let total = TOOL_PROPERTY_INIT;
   for (const [key, property] of Object.entries(properties)) {
     total += TOOL_PROPERTY_KEY;
@@ -214,29 +259,29 @@ function countPropertyDefinitions(properties: Record<string, unknown>, model: st
     if (Array.isArray(definition.enum)) {
       total += TOOL_ENUM_INIT;
       for (const item of definition.enum) {
-        total += TOOL_ENUM_ITEM + countTextTokens(typeof item === 'string' ? item : String(item), model);
+        total += TOOL_ENUM_ITEM + textTokens(typeof item === 'string' ? item : String(item), c);
       }
     }
     const type = typeof definition.type === 'string' ? definition.type : '';
-    total += countTextTokens(`${key}:${type}:${withoutFinalPeriod(definition.description)}`, model);
+    total += textTokens(`${key}:${type}:${withoutFinalPeriod(definition.description)}`, c);
   }
   return total;
 }
 
 /** `tools` ({type:'function', function}) or the legacy `functions` (the bare function objects). */
-function countToolDefinitions(tools: unknown, model: string | undefined): number {
+function countToolDefinitions(tools: unknown, c: Counter): number {
   if (!Array.isArray(tools) || tools.length === 0) return 0;
-  const { functionInit } = TOOL_FRAMING[encodingForModel(model)];
+  const { functionInit } = TOOL_FRAMING[c.encoding];
   let total = 0;
   for (const tool of tools) {
     if (!isRecord(tool)) continue;
     const fn = isRecord(tool.function) ? tool.function : tool;
     total += functionInit;
     const name = typeof fn.name === 'string' ? fn.name : '';
-    total += countTextTokens(`${name}:${withoutFinalPeriod(fn.description)}`, model);
+    total += textTokens(`${name}:${withoutFinalPeriod(fn.description)}`, c);
     const properties = isRecord(fn.parameters) ? fn.parameters.properties : undefined;
     if (isRecord(properties) && Object.keys(properties).length > 0) {
-      total += countPropertyDefinitions(properties, model);
+      total += countPropertyDefinitions(properties, c);
     }
   }
   return total + TOOL_FUNCTIONS_END;
@@ -252,18 +297,19 @@ function countToolDefinitions(tools: unknown, model: string | undefined): number
  */
 export function countPromptTokens(body: unknown, operation: PromptOperation, model?: string): number {
   if (!isRecord(body)) return 0;
-  const effectiveModel = model ?? (typeof body.model === 'string' ? body.model : undefined);
+  // One budget for the whole body: a request of many strings costs no more than one long one.
+  const c = counter(model ?? (typeof body.model === 'string' ? body.model : undefined));
   try {
     switch (operation) {
       case 'chat':
         return (
-          countChatPromptTokens(body.messages, effectiveModel) +
-          countToolDefinitions(body.tools ?? body.functions, effectiveModel)
+          chatPromptTokens(body.messages, c) +
+          countToolDefinitions(body.tools ?? body.functions, c)
         );
       case 'completions':
-        return countTextOrTokens(body.prompt, effectiveModel, 0);
+        return countTextOrTokens(body.prompt, c, 0);
       case 'embeddings':
-        return countTextOrTokens(body.input, effectiveModel, 0);
+        return countTextOrTokens(body.input, c, 0);
     }
   } catch {
     // Only reachable through exotic objects (getters that throw); a count of 0 beats a crash.
