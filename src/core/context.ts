@@ -100,6 +100,8 @@ export class RequestContext {
   backendId: string | null = null;
   /** A URL set by `set-backend-service base-url`; wins over `backendId` (and carries no backend credentials). */
   backendUrl: string | null = null;
+  /** The `backendUrl` was computed at run time (an expression): it goes through the SSRF guard. */
+  backendUrlComputed = false;
   /**
    * The try of a backend whose response is on the context. A streamed answer's outcome is known
    * only when the stream ends, so the request's finish reports it to the backend's breaker.

@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   GW_ERR_BACKEND_UNAVAILABLE: { status: 503, type: 'server_error' },
   GW_ERR_BACKEND_OVERLOADED: { status: 503, type: 'server_error' },
   GW_ERR_BACKEND_NOT_CONFIGURED: { status: 500, type: 'server_error' },
+  GW_ERR_BACKEND_FORBIDDEN_TARGET: { status: 500, type: 'server_error' },
   GW_ERR_RESPONSE_TOO_LARGE: { status: 502, type: 'server_error' },
   GW_ERR_SHUTTING_DOWN: { status: 503, type: 'server_error' },
   GW_ERR_POLICY_EXPRESSION: { status: 500, type: 'server_error' },

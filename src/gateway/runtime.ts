@@ -143,7 +143,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
 
   // APIM's implicit outermost document: the backend section forwards the request.
   const root: CompiledDocument = {
-    sections: { backend: [forwardRequest({}, { backends: pools, urlDispatcher, clock: services.clock, maxResponseBytes: config.gateway.maxResponseBytes, now: deps.now })] },
+    sections: { backend: [forwardRequest({}, { backends: pools, urlDispatcher, outbound, clock: services.clock, maxResponseBytes: config.gateway.maxResponseBytes, now: deps.now })] },
   };
   const pipelines = new Map<string, Pipeline>();
 

@@ -13,6 +13,7 @@ import { backendError, isAbort, reasonOf } from '../../upstream/errors.ts';
 import { isFailureStatus } from '../../upstream/health.ts';
 import { BodyPhaseError, exchange, type Answer } from '../../upstream/exchange.ts';
 import { headersDeadline } from '../../upstream/headers-deadline.ts';
+import { isForbiddenTarget } from '../../upstream/ssrf-guard.ts';
 import { avoidNext, resolveTarget, type TargetDeps } from './target.ts';
 import { extractJsonUsage } from '../../providers/openai/usage-json.ts';
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
@@ -108,6 +109,9 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
           attempt?.cancelled();
           throw backendError(target.id, err, 'headers');
         }
+        if (isForbiddenTarget(err)) {
+          throw new GatewayError('GW_ERR_BACKEND_FORBIDDEN_TARGET', 'set-backend-service base-url: the target resolves only to internal addresses and outbound.allowPrivateNetworks is off.');
+        }
         const e = backendError(target.id, err, 'headers');
         attempt?.failed(reasonOf(e.code));
         avoidNext(ctx, attempt);
@@ -168,7 +172,7 @@ export const forwardRequestDefinition: PolicyDefinition = {
     const s = env.services;
     return forwardRequest(
       { ...(seconds !== undefined && { timeoutMs: seconds * 1000 }), bufferResponse, failOnErrorStatusCode },
-      { backends: s.backends, urlDispatcher: s.urlDispatcher, clock: s.clock, maxResponseBytes: s.maxResponseBytes, now: s.now },
+      { backends: s.backends, urlDispatcher: s.urlDispatcher, outbound: s.outbound, clock: s.clock, maxResponseBytes: s.maxResponseBytes, now: s.now },
     );
   },
 };

@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
 import type { Attempt, BackendPool } from '../../upstream/pool.ts';
+import type { OutboundClient } from '../../upstream/outbound-client.ts';
 
 export interface Target {
   readonly id: string;
@@ -24,6 +25,8 @@ export interface Target {
 export interface TargetDeps {
   readonly backends: ReadonlyMap<string, BackendPool>;
   readonly urlDispatcher: Dispatcher;
+  /** The SSRF-guarded client, for a base-url computed at run time. */
+  readonly outbound: OutboundClient;
   readonly clock: () => number;
 }
 
@@ -39,7 +42,11 @@ export function resolveTarget(ctx: RequestContext, deps: TargetDeps): Target {
       throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'set-backend-service produced an invalid base-url.');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'set-backend-service base-url must be http or https.');
-    return { id: url.host, dispatcher: deps.urlDispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, timeouts: DEFAULT_TIMEOUTS, attempt: null };
+    // A URL from an expression may carry a client's input: the guard judges it before any connection
+    // (a literal address here, a host name's every address when the guarded client resolves it).
+    if (ctx.backendUrlComputed) deps.outbound.check(url, 'set-backend-service base-url', 'GW_ERR_BACKEND_FORBIDDEN_TARGET');
+    const dispatcher = ctx.backendUrlComputed ? deps.outbound.dispatcher : deps.urlDispatcher;
+    return { id: url.host, dispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, timeouts: DEFAULT_TIMEOUTS, attempt: null };
   }
   const pool = ctx.backendId === null ? undefined : deps.backends.get(ctx.backendId);
   if (pool === undefined) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'No backend is configured for this API.');

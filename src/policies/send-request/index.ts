@@ -10,6 +10,7 @@ import { GatewayError } from '../../core/errors.ts';
 import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 import { readBounded } from '../../upstream/read-bounded.ts';
+import { isForbiddenTarget } from '../../upstream/ssrf-guard.ts';
 import { checkHeaderName, checkHeaderValue } from '../shared/message.ts';
 import { StoredResponse } from './stored-response.ts';
 import { readValueList, type ExistsAction } from '../shared/value-list.ts';
@@ -121,7 +122,7 @@ export const sendRequestDefinition: PolicyDefinition = {
 function sendError(err: unknown): GatewayError {
   if (GatewayError.is(err)) return err;
   const code = (err as { code?: unknown }).code;
-  if (code === 'ERR_TOLLGATE_FORBIDDEN_TARGET') {
+  if (isForbiddenTarget(err)) {
     return new GatewayError('GW_ERR_SEND_REQUEST_FORBIDDEN_TARGET', 'send-request: the target resolves to an internal address and outbound.allowPrivateNetworks is off.', { cause: err });
   }
   return new GatewayError('GW_ERR_SEND_REQUEST_FAILED', `send-request failed (${typeof code === 'string' ? code : 'error'}).`, { cause: err });

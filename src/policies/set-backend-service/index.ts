@@ -1,7 +1,9 @@
 /**
  * `<set-backend-service backend-id="openai-backend-pool" />` or `base-url="@(...)"`: where
  * forward-request sends the request. A backend-id must name a configured backend (checked at
- * load when it is a constant); a base-url carries no backend credentials.
+ * load when it is a constant); a base-url carries no backend credentials. A base-url computed by
+ * an expression is a run-time URL (it may come from a header): forward-request sends it through
+ * the SSRF-guarded outbound client; a constant one is the operator's and is trusted.
  * @module
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
@@ -25,15 +27,18 @@ export const setBackendServiceDefinition: PolicyDefinition = {
           if (!env.services.backends.has(id)) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', `set-backend-service: backend "${id}" is not defined.`);
           ctx.backendId = id;
           ctx.backendUrl = null;
+          ctx.backendUrlComputed = false;
         },
       };
     }
     const url = baseUrl as NonNullable<typeof baseUrl>;
     if (url.constant !== undefined && !URL.canParse(url.constant)) throw r.fail('base-url', `"${url.constant}" is not a URL`);
+    const computed = url.constant === undefined;
     return {
       name: 'set-backend-service',
       run(ctx) {
         ctx.backendUrl = url(ctx);
+        ctx.backendUrlComputed = computed;
       },
     };
   },
