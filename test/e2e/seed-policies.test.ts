@@ -72,6 +72,9 @@ test('Pattern 2: the random base-url reaches both backends, and the retry rotate
     .replaceAll('https://aoai-westus.openai.azure.com', west.url);
   const t = await startTestGateway({
     apiPolicies: policy,
+    // The seed's base-url is computed, so it goes through the SSRF guard; its Azure hosts stand in
+    // for loopback simulators here.
+    config: { outbound: { allowPrivateNetworks: true, allowedHosts: [] } },
     sleep: (ms) => {
       waits.push(ms);
       return Promise.resolve();
