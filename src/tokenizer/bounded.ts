@@ -122,6 +122,17 @@ function costOf(text: string, limit: number): number {
 export function countBounded(text: string, count: (segment: string) => number, budget: CountBudget): number {
   const n = text.length;
   if (n === 0) return 0;
+  if (n <= SEGMENT_CHARS) {
+    // The common case (a short message, a name, a role): one BPE call, no scanning.
+    const cost = segmentCost(text, 0, n);
+    if (cost <= budget.remaining) {
+      const tokens = count(text);
+      budget.remaining -= cost;
+      budget.countedChars += n;
+      budget.countedTokens += tokens;
+      return tokens;
+    }
+  }
   if (costOf(text, budget.remaining) <= budget.remaining) return countRange(text, 0, n, count, budget).tokens;
   if (budget.remaining < MIN_SAMPLE_CHARS) return Math.max(1, Math.round(n * budget.ratio()));
   const windows = Math.max(1, Math.floor(budget.remaining / SAMPLE_WINDOW_CHARS));

@@ -43,6 +43,8 @@ const PLAIN_TEXT: { disallowedSpecial: Set<string> } = { disallowedSpecial: new 
 
 const requireCjs = createRequire(import.meta.url);
 const loaded = new Map<EncodingName, BpeEncoding>();
+/** Per encoding, the segment counter handed to countBounded (made once, not per string). */
+const segmentCounters = new Map<EncodingName, (segment: string) => number>();
 
 /**
  * gpt-tokenizer keeps an LRU of merged pieces (100,000 by default). Pieces here are at most
@@ -59,6 +61,8 @@ function loadEncoding(name: EncodingName): BpeEncoding {
     encoding = requireCjs(`gpt-tokenizer/encoding/${name}`) as BpeEncoding;
     encoding.setMergeCacheSize(MERGE_CACHE_ENTRIES);
     loaded.set(name, encoding);
+    const bpe = encoding;
+    segmentCounters.set(name, (segment) => bpe.encode(segment, PLAIN_TEXT).length);
   }
   return encoding;
 }
@@ -80,8 +84,8 @@ function counter(model: string | undefined, budget: CountBudget = new CountBudge
 
 function textTokens(text: string, c: Counter): number {
   if (text.length === 0) return 0;
-  const encoding = loadEncoding(c.encoding);
-  return countBounded(text, (segment) => encoding.encode(segment, PLAIN_TEXT).length, c.budget);
+  loadEncoding(c.encoding);
+  return countBounded(text, segmentCounters.get(c.encoding) as (segment: string) => number, c.budget);
 }
 
 const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
