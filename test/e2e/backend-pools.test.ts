@@ -197,7 +197,11 @@ void test('tollgate status prints each backend circuit, its time left and last t
   const run = promisify(execFile);
   const { stdout } = await run(process.execPath, [main, 'status', '--admin', pool.gw.adminUrl!]);
   const ptuLine = stdout.split('\n').find((l) => l.startsWith('openai-ptu-eastus'));
-  assert.match(ptuLine ?? '', /^openai-ptu-eastus\s+open\s+(39|40) s\s+1\/1 \(100\.0%\)\s+1\s+status 429 \(openai-circuit-breaker\)/);
+  const line = /^openai-ptu-eastus\s+open\s+(\d+) s\s+1\/1 \(100\.0%\)\s+1\s+status 429 \(openai-circuit-breaker\)/.exec(ptuLine ?? '');
+  assert.ok(line, ptuLine);
+  // Time left counts down from Retry-After (40 s) while the CLI starts; a loaded machine can take seconds to spawn it.
+  const left = Number(line[1]);
+  assert.ok(left <= 40 && left >= 25, `time left ${left} s`);
   assert.match(stdout, /^openai-payg-westus\s+closed\s+-\s+0\/1 \(0\.0%\)/m);
   assert.match(stdout, /pool openai-backend-pool:\n {2}openai-ptu-eastus \(priority 1, weight 1, open\)/);
   const json = JSON.parse((await run(process.execPath, [main, 'status', '--admin', pool.gw.adminUrl!, '--json'])).stdout) as AdminStatus;
