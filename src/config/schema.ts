@@ -283,10 +283,31 @@ export const configSchema = z.strictObject({
       allowedHosts: z.array(z.string().min(1)).default([]),
     })
     .default({ allowPrivateNetworks: false, allowedHosts: [] }),
-  /** The cache behind cache-lookup-value / cache-store-value. */
+  /**
+   * The caches: `maxEntries` bounds the cache-lookup-value / cache-store-value cache; `responses`
+   * bounds the answers of the semantic cache and the response cache (docs/cache.md).
+   */
   cache: z
-    .strictObject({ maxEntries: z.number().int().positive().max(10_000_000).default(10_000) })
-    .default({ maxEntries: 10_000 }),
+    .strictObject({
+      maxEntries: z.number().int().positive().max(10_000_000).default(10_000),
+      responses: z
+        .strictObject({
+          /** Answers kept at most (semantic and response cache together); least recently used evicted first. */
+          maxEntries: z.number().int().positive().max(10_000_000).default(10_000),
+          /** Bytes kept at most (answers, vectors, bookkeeping). */
+          maxBytes: z.number().int().positive().max(64 * 1024 * MiB).default(256 * MiB),
+          /** A larger answer is not stored. */
+          maxEntryBytes: z.number().int().positive().max(1024 * MiB).default(1 * MiB),
+          /** The embeddings call of a lookup: longer is a miss. */
+          embeddingsTimeoutMs: z.number().int().positive().max(60_000).default(2000),
+          /** Who may get an entry: the subscription that stored it (default), or any subscription of its product. */
+          partition: z.enum(['subscription', 'product']).default('subscription'),
+          /** Share entries between replicas through Redis: `state` (the state store's Redis, when it is one), `off`, or a URL of its own. */
+          redis: z.union([z.enum(['state', 'off']), z.string().regex(/^rediss?:\/\//, 'expected state, off, or a redis:// URL')]).default('state'),
+        })
+        .default({ maxEntries: 10_000, maxBytes: 256 * MiB, maxEntryBytes: MiB, embeddingsTimeoutMs: 2000, partition: 'subscription', redis: 'state' }),
+    })
+    .default({ maxEntries: 10_000, responses: { maxEntries: 10_000, maxBytes: 256 * MiB, maxEntryBytes: MiB, embeddingsTimeoutMs: 2000, partition: 'subscription', redis: 'state' } }),
   /** Where counters live: this process (`memory`), or Redis shared by every replica. */
   state: z
     .strictObject({

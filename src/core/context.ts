@@ -80,6 +80,16 @@ export interface Metering {
   readonly sseEndsWithDone: boolean;
 }
 
+/** What a cache lookup found, for the response headers and the usage record (src/cache). */
+export interface CacheOutcome {
+  readonly kind: 'semantic' | 'response';
+  readonly result: 'hit' | 'miss';
+  /** Similarity of the nearest entry (semantic cache), when there was one. */
+  readonly score: number | null;
+  /** Prompt tokens of the lookup's embeddings call (0 for the response cache). */
+  readonly embeddingTokens: number;
+}
+
 export class RequestContext {
   /** The gateway's own id for this request, unique (usage records and ledger keys). */
   readonly requestId: string;
@@ -115,6 +125,9 @@ export class RequestContext {
   lastError: GatewayError | null = null;
   /** True once a policy produced the final response (return-response): later sections are skipped. */
   ended = false;
+  /** A cache answered in inbound: the backend section is skipped, outbound still runs (APIM). */
+  skipBackend = false;
+  cache: CacheOutcome | null = null;
   metering: Metering | null = null;
   /** A CORS preflight (OPTIONS with Access-Control-Request-Method): no key, only inbound runs. */
   preflight = false;

@@ -36,6 +36,12 @@ export interface Usage {
   readonly timeToFirstByteMs: number | null;
   /** Set when the request ended in an error (gateway code or backend failure). */
   readonly errorCode: string | null;
+  /** A semantic or response cache lookup ran: `hit` (no backend was called) or `miss`. */
+  readonly cache: 'hit' | 'miss' | null;
+  /** Similarity of the semantic cache's nearest entry, when there was one. */
+  readonly cacheScore: number | null;
+  /** Tokens of the semantic cache's embeddings call (metered apart from the chat tokens). */
+  readonly embeddingTokens: number;
 }
 
 /** Token counts as the OpenAI and Responses APIs name them; both shapes are normalised here. */

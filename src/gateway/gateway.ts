@@ -23,6 +23,7 @@ import { HealthRegistry } from '../upstream/health.ts';
 import { CircuitSharing } from '../upstream/circuit-sharing.ts';
 import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
+import { createResponseCaches } from '../cache/services.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -99,7 +100,10 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
       sharing?.closed(backend);
     },
   }));
+  // Cached answers outlive reloads too (their settings are the ones the process started with).
+  const responseCaches = createResponseCaches(config.cache.responses, { clock });
   const runtimeDeps = {
+    responseCaches,
     metrics,
     logger,
     now,

@@ -23,6 +23,7 @@ import type { PolicyServices } from '../policy-docs/services.ts';
 import { MemoryValueCache, type ValueCache } from '../state/value-cache.ts';
 import { MemoryLimitStore } from '../state/memory-limit-store.ts';
 import type { LimitStore } from '../state/limit-store.ts';
+import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
 import { OPENAI_OPERATION_IDS } from '../providers/openai/routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -71,6 +72,8 @@ export interface RuntimeDeps {
   /** Injected in tests to make retry back-offs instant (or recorded). */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly cache?: ValueCache;
+  /** Semantic and response caches; kept across reloads when given. */
+  readonly responseCaches?: ResponseCaches;
   /** Wall clock for limit windows (tests move it). */
   readonly clock?: () => number;
   /** The counter store; built from `state` config when not given. */
@@ -98,6 +101,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     urlDispatcher,
     outbound,
     cache: deps.cache ?? new MemoryValueCache({ maxEntries: config.cache.maxEntries, maxTtlSeconds: 365 * 24 * 3600 }),
+    responseCaches: deps.responseCaches ?? createResponseCaches(config.cache.responses, { ...(deps.clock !== undefined && { clock: deps.clock }) }),
     metrics: deps.metrics,
     logger: deps.logger,
     maxResponseBytes: config.gateway.maxResponseBytes,

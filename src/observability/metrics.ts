@@ -15,6 +15,8 @@ export class Metrics {
   readonly stateEvents: Counter<'type'>;
   #roundTrips: () => number = () => 0;
   readonly circuitTransitions: Counter<'backend' | 'state'>;
+  readonly cacheLookups: Counter<'kind' | 'result'>;
+  readonly cacheEmbeddingTokens: Counter;
   #circuits: () => ReadonlyArray<readonly [backend: string, open: boolean]> = () => [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -57,6 +59,17 @@ export class Metrics {
       name: 'tollgate_backend_circuit_transitions_total',
       help: 'Circuit breaker transitions by backend: state="open" when it trips, "closed" when a probe succeeds.',
       labelNames: ['backend', 'state'],
+      registers: [this.registry],
+    });
+    this.cacheLookups = new Counter({
+      name: 'tollgate_cache_lookups_total',
+      help: 'Cache lookups by kind (semantic, response) and result (hit, miss, error: a failed lookup, served as a miss).',
+      labelNames: ['kind', 'result'],
+      registers: [this.registry],
+    });
+    this.cacheEmbeddingTokens = new Counter({
+      name: 'tollgate_cache_embedding_tokens_total',
+      help: 'Tokens of the semantic cache\'s embeddings calls (one per lookup).',
       registers: [this.registry],
     });
     const circuits = (): ReadonlyArray<readonly [string, boolean]> => this.#circuits();

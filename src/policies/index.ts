@@ -23,6 +23,7 @@ import { retryDefinition } from './retry/index.ts';
 import { returnResponseDefinition } from './return-response/index.ts';
 import { rewriteUriDefinition } from './rewrite-uri/index.ts';
 import { sendRequestDefinition } from './send-request/index.ts';
+import { semanticCacheLookupDefinition, semanticCacheStoreDefinition } from './semantic-cache/index.ts';
 import { setBackendServiceDefinition } from './set-backend-service/index.ts';
 import { setBodyDefinition } from './set-body/index.ts';
 import { setHeaderDefinition } from './set-header/index.ts';
@@ -53,6 +54,8 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   returnResponseDefinition,
   rewriteUriDefinition,
   sendRequestDefinition,
+  semanticCacheLookupDefinition,
+  semanticCacheStoreDefinition,
   setBackendServiceDefinition,
   setBodyDefinition,
   setHeaderDefinition,

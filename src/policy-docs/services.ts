@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { BackendPool } from '../upstream/pool.ts';
 import type { OutboundClient } from '../upstream/outbound-client.ts';
 import type { ValueCache } from '../state/value-cache.ts';
+import type { ResponseCaches } from '../cache/services.ts';
 import type { LimitStore } from '../state/limit-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -17,6 +18,8 @@ export interface PolicyServices {
   readonly urlDispatcher: Dispatcher;
   readonly outbound: OutboundClient;
   readonly cache: ValueCache;
+  /** The semantic cache and the response cache (src/cache). */
+  readonly responseCaches: ResponseCaches;
   /** Counters for the limit policies (memory, or Redis when `state.store: redis`). */
   readonly limits: LimitStore;
   readonly metrics: Metrics;

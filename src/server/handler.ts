@@ -255,6 +255,9 @@ export class RequestHandler {
       latencyMs: end - ctx.timings.start,
       timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
       errorCode: ctx.lastError?.code ?? null,
+      cache: ctx.cache?.result ?? null,
+      cacheScore: ctx.cache?.score ?? null,
+      embeddingTokens: ctx.cache?.embeddingTokens ?? 0,
     };
     for (const finish of ctx.finishers) {
       try {

@@ -39,27 +39,6 @@ const dimension = { name: str({ required: true }), value: str({ expr: true }) };
 
 export const DEFERRED: readonly DeferredSpec[] = [
   {
-    names: ['llm-semantic-cache-lookup', 'azure-openai-semantic-cache-lookup'],
-    sections: ['inbound'],
-    attrs: {
-      'score-threshold': { kind: 'number', required: true, min: 0, max: 1 },
-      'embeddings-backend-id': str({ required: true, ref: 'backend' }),
-      'embeddings-backend-auth': { kind: { oneOf: ['system-assigned'] }, required: true },
-      'ignore-system-messages': bool(),
-      'max-message-count': int({ min: 1 }),
-      // Tollgate extension: how score-threshold is read (DESIGN.md, "Where the sources disagree").
-      'score-type': { kind: { oneOf: ['similarity', 'distance'] } },
-    },
-    children: { 'vary-by': {} },
-    arrives: 'the semantic cache',
-  },
-  {
-    names: ['llm-semantic-cache-store', 'azure-openai-semantic-cache-store'],
-    sections: ['outbound'],
-    attrs: { duration: int({ required: true, expr: true, min: 1 }), 'cache-response': bool() },
-    arrives: 'the semantic cache',
-  },
-  {
     names: ['llm-emit-token-metric', 'azure-openai-emit-token-metric'],
     sections: ['inbound'],
     attrs: { namespace: str() },

@@ -1,0 +1,134 @@
+/**
+ * The semantic cache's one embeddings call per lookup: POST `{"input": text}` to the configured
+ * embeddings backend, whose URL is the embeddings deployment itself (as APIM requires:
+ * `https://<resource>.openai.azure.com/openai/deployments/<deployment>/embeddings`). The call is
+ * authenticated like any backend request, through one pluggable function (`CredentialsFor`), so
+ * managed identity plugs in where the configured `credentials` are used today. It goes through
+ * the backend's pool and circuit breaker, is bounded in time and size, and every failure is an
+ * `EmbeddingsError`, which the lookup turns into a miss (never an error for the client).
+ * @module
+ */
+import type { Backend } from '../upstream/backend.ts';
+import type { BackendPool } from '../upstream/pool.ts';
+import { normaliseUsage } from '../core/usage.ts';
+
+/** A backend's credential headers (lower-case names) for one request. */
+export type CredentialsFor = (backend: Backend, signal: AbortSignal) => Promise<Readonly<Record<string, string>>>;
+
+/** Today's credentials: the backend's configured `credentials` (header, bearer). */
+export const configuredCredentials: CredentialsFor = (backend) => Promise.resolve(backend.credentialHeaders);
+
+export class EmbeddingsError extends Error {
+  override readonly name = 'EmbeddingsError';
+}
+
+export interface Embedding {
+  readonly vector: Float32Array;
+  /** Prompt tokens the embeddings backend reported (0 when it reported none). */
+  readonly tokens: number;
+  readonly backendId: string;
+}
+
+export interface EmbedOptions {
+  readonly timeoutMs: number;
+  readonly credentials: CredentialsFor;
+  /** Wall clock for the breaker. */
+  readonly clock: () => number;
+  /** The request's own signal: a client that leaves stops the call. */
+  readonly signal: AbortSignal;
+}
+
+/** An embeddings answer larger than this is garbage for our purpose (3,072 floats as JSON ≈ 70 KB). */
+const MAX_EMBEDDINGS_BODY = 2 * 1024 * 1024;
+const MAX_DIMENSIONS = 16_384;
+/** Azure's data plane refuses requests without it; APIM adds one for the embeddings backend too. */
+const AZURE_API_VERSION = '2024-10-21';
+
+export async function embed(pool: BackendPool, text: string, opts: EmbedOptions): Promise<Embedding> {
+  const picked = pool.select(opts.clock(), null, opts.clock);
+  if (typeof picked === 'number') throw new EmbeddingsError(`embeddings backend "${pool.id}" is unavailable (circuit open)`);
+  const backend = picked.backend;
+  const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
+  const end = backend.begin();
+  try {
+    const credentials = await opts.credentials(backend, signal);
+    const url = backend.url;
+    let path = url.pathname + url.search;
+    if (url.pathname.includes('/openai/deployments/') && !url.searchParams.has('api-version')) {
+      path += `${url.search === '' ? '?' : '&'}api-version=${AZURE_API_VERSION}`;
+    }
+    const res = await backend.pool.request({
+      path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...credentials },
+      body: JSON.stringify({ input: text }),
+      signal,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+    picked.answered(res.statusCode, res.headers);
+    const body = await readLimited(res.body, MAX_EMBEDDINGS_BODY);
+    if (res.statusCode !== 200) {
+      picked.succeeded();
+      throw new EmbeddingsError(`embeddings backend "${backend.id}" answered ${res.statusCode}`);
+    }
+    picked.succeeded();
+    return { ...parseEmbedding(body), backendId: backend.id };
+  } catch (err) {
+    if (opts.signal.aborted) picked.cancelled();
+    else picked.failed(signal.aborted ? 'timeout' : 'connection');
+    if (err instanceof EmbeddingsError) throw err;
+    throw new EmbeddingsError(signal.aborted && !opts.signal.aborted ? `embeddings backend "${backend.id}" timed out after ${opts.timeoutMs} ms` : `embeddings call to "${backend.id}" failed: ${(err as Error).message}`);
+  } finally {
+    end();
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new EmbeddingsError(`embeddings answer larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** OpenAI's embeddings response: `data[0].embedding` as floats or base64 little-endian float32. */
+export function parseEmbedding(body: Buffer): { vector: Float32Array; tokens: number } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new EmbeddingsError('embeddings answer is not JSON');
+  }
+  const root = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+  const data = root['data'];
+  const first = Array.isArray(data) ? (data[0] as Record<string, unknown> | undefined) : undefined;
+  const raw = first?.['embedding'];
+  let vector: Float32Array;
+  if (Array.isArray(raw)) {
+    vector = new Float32Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const v: unknown = raw[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new EmbeddingsError('embedding holds a value that is not a finite number');
+      vector[i] = v;
+    }
+  } else if (typeof raw === 'string') {
+    const bytes = Buffer.from(raw, 'base64');
+    if (bytes.length % 4 !== 0) throw new EmbeddingsError('base64 embedding is not whole float32 values');
+    vector = new Float32Array(bytes.length / 4);
+    for (let i = 0; i < vector.length; i++) vector[i] = bytes.readFloatLE(i * 4);
+  } else {
+    throw new EmbeddingsError('embeddings answer has no data[0].embedding');
+  }
+  if (vector.length === 0 || vector.length > MAX_DIMENSIONS) throw new EmbeddingsError(`embedding has ${vector.length} dimensions`);
+  let norm = 0;
+  for (const v of vector) norm += v * v;
+  if (!Number.isFinite(norm) || norm === 0) throw new EmbeddingsError('embedding is the zero vector or not finite');
+  return { vector, tokens: normaliseUsage(root['usage'])?.promptTokens ?? 0 };
+}

@@ -1,0 +1,140 @@
+/**
+ * The semantic cache's entries: answers keyed by (partition, prompt vector), bounded by entries
+ * and bytes, each with its own TTL, the least recently used evicted first. A partition (API +
+ * deployment + subscription + vary-by values + the request's answer-shaping parameters) is a hard
+ * filter: a lookup only ever searches its own partition's index, so no score can reach across
+ * tenants. Replicas share entries through `onStored` / `insert` (see redis-sharing.ts).
+ * @module
+ */
+import { VectorIndex } from './vector-index.ts';
+
+export interface CachedAnswer {
+  /** The answer as a complete `chat.completion` JSON object (a streamed answer is assembled). */
+  readonly body: Buffer;
+}
+
+export interface StoredEntry {
+  readonly partition: string;
+  /** Unit length. */
+  readonly vector: Float32Array;
+  readonly answer: CachedAnswer;
+  /** Wall-clock ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+export interface SemanticHit {
+  readonly answer: CachedAnswer;
+  readonly similarity: number;
+}
+
+export interface SemanticCacheOptions {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** Partitions up to this size are scanned exactly; larger ones use HNSW (vector-index.ts). */
+  readonly exactLimit?: number;
+  /** Wall clock (ms since the epoch). */
+  readonly clock?: () => number;
+}
+
+interface Entry extends StoredEntry {
+  readonly id: number;
+  readonly bytes: number;
+}
+
+/** Fixed cost of an entry besides its vector and answer (Map slots, objects, index bookkeeping). */
+const ENTRY_OVERHEAD_BYTES = 256;
+
+export class SemanticCache {
+  readonly #opts: SemanticCacheOptions;
+  readonly #clock: () => number;
+  /** Insertion order is recency order: a hit moves its entry to the end. */
+  readonly #entries = new Map<number, Entry>();
+  readonly #partitions = new Map<string, VectorIndex>();
+  #nextId = 1;
+  #bytes = 0;
+  /** Called after a local store (not after `insert`): the Redis sharing publishes it. */
+  onStored: ((entry: StoredEntry) => void) | null = null;
+
+  constructor(opts: SemanticCacheOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? Date.now;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The nearest live entry of `partition`, whatever its similarity (the caller applies the threshold). */
+  nearest(partition: string, vector: Float32Array): SemanticHit | undefined {
+    const index = this.#partitions.get(partition);
+    if (index === undefined || index.dimensions !== vector.length) return undefined;
+    const found = index.nearest(vector);
+    if (found === undefined) return undefined;
+    const entry = this.#entries.get(found.id);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.#clock()) {
+      this.#remove(entry);
+      return undefined;
+    }
+    this.#entries.delete(entry.id);
+    this.#entries.set(entry.id, entry);
+    return { answer: entry.answer, similarity: Math.min(1, found.similarity) };
+  }
+
+  /** Stores an answer produced here; peers hear about it through `onStored`. */
+  store(entry: StoredEntry): void {
+    if (this.insert(entry)) this.onStored?.(entry);
+  }
+
+  /** Adds an entry (a local store, or one another replica stored). False when it cannot be kept. */
+  insert(entry: StoredEntry): boolean {
+    if (entry.expiresAt <= this.#clock()) return false;
+    const bytes = entry.answer.body.length + entry.vector.length * 4 + entry.partition.length * 2 + ENTRY_OVERHEAD_BYTES;
+    if (bytes > this.#opts.maxBytes) return false;
+    let index = this.#partitions.get(entry.partition);
+    if (index !== undefined && index.dimensions !== entry.vector.length) {
+      // The embeddings model changed (another vector size): the old vectors are not comparable.
+      for (const e of [...this.#entries.values()]) if (e.partition === entry.partition) this.#remove(e);
+      index = undefined;
+    }
+    if (index === undefined) {
+      index = new VectorIndex({ dimensions: entry.vector.length, ...(this.#opts.exactLimit !== undefined && { exactLimit: this.#opts.exactLimit }) });
+      this.#partitions.set(entry.partition, index);
+    }
+    const id = this.#nextId++;
+    const stored: Entry = { ...entry, id, bytes };
+    index.add(id, entry.vector);
+    this.#entries.set(id, stored);
+    this.#bytes += bytes;
+    this.#evict();
+    return true;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#partitions.clear();
+    this.#bytes = 0;
+  }
+
+  #evict(): void {
+    const { maxEntries, maxBytes } = this.#opts;
+    while (this.#entries.size > maxEntries || this.#bytes > maxBytes) {
+      const oldest = this.#entries.values().next().value;
+      if (oldest === undefined) return;
+      this.#remove(oldest);
+    }
+  }
+
+  #remove(entry: Entry): void {
+    if (!this.#entries.delete(entry.id)) return;
+    this.#bytes -= entry.bytes;
+    const index = this.#partitions.get(entry.partition);
+    if (index === undefined) return;
+    index.remove(entry.id);
+    if (index.size === 0) this.#partitions.delete(entry.partition);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * `llm-semantic-cache-lookup` / `llm-semantic-cache-store` (and the `azure-openai-` names).
+ * Lookup (inbound): embed the prompt with the embeddings backend, search the request's partition,
+ * and on a hit answer from the cache: the backend section is skipped, outbound still runs (the
+ * store then has nothing to do, as in APIM). Store (outbound): keep a complete 2xx answer, held
+ * or streamed, once it is known to be complete. Every failure of the cache is a miss, never an
+ * error for the client. docs/cache.md explains partitions, accounting and headers.
+ * @module
+ */
+import type { RequestContext } from '../../core/context.ts';
+import type { PolicyDefinition } from '../../policy-docs/compile.ts';
+import { ElementReader } from '../../policy-docs/reader.ts';
+import type { Dyn } from '../../policy-docs/values.ts';
+import { embed, EmbeddingsError } from '../../cache/embeddings-client.ts';
+import { partitionId, promptKey } from '../../cache/prompt-key.ts';
+import { unitVector } from '../../cache/vector-index.ts';
+import { cacheHeaders, hitResponse, pendingStores, storeAnswer } from './answer-flow.ts';
+
+const ZERO_TOKENS = { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
+
+export const semanticCacheLookupDefinition: PolicyDefinition = {
+  names: ['llm-semantic-cache-lookup', 'azure-openai-semantic-cache-lookup'],
+  sections: ['inbound'],
+  compile(r, _scope, env) {
+    const thresholdText = r.literal('score-threshold', true) as string;
+    const threshold = Number(thresholdText.trim());
+    if (thresholdText.trim() === '' || !Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw r.fail('score-threshold', `must be a number from 0 to 1, got "${thresholdText}"`);
+    const backendId = (r.literal('embeddings-backend-id', true) as string).trim();
+    if (!env.backendIds.has(backendId)) throw r.fail('embeddings-backend-id', `names backend "${backendId}", which is not defined under backends`);
+    r.oneOf('embeddings-backend-auth', ['system-assigned'], undefined, true);
+    const ignoreSystem = r.bool('ignore-system-messages', false) as Dyn<boolean>;
+    const maxMessages = r.int('max-message-count', { min: 1, max: 100_000 });
+    // Tollgate extension (DESIGN.md, "where the sources disagree"): the seeds' similarity reading by default.
+    const scoreType = r.oneOf('score-type', ['similarity', 'distance'], 'similarity');
+    if (scoreType === 'similarity' && threshold < 0.5) {
+      env.notice(`<${r.el.name}> score-threshold ${threshold} is read as a cosine similarity (hit when similarity ≥ ${threshold}): that is very loose; for the docs' distance reading add score-type="distance"`, r.el.pos);
+    }
+    const varyBy: Dyn<string>[] = [];
+    for (const child of r.children(['vary-by'])) {
+      const c = new ElementReader(child);
+      const text = c.text();
+      if (text === undefined) throw c.fail(null, 'needs a value (text or expression)');
+      c.done();
+      varyBy.push(text);
+    }
+    r.noText();
+    const { backends, responseCaches, clock, logger, metrics } = env.services;
+    const { semantic, settings, credentialsFor } = responseCaches;
+    return {
+      name: r.el.name,
+      async run(ctx) {
+        if (ctx.preflight || ctx.metering?.usage !== 'chat' || ctx.request.json === null) return;
+        const key = promptKey(ctx.request.json, ignoreSystem(ctx));
+        if (key === undefined) return;
+        if (maxMessages !== undefined && key.messageCount > maxMessages(ctx)) return;
+        const partition = partitionId([
+          ctx.api?.id ?? '',
+          ctx.deployment ?? '',
+          tenantOf(ctx, settings.partition),
+          ...varyBy.map((v) => v(ctx)),
+          key.shape,
+        ]);
+        const pool = backends.get(backendId);
+        if (pool === undefined) return;
+        let embedding;
+        try {
+          embedding = await embed(pool, key.text, { timeoutMs: settings.embeddingsTimeoutMs, credentials: (b, s) => credentialsFor(b, s), clock, signal: ctx.signal });
+        } catch (err) {
+          if (ctx.signal.aborted) return;
+          // A miss, never an error: the request goes on to the backend as if there were no cache.
+          logger.warn({ requestId: ctx.requestId, policy: r.el.name, reason: err instanceof EmbeddingsError ? err.message : 'embeddings call failed' }, 'semantic cache lookup failed; treated as a miss');
+          ctx.cache = { kind: 'semantic', result: 'miss', score: null, embeddingTokens: 0 };
+          cacheHeaders(ctx, 'miss', null);
+          metrics.cacheLookups.inc({ kind: 'semantic', result: 'error' });
+          return;
+        }
+        metrics.cacheEmbeddingTokens.inc(embedding.tokens);
+        const vector = unitVector(embedding.vector);
+        const near = semantic.nearest(partition, vector);
+        const score = near === undefined ? null : near.similarity;
+        const hit = near !== undefined && (scoreType === 'distance' ? 1 - near.similarity <= threshold : near.similarity >= threshold);
+        ctx.cache = { kind: 'semantic', result: hit ? 'hit' : 'miss', score, embeddingTokens: embedding.tokens };
+        cacheHeaders(ctx, hit ? 'hit' : 'miss', score);
+        metrics.cacheLookups.inc({ kind: 'semantic', result: hit ? 'hit' : 'miss' });
+        if (!hit) {
+          pendingStores.set(ctx, { kind: 'semantic', partition, vector });
+          return;
+        }
+        ctx.response = hitResponse(near.answer.body, ctx);
+        // The answer cost no chat tokens: limits settle to 0, the usage record shows 0 and `cache: hit`.
+        ctx.tokens = { ...ZERO_TOKENS };
+        ctx.tokenSource = 'none';
+        ctx.skipBackend = true;
+      },
+    };
+  },
+};
+
+/** Whose entries a request may see: its subscription's (default) or its product's. */
+function tenantOf(ctx: RequestContext, scope: 'subscription' | 'product'): string {
+  if (scope === 'product' && ctx.productId !== null) return `product:${ctx.productId}`;
+  if (ctx.subscription !== null) return `subscription:${ctx.subscription.id}`;
+  return 'anonymous';
+}
+
+export const semanticCacheStoreDefinition: PolicyDefinition = {
+  names: ['llm-semantic-cache-store', 'azure-openai-semantic-cache-store'],
+  sections: ['outbound'],
+  compile(r, _scope, env) {
+    r.children([]);
+    r.noText();
+    const duration = r.int('duration', { min: 1, max: 31_536_000, required: true }) as Dyn<number>;
+    const cacheResponse = r.bool('cache-response', false) as Dyn<boolean>;
+    const services = env.services;
+    return {
+      name: r.el.name,
+      run(ctx) {
+        const pending = pendingStores.get(ctx);
+        if (pending?.kind !== 'semantic') return;
+        pendingStores.delete(ctx);
+        storeAnswer(ctx, services, { ttlSeconds: duration(ctx), anySuccess: cacheResponse(ctx) }, (body, expiresAt) => {
+          services.responseCaches.semantic.store({ partition: pending.partition, vector: pending.vector, answer: { body }, expiresAt });
+        });
+      },
+    };
+  },
+};
