@@ -6,6 +6,7 @@
 import type { PolicyDefinition } from '../policy-docs/compile.ts';
 import { authenticationManagedIdentityDefinition } from './authentication-managed-identity/index.ts';
 import { cacheLookupValueDefinition, cacheRemoveValueDefinition, cacheStoreValueDefinition } from './cache-value/index.ts';
+import { cacheLookupDefinition, cacheStoreDefinition } from './cache-response/index.ts';
 import { checkHeaderDefinition } from './check-header/index.ts';
 import { chooseDefinition } from './choose/index.ts';
 import { corsDefinition } from './cors/index.ts';
@@ -38,6 +39,8 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   cacheLookupValueDefinition,
   cacheRemoveValueDefinition,
   cacheStoreValueDefinition,
+  cacheLookupDefinition,
+  cacheStoreDefinition,
   checkHeaderDefinition,
   chooseDefinition,
   corsDefinition,

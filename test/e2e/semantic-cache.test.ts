@@ -297,3 +297,34 @@ test('an embeddings backend with its own key is called with that key', async () 
     await embedder.close();
   }
 });
+
+test('the seed\'s complete policy: a hit is served within the token limit, consumes no tokens, and the backend pool is not called', async () => {
+  const t = await start({
+    policy: readFileSync(join(SEEDS, 'complete-ai-gateway.xml'), 'utf8'),
+    extraBackends: { 'openai-backend-pool': { urlFromSim: true }, 'embeddings-backend': { urlFromSim: true, url: EMBEDDINGS_URL } },
+  });
+  try {
+    const first = await chat(t, 'Translate "good morning" into German.');
+    assert.equal(first.status, 200);
+    const consumed = Number(first.headers.get('x-tokens-consumed'));
+    assert.ok(consumed > 0);
+    const remainingAfterFirst = Number(first.headers.get('x-tokens-remaining'));
+    await first.arrayBuffer();
+
+    const hit = await chat(t, 'Translate "good morning" into German.');
+    assert.equal(hit.status, 200);
+    assert.equal(hit.headers.get('x-tollgate-cache'), 'hit');
+    assert.equal(hit.headers.get('x-tokens-consumed'), '0', 'a hit costs no tokens');
+    await hit.arrayBuffer();
+    assert.equal(chatCalls(t), 1);
+
+    const third = await chat(t, 'Translate "good night" into French, please.');
+    assert.equal(third.headers.get('x-tollgate-cache'), 'miss');
+    await third.arrayBuffer();
+    // The hit's reservation was settled back to 0: the window holds only the two misses.
+    assert.ok(Number(third.headers.get('x-tokens-remaining')) <= remainingAfterFirst);
+    assert.equal(chatCalls(t), 2);
+  } finally {
+    await t.close();
+  }
+});

@@ -71,24 +71,4 @@ export const DEFERRED: readonly DeferredSpec[] = [
     children: { content: { type: str(), 'validate-as': str(), 'schema-id': str(), 'schema-ref': str(), action: str(), 'allow-additional-properties': bool() } },
     arrives: 'content validation',
   },
-  {
-    names: ['cache-lookup'],
-    sections: ['inbound'],
-    attrs: {
-      'vary-by-developer': bool({ required: true }),
-      'vary-by-developer-groups': bool({ required: true }),
-      'downstream-caching-type': { kind: { oneOf: ['none', 'private', 'public'] } },
-      'caching-type': { kind: { oneOf: ['prefer-external', 'external', 'internal'] } },
-      'must-revalidate': bool(),
-      'allow-private-response-caching': bool(),
-    },
-    children: { 'vary-by-header': {}, 'vary-by-query-parameter': {} },
-    arrives: 'the response cache',
-  },
-  {
-    names: ['cache-store'],
-    sections: ['outbound'],
-    attrs: { duration: int({ required: true, expr: true, min: 1 }), 'cache-response': bool() },
-    arrives: 'the response cache',
-  },
 ];

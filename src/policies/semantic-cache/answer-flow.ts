@@ -114,7 +114,7 @@ export function storeAnswer(ctx: RequestContext, services: PolicyServices, rule:
  * the source ended, `onEnd(false)` when it failed or the consumer stopped early (the source is
  * then destroyed, releasing its connection as the writer's own destroy would).
  */
-function recordStream(source: Readable, onChunk: (chunk: Buffer) => void, onEnd: (complete: boolean) => void): Readable {
+export function recordStream(source: Readable, onChunk: (chunk: Buffer) => void, onEnd: (complete: boolean) => void): Readable {
   async function* passThrough(): AsyncGenerator<Buffer> {
     let ended = false;
     try {
