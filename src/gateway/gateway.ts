@@ -23,7 +23,8 @@ import { HealthRegistry } from '../upstream/health.ts';
 import { CircuitSharing } from '../upstream/circuit-sharing.ts';
 import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
-import { createResponseCaches } from '../cache/services.ts';
+import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
+import { CacheSharing } from '../cache/redis-sharing.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -45,6 +46,8 @@ export interface RunningGateway {
   readonly metrics: Metrics;
   readonly simulators: ReadonlyMap<string, RunningSimulator>;
   readonly handler: RequestHandler;
+  /** The semantic and response caches (they outlive reloads). */
+  readonly responseCaches: ResponseCaches;
   /** The runtime serving new requests (replaced by `reload`). */
   current(): Runtime;
   /**
@@ -102,6 +105,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   }));
   // Cached answers outlive reloads too (their settings are the ones the process started with).
   const responseCaches = createResponseCaches(config.cache.responses, { clock });
+  const cacheSharing = shareCaches(config, responseCaches, logger);
   const runtimeDeps = {
     responseCaches,
     metrics,
@@ -191,6 +195,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
     await limits.close();
     await sharing?.stop();
+    await cacheSharing?.stop();
   }
 
   const retired = new Set<Runtime>();
@@ -216,6 +221,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     metrics,
     simulators,
     handler,
+    responseCaches,
     close(graceMs = config.gateway.shutdownGraceMs) {
       closing ??= shutdown(graceMs);
       return closing;
@@ -233,6 +239,25 @@ function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<
   const onError = (message: string): void => logger.warn({ stateEvent: 'circuit-sharing', detail: message }, 'circuit sharing through Redis failed; local breakers still apply');
   const store = new RedisCircuitStore({ ...redis, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
   const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError });
+  sharing.start();
+  return sharing;
+}
+
+/** With Redis (the state store's, or `cache.responses.redis` naming its own), replicas share cached answers. */
+function shareCaches(config: LoadedConfig['config'], caches: ResponseCaches, logger: Logger): CacheSharing | null {
+  const setting = config.cache.responses.redis;
+  if (setting === 'off') return null;
+  const target = setting === 'state' ? redisTarget(config.state) : { urls: [setting], cluster: false };
+  if (target === null) return null;
+  const sharing = new CacheSharing({
+    ...target,
+    keyPrefix: config.state.keyPrefix,
+    maxEntries: config.cache.responses.maxEntries,
+    semantic: caches.semantic,
+    exact: caches.exact,
+    // The message never holds the URL (and so no password): ioredis errors name host and port only.
+    onError: (message) => logger.warn({ stateEvent: 'cache-sharing', detail: message }, 'cache sharing through Redis failed; cached answers stay local'),
+  });
   sharing.start();
   return sharing;
 }
