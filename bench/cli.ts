@@ -7,7 +7,7 @@ import { TARGETS } from './report.ts';
 import type { TargetName } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrency C]
-                        [--targets direct,floor,tollgate,limits,redis,pool] [--ttfb-requests N] [--warmup S]
+                        [--targets direct,floor,tollgate,limits,redis,pool,cache-hit,cache-miss] [--ttfb-requests N] [--warmup S]
                         [--slices N] [--slice-seconds S] [--quick] [--strict] [--no-pin] [--out FILE]
   env: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONCURRENCY, BENCH_TARGETS
   --slices  cycles of alternating throughput slices after the rounds (default 10,
@@ -18,7 +18,9 @@ const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrenc
   --warmup  seconds of load on each target's first visit (default min(5, 2 × duration))
   --targets any of direct, floor, tollgate, limits (token-limit policy, memory
             store), redis (the same on a private redis-server), pool (a backend
-            pool of three members with circuit breakers); default all,
+            pool of three members with circuit breakers), cache-hit (the semantic
+            cache answering every request), cache-miss (a lookup that always
+            misses: one embeddings call, then the forward); default all,
             visited in that order; redis is skipped with a message if it cannot start
   --strict  exit 1 if any check FAILs or a requested target could not run
   --no-pin  let the scheduler place processes (default: proxy on cpu 1,

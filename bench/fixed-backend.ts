@@ -55,6 +55,15 @@ const done = Buffer.from('data: [DONE]\n\n');
 const streamPlain = [...events, done];
 const streamWithUsage = [...events, usageEvent, done];
 
+// The semantic cache targets' embeddings backend: one fixed 1,536-dim vector (every request the
+// bench sends has the same prompt, so a real model would answer the same vector too), as floats
+// or, when asked (`encoding_format: "base64"`, what the gateway asks for), as little-endian float32.
+const vector = Array.from({ length: 1536 }, (_, i) => Math.round(Math.sin(i + 1) * 1e6) / 1e6);
+const embeddingBody = (embedding: unknown): Buffer =>
+  Buffer.from(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding }], model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } }));
+const embeddingFloats = embeddingBody(vector);
+const embeddingBase64 = embeddingBody(Buffer.from(new Float32Array(vector).buffer).toString('base64'));
+
 const notFound = Buffer.from(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
 const badRequest = Buffer.from(JSON.stringify({ error: { message: 'invalid JSON body', type: 'invalid_request_error' } }));
 
@@ -88,6 +97,12 @@ function wantsStream(raw: Buffer): { stream: boolean; usage: boolean } | undefin
 }
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === 'POST' && (req.url ?? '').split('?')[0]!.endsWith('/embeddings')) {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => sendJson(res, 200, Buffer.concat(chunks).includes('"base64"') ? embeddingBase64 : embeddingFloats));
+    return;
+  }
   if (req.method !== 'POST' || !(req.url ?? '').split('?')[0]!.endsWith('/chat/completions')) {
     req.resume();
     return sendJson(res, 404, notFound);

@@ -3,9 +3,9 @@
 // measured minutes apart, not a whole run apart) and then summarised, so
 // slow drift of the machine cancels out.
 
-export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis' | 'pool';
+export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis' | 'pool' | 'cache-hit' | 'cache-miss';
 /** Every target, in the order a round visits them. */
-export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis', 'pool'];
+export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis', 'pool', 'cache-hit', 'cache-miss'];
 
 export interface Sample {
   rps: number;
@@ -84,6 +84,8 @@ export const THROUGHPUT = {
   limits: throughput('limits', 'floor', 0.85),
   pool: throughput('pool', 'tollgate', 0.95),
   redis: throughput('redis', 'limits', 0.8),
+  // A hit never reaches the backend, so it should beat forwarding at all.
+  cacheHit: throughput('cache-hit', 'floor', 1.0),
 } as const;
 
 /** The per-round Versus check of a throughput target. */
@@ -130,6 +132,11 @@ const VERSUS: Versus[] = [
   { name: 'pool CPU per request', target: 'pool', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
   throughputCheck(THROUGHPUT.redis),
   { name: 'redis CPU per request', target: 'redis', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'limits', limit: '' },
+  throughputCheck(THROUGHPUT.cacheHit),
+  { name: 'cache-hit CPU per request', target: 'cache-hit', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
+  // A miss is the tollgate request plus one embeddings round trip and the lookup itself.
+  { name: 'cache-miss CPU per request', target: 'cache-miss', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
+  { name: 'cache-miss requests/s', target: 'cache-miss', metric: 'rps', digits: 0, unit: '', base: 'tollgate', limit: '' },
   {
     name: 'Redis round trips per request',
     target: 'redis',
@@ -191,7 +198,7 @@ export interface Summary {
 }
 
 export function summarise(rounds: Round[]): Summary {
-  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {}, pool: {} };
+  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {}, pool: {}, 'cache-hit': {}, 'cache-miss': {} };
   const ratios: Summary['ratios'] = {};
   const checks: Check[] = [];
   for (const row of ROWS) {

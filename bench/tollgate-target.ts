@@ -33,7 +33,18 @@ export function freePort(): Promise<number> {
 export const LIMIT_POLICY =
   '<policies><inbound><base /><llm-token-limit tokens-per-minute="1000000000" token-quota="1000000000000" token-quota-period="Monthly" counter-key="@(context.Subscription.Id)" estimate-prompt-tokens="true" remaining-tokens-header-name="x-tokens-remaining" /></inbound></policies>';
 
+/** The semantic cache targets: `cache-hit` looks up and stores (every request after the first is
+ *  a hit), `cache-miss` only looks up (nothing is ever stored, so every request is a miss: one
+ *  embeddings call, then the forward; the prompt memo is off for it). */
+const CACHE_LOOKUP = '<llm-semantic-cache-lookup score-threshold="0.95" embeddings-backend-id="embeddings" embeddings-backend-auth="system-assigned" />';
+export const CACHE_POLICY = {
+  hit: `<policies><inbound><base />${CACHE_LOOKUP}</inbound><outbound><base /><llm-semantic-cache-store duration="3600" /></outbound></policies>`,
+  miss: `<policies><inbound><base />${CACHE_LOOKUP}</inbound></policies>`,
+} as const;
+
 export interface Variant {
+  /** The semantic cache policy (CACHE_POLICY) on the API, with an embeddings backend on the fixed backend. */
+  cache?: 'hit' | 'miss';
   /** Adds LIMIT_POLICY on the API. */
   limits?: boolean;
   /** `state: { store: redis, url }` instead of the default memory store. */
@@ -51,28 +62,34 @@ const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker
 `.replaceAll('BREAKER', '{ rules: [{ failureCondition: { count: 5, interval: PT1M, statusCodeRanges: [{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: PT1M, acceptRetryAfter: true }] }');
 
 function configYaml(port: number, adminPort: number, backendPort: number, v: Variant): string {
-  const api = v.limits
-    ? `  openai:
+  const policy = v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : undefined;
+  const api =
+    policy !== undefined
+      ? `  openai:
     path: ""
     type: openai
     backend: fixed
     policies: |
-      ${LIMIT_POLICY}`
-    : `  openai: { path: "", type: openai, backend: ${v.pool === true ? 'fixed-pool' : 'fixed'} }`;
+      ${policy}`
+      : `  openai: { path: "", type: openai, backend: ${v.pool === true ? 'fixed-pool' : 'fixed'} }`;
+  const embeddings = v.cache === undefined ? '' : `  embeddings: { url: "http://127.0.0.1:${backendPort}/openai/deployments/text-embedding-3-small/embeddings" }\n`;
   const state = v.redisUrl === undefined ? '' : `state: { store: redis, url: "${v.redisUrl}" }\n`;
+  // The miss target sends one prompt over and over: without the memo each request embeds it
+  // again, as a new prompt would (the cost a miss really has).
+  const cacheSection = v.cache === 'miss' ? 'cache: { responses: { embeddingsMemo: 0 } }\n' : '';
   return `gateway: { listen: 127.0.0.1:${port} }
 admin:   { listen: 127.0.0.1:${adminPort} }
 namedValues:
   bench-key: { value: "${BENCH_KEY}", secret: true }
 backends:
   fixed: { url: "http://127.0.0.1:${backendPort}" }
-${v.pool === true ? POOL_BACKENDS.replaceAll('PORT', String(backendPort)) : ''}apis:
+${embeddings}${v.pool === true ? POOL_BACKENDS.replaceAll('PORT', String(backendPort)) : ''}apis:
 ${api}
 products:
   bench: { apis: [openai] }
 subscriptions:
   bench: { product: bench, keys: ["{{bench-key}}"] }
-${state}`;
+${state}${cacheSection}`;
 }
 
 async function isReady(url: string): Promise<boolean> {

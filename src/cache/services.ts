@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { configuredCredentials, type CredentialsFor } from './embeddings-client.ts';
 import { ExactResponseStore } from './exact-store.ts';
 import { SemanticCache } from './semantic-store.ts';
+import { EmbeddingMemo } from './embedding-memo.ts';
 
 export type CacheSettings = Config['cache']['responses'];
 
@@ -15,6 +16,8 @@ export interface ResponseCaches {
   readonly semantic: SemanticCache;
   readonly exact: ExactResponseStore;
   readonly settings: CacheSettings;
+  /** Unit prompt vectors by exact prompt text (settings.embeddingsMemo entries). */
+  readonly memo: EmbeddingMemo;
   /** A backend's credentials for the embeddings call (managed identity plugs in here). */
   readonly credentialsFor: CredentialsFor;
 }
@@ -25,6 +28,7 @@ export function createResponseCaches(settings: CacheSettings, opts: { clock?: ()
     semantic: new SemanticCache(bounds),
     exact: new ExactResponseStore(bounds),
     settings,
+    memo: new EmbeddingMemo(settings.embeddingsMemo),
     credentialsFor: opts.credentialsFor ?? configuredCredentials,
   };
 }

@@ -300,14 +300,16 @@ export const configSchema = z.strictObject({
           maxEntryBytes: z.number().int().positive().max(1024 * MiB).default(1 * MiB),
           /** The embeddings call of a lookup: longer is a miss. */
           embeddingsTimeoutMs: z.number().int().positive().max(60_000).default(2000),
+          /** Prompt vectors remembered per exact prompt text (0: off), so a repeated prompt needs no embeddings call. */
+          embeddingsMemo: z.number().int().min(0).max(1_000_000).default(4096),
           /** Who may get an entry: the subscription that stored it (default), or any subscription of its product. */
           partition: z.enum(['subscription', 'product']).default('subscription'),
           /** Share entries between replicas through Redis: `state` (the state store's Redis, when it is one), `off`, or a URL of its own. */
           redis: z.union([z.enum(['state', 'off']), z.string().regex(/^rediss?:\/\//, 'expected state, off, or a redis:// URL')]).default('state'),
         })
-        .default({ maxEntries: 10_000, maxBytes: 256 * MiB, maxEntryBytes: MiB, embeddingsTimeoutMs: 2000, partition: 'subscription', redis: 'state' }),
+        .default({ maxEntries: 10_000, maxBytes: 256 * MiB, maxEntryBytes: MiB, embeddingsTimeoutMs: 2000, embeddingsMemo: 4096, partition: 'subscription', redis: 'state' }),
     })
-    .default({ maxEntries: 10_000, responses: { maxEntries: 10_000, maxBytes: 256 * MiB, maxEntryBytes: MiB, embeddingsTimeoutMs: 2000, partition: 'subscription', redis: 'state' } }),
+    .default({ maxEntries: 10_000, responses: { maxEntries: 10_000, maxBytes: 256 * MiB, maxEntryBytes: MiB, embeddingsTimeoutMs: 2000, embeddingsMemo: 4096, partition: 'subscription', redis: 'state' } }),
   /** Where counters live: this process (`memory`), or Redis shared by every replica. */
   state: z
     .strictObject({

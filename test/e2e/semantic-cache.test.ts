@@ -74,8 +74,9 @@ test('the seed\'s blocks verbatim: a repeated prompt is a hit answered without t
     assert.ok((hitUsage.cacheScore ?? 0) >= 0.95);
     assert.equal(hitUsage.totalTokens, 0, 'a hit consumes no chat tokens');
     assert.equal(hitUsage.backend, null);
-    assert.ok(hitUsage.embeddingTokens > 0, 'the embeddings call is metered');
+    assert.equal(hitUsage.embeddingTokens, 0, 'the repeated prompt\'s vector was remembered: no embeddings call');
     assert.equal(t.usages[0]?.cache, 'miss');
+    assert.ok((t.usages[0]?.embeddingTokens ?? 0) > 0, 'the embeddings call is metered');
   } finally {
     await t.close();
   }

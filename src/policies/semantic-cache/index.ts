@@ -45,7 +45,7 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
     }
     r.noText();
     const { backends, responseCaches, clock, logger, metrics } = env.services;
-    const { semantic, settings, credentialsFor } = responseCaches;
+    const { semantic, settings, credentialsFor, memo } = responseCaches;
     return {
       name: r.el.name,
       async run(ctx) {
@@ -62,24 +62,31 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
         ]);
         const pool = backends.get(backendId);
         if (pool === undefined) return;
-        let embedding;
-        try {
-          embedding = await embed(pool, key.text, { timeoutMs: settings.embeddingsTimeoutMs, credentials: (b, s) => credentialsFor(b, s), clock, signal: ctx.signal });
-        } catch (err) {
-          if (ctx.signal.aborted) return;
-          // A miss, never an error: the request goes on to the backend as if there were no cache.
-          logger.warn({ requestId: ctx.requestId, policy: r.el.name, reason: err instanceof EmbeddingsError ? err.message : 'embeddings call failed' }, 'semantic cache lookup failed; treated as a miss');
-          ctx.cache = { kind: 'semantic', result: 'miss', score: null, embeddingTokens: 0 };
-          cacheHeaders(ctx, 'miss', null);
-          metrics.cacheLookups.inc({ kind: 'semantic', result: 'error' });
-          return;
+        // Keyed by the embeddings URL: a reload that points the backend at another model starts afresh.
+        const memoKey = memo.key(pool.members[0]?.backend.url.href ?? backendId, key.text);
+        let vector = memo.get(memoKey);
+        let embeddingTokens = 0;
+        if (vector === undefined) {
+          try {
+            const embedding = await embed(pool, key.text, { timeoutMs: settings.embeddingsTimeoutMs, credentials: credentialsFor, clock, signal: ctx.signal });
+            embeddingTokens = embedding.tokens;
+            metrics.cacheEmbeddingTokens.inc(embedding.tokens);
+            vector = unitVector(embedding.vector);
+            memo.set(memoKey, vector);
+          } catch (err) {
+            if (ctx.signal.aborted) return;
+            // A miss, never an error: the request goes on to the backend as if there were no cache.
+            logger.warn({ requestId: ctx.requestId, policy: r.el.name, reason: err instanceof EmbeddingsError ? err.message : 'embeddings call failed' }, 'semantic cache lookup failed; treated as a miss');
+            ctx.cache = { kind: 'semantic', result: 'miss', score: null, embeddingTokens: 0 };
+            cacheHeaders(ctx, 'miss', null);
+            metrics.cacheLookups.inc({ kind: 'semantic', result: 'error' });
+            return;
+          }
         }
-        metrics.cacheEmbeddingTokens.inc(embedding.tokens);
-        const vector = unitVector(embedding.vector);
         const near = semantic.nearest(partition, vector);
         const score = near === undefined ? null : near.similarity;
         const hit = near !== undefined && (scoreType === 'distance' ? 1 - near.similarity <= threshold : near.similarity >= threshold);
-        ctx.cache = { kind: 'semantic', result: hit ? 'hit' : 'miss', score, embeddingTokens: embedding.tokens };
+        ctx.cache = { kind: 'semantic', result: hit ? 'hit' : 'miss', score, embeddingTokens };
         cacheHeaders(ctx, hit ? 'hit' : 'miss', score);
         metrics.cacheLookups.inc({ kind: 'semantic', result: hit ? 'hit' : 'miss' });
         if (!hit) {

@@ -1,0 +1,37 @@
+/**
+ * Prompt vectors remembered per (embeddings backend, exact prompt text), least recently used
+ * out first. The same model gives the same text the same vector, so a repeated prompt (the
+ * cache's common case) is looked up without an embeddings round trip: a hit then costs a hash,
+ * a map read and the partition search. A changed prompt, even by one character, is embedded.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+
+export class EmbeddingMemo {
+  readonly #max: number;
+  readonly #entries = new Map<string, Float32Array>();
+
+  constructor(maxEntries: number) {
+    this.#max = maxEntries;
+  }
+
+  /** The key of a text (a hash: prompts can be long, and keys stay in memory). */
+  key(backendId: string, text: string): string {
+    return createHash('sha256').update(backendId).update('\u0000').update(text).digest('base64url');
+  }
+
+  get(key: string): Float32Array | undefined {
+    const v = this.#entries.get(key);
+    if (v === undefined) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, v);
+    return v;
+  }
+
+  set(key: string, vector: Float32Array): void {
+    if (this.#max === 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, vector);
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+}
