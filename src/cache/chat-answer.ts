@@ -165,8 +165,9 @@ export function renderStream(completion: Json, includeUsage: boolean): Buffer {
     const choice = obj(raw) ?? {};
     const index = choice['index'] ?? 0;
     const message = obj(choice['message']) ?? {};
-    emit([{ index, delta: { role: message['role'] ?? 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
     const content = message['content'];
+    // As OpenAI streams it: the role first, with `content: null` when the answer is tool calls only.
+    emit([{ index, delta: { role: message['role'] ?? 'assistant', content: typeof content === 'string' ? '' : null }, logprobs: null, finish_reason: null }]);
     if (typeof content === 'string') {
       for (let i = 0; i < content.length; i += REPLAY_PIECE_CHARS) {
         emit([{ index, delta: { content: content.slice(i, i + REPLAY_PIECE_CHARS) }, logprobs: null, finish_reason: null }]);

@@ -23,7 +23,7 @@ export interface VectorIndexOptions {
   readonly exactLimit?: number;
 }
 
-const DEFAULT_EXACT_LIMIT = 2048;
+const DEFAULT_EXACT_LIMIT = 512;
 
 /** Unit-length copy of `v` (cosine similarity is then a dot product); the zero vector stays zero. */
 export function unitVector(v: ArrayLike<number>): Float32Array {
@@ -65,6 +65,20 @@ export class VectorIndex {
     const graph = this.#graph as HnswIndex;
     graph.add(BigInt(id), vector, 1);
     this.#graphSize++;
+  }
+
+  /** Bulk load (a replica warming up, the benchmark): `vectors` holds `ids.length` unit rows. */
+  addMany(ids: readonly number[], vectors: Float32Array): void {
+    const d = this.dimensions;
+    if (vectors.length !== ids.length * d) throw new RangeError('addMany: vectors must hold one row per id');
+    if (this.#rows !== null && this.#rows.size + ids.length <= this.#exactLimit) {
+      ids.forEach((id, i) => this.add(id, vectors.subarray(i * d, (i + 1) * d)));
+      return;
+    }
+    if (this.#rows !== null) this.#toGraph(this.#rows);
+    // threads 0: usearch uses every core for a bulk build (a single add stays on this thread).
+    (this.#graph as HnswIndex).add(BigUint64Array.from(ids, (id) => BigInt(id)), vectors, 0);
+    this.#graphSize += ids.length;
   }
 
   remove(id: number): void {
