@@ -70,6 +70,12 @@ export async function startDemo(env: NodeJS.ProcessEnv, listen: string, adminLis
       ],
     },
   };
+  // The seeds' semantic cache names `embeddings-backend`: the first simulator serves embeddings
+  // (its built-in embedder), so the seed's lookup/store blocks work here as pasted.
+  backends['embeddings-backend'] = {
+    url: `${(simulators[0] as RunningSimulator).url}/openai/deployments/text-embedding-3-small/embeddings`,
+    description: 'built-in simulator embeddings (for llm-semantic-cache-lookup)',
+  };
   const config = {
     gateway: { listen },
     admin: { listen: adminListen },
