@@ -36,8 +36,12 @@ export interface SemanticCacheOptions {
   readonly clock?: () => number;
 }
 
-interface Entry extends StoredEntry {
+/** The vector itself lives in the partition's index only (an HNSW graph keeps its own f16 copy). */
+interface Entry {
   readonly id: number;
+  readonly partition: string;
+  readonly answer: CachedAnswer;
+  readonly expiresAt: number;
   readonly bytes: number;
 }
 
@@ -106,7 +110,7 @@ export class SemanticCache {
       this.#partitions.set(entry.partition, index);
     }
     const id = this.#nextId++;
-    const stored: Entry = { ...entry, id, bytes };
+    const stored: Entry = { id, partition: entry.partition, answer: entry.answer, expiresAt: entry.expiresAt, bytes };
     index.add(id, entry.vector);
     this.#entries.set(id, stored);
     this.#bytes += bytes;

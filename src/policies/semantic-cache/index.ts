@@ -83,13 +83,20 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
             return;
           }
         }
-        const near = semantic.nearest(partition, vector);
+        let near: ReturnType<typeof semantic.nearest>;
+        try {
+          near = semantic.nearest(partition, vector);
+        } catch (err) {
+          // The index failing (a native error) is a miss like any other cache failure.
+          logger.warn({ requestId: ctx.requestId, policy: r.el.name, reason: (err as Error).message }, 'semantic cache search failed; treated as a miss');
+          near = undefined;
+        }
         const score = near === undefined ? null : near.similarity;
         const hit = near !== undefined && (scoreType === 'distance' ? 1 - near.similarity <= threshold : near.similarity >= threshold);
         ctx.cache = { kind: 'semantic', result: hit ? 'hit' : 'miss', score, embeddingTokens };
         cacheHeaders(ctx, hit ? 'hit' : 'miss', score);
         metrics.cacheLookups.inc({ kind: 'semantic', result: hit ? 'hit' : 'miss' });
-        if (!hit) {
+        if (!hit || near === undefined) {
           pendingStores.set(ctx, { kind: 'semantic', partition, vector });
           return;
         }
