@@ -329,3 +329,34 @@ test('the seed\'s complete policy: a hit is served within the token limit, consu
     await t.close();
   }
 });
+
+test('system messages partition the cache unless ignore-system-messages; max-message-count skips long conversations; score-type="distance"', async () => {
+  const lookup = (attrs: string): string =>
+    doc(`<inbound><base /><llm-semantic-cache-lookup score-threshold="0.05" score-type="distance" embeddings-backend-id="embeddings-backend" embeddings-backend-auth="system-assigned" ${attrs} /></inbound>`, '<outbound><base /><llm-semantic-cache-store duration="60" /></outbound>');
+  const ask = async (t: TestGateway, messages: unknown[]): Promise<string | null> => {
+    const res = await chat(t, '', { messages });
+    await res.arrayBuffer();
+    return res.headers.get('x-tollgate-cache');
+  };
+  const convo = (system: string): unknown[] => [
+    { role: 'system', content: system },
+    { role: 'user', content: 'Recommend a book about the sea.' },
+  ];
+  const strict = await start({ policy: lookup('max-message-count="2"') });
+  try {
+    assert.equal(await ask(strict, convo('You are terse.')), 'miss');
+    assert.equal(await ask(strict, convo('You are terse.')), 'hit', 'distance 0 ≤ 0.05');
+    assert.equal(await ask(strict, convo('You are a pirate.')), 'miss', 'another system message');
+    const long = [...convo('You are terse.'), { role: 'assistant', content: 'Moby-Dick.' }, { role: 'user', content: 'Another one?' }];
+    assert.equal(await ask(strict, long), null, 'more than 2 messages: no lookup at all');
+  } finally {
+    await strict.close();
+  }
+  const loose = await start({ policy: lookup('ignore-system-messages="true"') });
+  try {
+    assert.equal(await ask(loose, convo('You are terse.')), 'miss');
+    assert.equal(await ask(loose, convo('You are a pirate.')), 'hit', 'system messages ignored');
+  } finally {
+    await loose.close();
+  }
+});
