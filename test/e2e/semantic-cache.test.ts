@@ -20,7 +20,9 @@ const doc = (...sections: string[]): string => `<policies>\n${sections.join('\n'
 const EMBEDDINGS_URL = '{{sim-url}}/openai/deployments/text-embedding-3-small/embeddings';
 const OTHER_KEY = 'tg-other-key-0123456789abcdef';
 
-function start(opts: TestGatewayOptions & { policy?: string } = {}): Promise<TestGateway> {
+/** `responses`: cache.responses settings; the embeddings timeout is long unless a test sets it
+ *  (a loaded test machine must not turn a lookup into a miss). */
+function start(opts: TestGatewayOptions & { policy?: string; responses?: Record<string, unknown> } = {}): Promise<TestGateway> {
   return startTestGateway({
     apiPolicies: opts.policy ?? doc(SEED),
     extraBackends: { 'embeddings-backend': { urlFromSim: true, url: EMBEDDINGS_URL }, ...opts.extraBackends },
@@ -30,6 +32,7 @@ function start(opts: TestGatewayOptions & { policy?: string } = {}): Promise<Tes
         'team-a': { product: 'starter', keys: ['{{team-key}}'] },
         'team-b': { product: 'starter', keys: [OTHER_KEY] },
       },
+      cache: { responses: { embeddingsTimeoutMs: 30_000, ...opts.responses } },
       ...opts.config,
     },
   });
@@ -150,7 +153,7 @@ test('two subscriptions never share an entry; partition "product" widens it to t
   } finally {
     await t.close();
   }
-  const wide = await start({ config: { cache: { responses: { partition: 'product' } } } });
+  const wide = await start({ responses: { partition: 'product' } });
   try {
     await (await chat(wide, 'Summarise the plot of Hamlet.')).arrayBuffer();
     const other = await chat(wide, 'Summarise the plot of Hamlet.', {}, { 'api-key': OTHER_KEY });
@@ -226,7 +229,7 @@ test('nothing is stored from a 500, a cut stream, a finish_reason of length, or 
 
 test('entries expire after the store duration, and the cache keeps at most maxEntries (least recently used out first)', async () => {
   let now = Date.parse('2026-01-01T00:00:00Z');
-  const t = await start({ clock: () => now, config: { cache: { responses: { maxEntries: 2 } } } });
+  const t = await start({ clock: () => now, responses: { maxEntries: 2 } });
   try {
     const status = async (q: string): Promise<string | null> => {
       const res = await chat(t, q);
@@ -258,7 +261,7 @@ test('an embeddings backend that is down, slow or answers garbage makes the look
   };
   try {
     for (const [name, backend] of Object.entries(cases)) {
-      const t = await start({ extraBackends: { 'embeddings-backend': backend }, config: { cache: { responses: { embeddingsTimeoutMs: 300 } } } });
+      const t = await start({ extraBackends: { 'embeddings-backend': backend }, responses: { embeddingsTimeoutMs: 300 } });
       try {
         for (let i = 0; i < 2; i++) {
           const res = await chat(t, 'Is the cache there?');
