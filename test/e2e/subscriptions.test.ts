@@ -97,6 +97,9 @@ test('the usage record of a JSON answer names who called what, and how it went',
       latencyMs: 0,
       timeToFirstByteMs: 0,
       errorCode: null,
+      cache: null,
+      cacheScore: null,
+      embeddingTokens: 0,
     },
   );
   assert.ok(usage.latencyMs > 0);
