@@ -74,17 +74,26 @@ function produced(v: unknown): number {
 /** Before a method, static method or constructor runs: charges for reading its arguments. */
 export function chargeArgs(args: readonly unknown[]): void {
   let units = 0;
-  for (const a of args) units += unitsOf(a);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    // Strings first: the common argument, and the cheapest to measure.
+    units += typeof a === 'string' ? a.length : typeof a === 'object' && a !== null ? unitsOf(a) : 0;
+  }
   if (units >= UNITS_PER_STEP) charge(units / UNITS_PER_STEP);
 }
+
+/** Results this small cost nothing to settle: under a step, and within the step budget's own bound on memory. */
+const SMALL = 64;
 
 /**
  * After it ran: charges for producing `result` and counts it (unless it is `self` or an argument,
  * which nothing new was made for).
  */
 export function settle(result: unknown, args: readonly unknown[], self?: unknown): unknown {
-  let units = 0;
-  if (result !== self && (typeof result === 'string' ? result.length > 0 : typeof result === 'object' && result !== null) && !args.includes(result)) units += produced(result);
+  if (typeof result === 'string') {
+    if (result.length <= SMALL || result === self || args.includes(result)) return result;
+  } else if (typeof result !== 'object' || result === null || result === self || args.includes(result)) return result;
+  const units = produced(result);
   if (units >= UNITS_PER_STEP) charge(units / UNITS_PER_STEP);
   return result;
 }
