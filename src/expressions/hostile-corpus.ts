@@ -35,6 +35,8 @@ export const HOSTILE: readonly Hostile[] = [
   { name: 'PadLeft loop', src: "@{ var n = 0; for (var i = 0; i < 100000; i++) { n += \"x\".PadLeft(16000000 - i).Length; } return n; }" },
   { name: 'Format alignment loop', src: '@{ var n = 0; for (var i = 0; i < 100000; i++) { n += string.Format("{0,16000000}", i).Length; } return n; }' },
   { name: 'interpolation alignment loop', src: '@{ var n = 0; for (var i = 0; i < 100000; i++) { n += $"{i,16000000}".Length; } return n; }' },
+  { name: 'Trim of white space loop', src: "@{ var s = new string(' ', 6000000); var n = 0; for (var i = 0; i < 100000; i++) { n += s.Trim().Length + (string.IsNullOrWhiteSpace(s) ? 1 : 0); } return n; }" },
+  { name: 'Format of a long literal loop', src: "@{ var f = new string('x', 6000000); var n = 0; for (var i = 0; i < 100000; i++) { n += string.Format(f, i).Length; } return n; }" },
   { name: 'Join of a repeated string', src: "@{ var p = new string('a', 1000000); var n = 0; for (var i = 0; i < 1000; i++) { n += string.Join(\",\", Enumerable.Repeat(p, 15)).Length; } return n; }" },
   { name: 'Split into many parts', src: "@{ var s = new string(',', 999999); var n = 0; for (var i = 0; i < 1000; i++) { n += s.Split(',').Length; } return n; }" },
   { name: 'Enumerable.Range lists', src: '@{ var l = new List<int[]>(); for (var i = 0; i < 1000; i++) { l.Add(Enumerable.Range(0, 1000000).ToArray()); } return l.Count; }' },

@@ -207,7 +207,8 @@ function escapeData(s: string): string {
 const htmlEncode = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 
 function unescape(s: string, plus: boolean): string {
-  chargeWork(s.length * ESCAPE_WEIGHT);
+  // A run of escapes is decoded by a callback: up to one per four chars.
+  chargeWork(s.length * ESCAPE_WEIGHT * 4);
   const t = plus ? s.replace(/\+/g, ' ') : s;
   return t.replace(/(%[0-9A-Fa-f]{2})+/g, (m) => {
     try {
