@@ -6,7 +6,7 @@
  */
 import { argAt, charOrStr, ignoreCase, int, str, strOrNull, enumOf } from './args.ts';
 import { argError, formatError, indexOutOfRange, outOfRange } from './errors.ts';
-import { BYTES_PER_CHAR, MAX_STRING, allocate, charge, checkCount, checkStringLength, chargeWork, mapChunks, produceChars } from './limits.ts';
+import { BYTES_PER_CHAR, MAX_STRING, allocate, charge, checkCount, checkString, checkStringLength, chargeWork, mapChunks, produceChars } from './limits.ts';
 import { toSeq } from './linq.ts';
 import { formatNumber } from './numbers.ts';
 import { defineStatic, defineType } from './registry.ts';
@@ -244,6 +244,15 @@ function pad(s: string, a: unknown[], left: boolean): string {
   return left ? s.padStart(width, c) : s.padEnd(width, c);
 }
 
+/**
+ * Case mapping looks every char up in Unicode's tables (a few times a copy's cost, charged on top
+ * of the scan); upper-casing may triple a string (ß → SS), so it is built piecewise up to the cap.
+ */
+function caseMapped(s: string, upper: boolean): string {
+  chargeWork(s.length * 3);
+  return upper ? mapChunks(s, (p) => p.toUpperCase()) : checkString(s.toLowerCase());
+}
+
 /** Every string method may scan the whole string, so each call costs in proportion to its length. */
 const scanned = <A extends unknown[], R>(f: (s: string, ...a: A) => R) => (s: string, ...a: A): R => {
   chargeWork(s.length);
@@ -270,10 +279,10 @@ defineType<string>('System.String', 'System.String', {
     Substring: [1, 2, scanned((s, a) => { const st = int(a, 0); const len = a.length > 1 ? int(a, 1) : s.length - st; checkRange(s, st, len); return s.slice(st, st + len); })],
     Remove: [1, 2, scanned((s, a) => { const st = int(a, 0); const len = a.length > 1 ? int(a, 1) : s.length - st; checkRange(s, st, len); return s.slice(0, st) + s.slice(st + len); })],
     Insert: [2, 2, scanned((s, a) => { const at = int(a, 0); if (at < 0 || at > s.length) throw outOfRange('startIndex'); const v = str(a, 1); checkStringLength(s.length + v.length); return s.slice(0, at) + v + s.slice(at); })],
-    ToLower: [0, 1, scanned((s) => s.toLowerCase())],
-    ToUpper: [0, 1, scanned((s) => mapChunks(s, (p) => p.toUpperCase()))],
-    ToLowerInvariant: [0, 0, scanned((s) => s.toLowerCase())],
-    ToUpperInvariant: [0, 0, scanned((s) => mapChunks(s, (p) => p.toUpperCase()))],
+    ToLower: [0, 1, scanned((s) => caseMapped(s, false))],
+    ToUpper: [0, 1, scanned((s) => caseMapped(s, true))],
+    ToLowerInvariant: [0, 0, scanned((s) => caseMapped(s, false))],
+    ToUpperInvariant: [0, 0, scanned((s) => caseMapped(s, true))],
     Trim: [0, Infinity, scanned((s, a) => trim(s, charSet(a), true, true))],
     TrimStart: [0, Infinity, scanned((s, a) => trim(s, charSet(a), true, false))],
     TrimEnd: [0, Infinity, scanned((s, a) => trim(s, charSet(a), false, true))],
