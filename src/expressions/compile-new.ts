@@ -7,7 +7,8 @@ import { defaultOf, implicitTo } from './conversions.ts';
 import { callMethod, setIndex } from './dispatch.ts';
 import { CsError } from './errors.ts';
 import { type Ev, type ExprCompiler, fail, located } from './frame.ts';
-import { budgetExceeded, charge, checkCount, checkStringLength } from './limits.ts';
+import { budgetExceeded, checkStringLength, joinedChars, produceItems } from './limits.ts';
+import { chargeArgs, settle } from './metering.ts';
 import { staticType } from './registry.ts';
 import { align, formatValue } from './strings.ts';
 import { resolveType } from './types.ts';
@@ -32,7 +33,8 @@ export function compileNew(c: ExprCompiler, type: TypeRef, rawArgs: readonly Arg
     const a = args.map((ev) => ev(f));
     let obj: unknown;
     try {
-      obj = ctor.fn(a, ct);
+      chargeArgs(a);
+      obj = settle(ctor.fn(a, ct), a);
     } catch (err) {
       located(err, off);
     }
@@ -63,11 +65,10 @@ export function compileNewArray(c: ExprCompiler, e: Extract<Expr, { k: 'newArray
       } else {
         const n = size === null ? 0 : size(f);
         if (typeof n !== 'number' || n < 0) throw new CsError('System.OverflowException', 'Arithmetic operation resulted in an overflow.');
-        checkCount(n);
-        charge(n >>> 4);
+        produceItems(n);
         out = new Array<unknown>(n).fill(elem === null ? null : defaultOf(elem));
       }
-      checkCount(out.length);
+      if (items !== null) produceItems(out.length);
       return isBytes ? Uint8Array.from(out, (x) => (typeof x === 'number' ? x & 255 : 0)) : out;
     } catch (err) {
       located(err, e.off);
@@ -90,6 +91,7 @@ export function compileInterpolation(c: ExprCompiler, e: Extract<Expr, { k: 'int
         }
         checkStringLength(s.length);
       }
+      joinedChars(s.length);
     } catch (err) {
       located(err, e.off);
     }

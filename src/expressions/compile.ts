@@ -13,6 +13,7 @@ import { compileAssign } from './compile-assign.ts';
 import { compileAnon, compileInterpolation, compileNew, compileNewArray } from './compile-new.ts';
 import { type Ev, type ExprCompiler, type Frame, SHORT, Scope, type Slot, fail, located } from './frame.ts';
 import { budgetExceeded } from './limits.ts';
+import { chargeArgs, settle } from './metering.ts';
 import { arith, bitwise, complement, csCompare, csEquals, negate, not, plus, truth } from './operators.ts';
 import { staticType, type StaticDesc } from './registry.ts';
 import { type CType, NAMESPACES, resolveType, stripNamespace } from './types.ts';
@@ -254,7 +255,8 @@ export class Compiler implements ExprCompiler {
         if (--f.left < 0) budgetExceeded();
         const a = args.map((ev) => ev(f));
         try {
-          return m.fn(a, targs);
+          chargeArgs(a);
+          return settle(m.fn(a, targs), a);
         } catch (err) {
           located(err, off);
         }

@@ -5,7 +5,7 @@
  */
 import { argAt, int, lambda, out } from './args.ts';
 import { CsError, argError, argNull, indexOutOfRange, keyNotFound, outOfRange } from './errors.ts';
-import { checkCount, chargeWork, random } from './limits.ts';
+import { checkBytes, checkCount, chargeWork, produceItems, random } from './limits.ts';
 import { orderCompare, toSeq } from './linq.ts';
 import { formatNumber } from './numbers.ts';
 import { csEquals, truth } from './operators.ts';
@@ -57,7 +57,7 @@ function listIndex(l: CsList, keys: unknown[]): number {
 
 function addAll(l: CsList, items: readonly unknown[]): void {
   checkCount(l.items.length + items.length);
-  chargeWork(items.length);
+  produceItems(items.length);
   l.items.push(...items);
 }
 
@@ -86,6 +86,8 @@ defineType<CsList>('List', 'System.Collections.Generic.List`1', {
       const i = int(a, 0);
       if (i < 0 || i > l.items.length) throw outOfRange();
       checkCount(l.items.length + 1);
+      // Inserting shifts every later element.
+      chargeWork(l.items.length - i);
       l.items.splice(i, 0, argAt(a, 1));
     }],
     Remove: [1, 1, (l, a) => {
@@ -94,8 +96,13 @@ defineType<CsList>('List', 'System.Collections.Generic.List`1', {
       if (i >= 0) l.items.splice(i, 1);
       return i >= 0;
     }],
-    RemoveAt: [1, 1, (l, a) => void l.items.splice(listIndex(l, [a[0]]), 1)],
+    RemoveAt: [1, 1, (l, a) => {
+      const i = listIndex(l, [a[0]]);
+      chargeWork(l.items.length - i);
+      l.items.splice(i, 1);
+    }],
     RemoveAll: [1, 1, (l, a) => {
+      chargeWork(l.items.length);
       const f = lambda(a, 0, 1);
       const keep = l.items.filter((x) => !truth(f.call([x])));
       const removed = l.items.length - keep.length;
@@ -107,10 +114,11 @@ defineType<CsList>('List', 'System.Collections.Generic.List`1', {
     IndexOf: [1, 1, (l, a) => (chargeWork(l.items.length), l.items.findIndex((x) => csEquals(x, a[0])))],
     ToArray: [0, 0, (l) => (chargeWork(l.items.length), [...l.items])],
     Sort: [0, 0, (l) => {
-      chargeWork(l.items.length * 16);
+      // n log n comparisons; orderCompare charges long strings by the characters each comparison reads.
+      chargeWork(l.items.length * Math.max(1, Math.ceil(Math.log2(l.items.length + 1))));
       l.items.sort(orderCompare);
     }],
-    Reverse: [0, 0, (l) => void l.items.reverse()],
+    Reverse: [0, 0, (l) => void (chargeWork(l.items.length), l.items.reverse())],
     Find: [1, 1, (l, a) => l.items[find(l, a)] ?? null],
     FindIndex: [1, 1, find],
     FindAll: [1, 1, (l, a) => {
@@ -256,7 +264,8 @@ defineType<CsEncoding>('Encoding', 'System.Text.Encoding', {
       const s = a[0] ?? null;
       if (s === null) throw argNull('s');
       const text = typeof s === 'string' ? s : (toSeq(s) ?? []).map(csString).join('');
-      chargeWork(text.length);
+      // Up to three bytes per char: refused before the buffer exists.
+      checkBytes(Buffer.byteLength(text, e.name === 'ascii' ? 'latin1' : e.name));
       const buf = Buffer.from(e.name === 'ascii' ? text.replace(/[^\x00-\x7f]/g, '?') : text, e.name);
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
     }],

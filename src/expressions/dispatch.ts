@@ -12,6 +12,7 @@ import './statics.ts';
 import './strings.ts';
 import { CsError, noMember, nullRef } from './errors.ts';
 import { LINQ, isEnumerable } from './linq.ts';
+import { chargeArgs, chargeKeys, settle, settleProperty } from './metering.ts';
 import { csEquals } from './operators.ts';
 import { type TypeDesc, descOf } from './registry.ts';
 import { formatValue } from './strings.ts';
@@ -28,7 +29,7 @@ export function getMember(target: unknown, name: string): unknown {
   const d = descOf(target);
   const g = d.props.get(name);
   if (g === undefined) throw noMember(typeLabel(d, target), name);
-  return g(target);
+  return settleProperty(g(target), target);
 }
 
 export function setMember(target: unknown, name: string, value: unknown): void {
@@ -50,22 +51,23 @@ export function callMethod(target: unknown, name: string, args: unknown[], targs
   if (target === null || target === undefined) throw nullRef();
   const d = descOf(target);
   const m = d.methods.get(name);
+  chargeArgs(args);
   if (m !== undefined) {
     if (args.length < m.min || args.length > m.max) throw arity(name, args.length);
-    return m.fn(target, args, targs);
+    return settle(m.fn(target, args, targs), args, target);
   }
   // Members of System.Object every value has.
   if (name === 'ToString' && args.length <= 2) {
     const f = args[0];
-    return typeof f === 'string' ? formatValue(target, f) : csString(target);
+    return settle(typeof f === 'string' ? formatValue(target, f) : csString(target), args, target);
   }
-  if (name === 'Equals' && args.length === 1) return csEquals(target, args[0]);
+  if (name === 'Equals' && args.length === 1) return settle(csEquals(target, args[0]), args);
   if (name === 'GetHashCode' && args.length === 0) return 0;
   if (name === 'GetType') throw new CsError('System.NotSupportedException', 'GetType() is not available in policy expressions; use `is` instead.');
   const ext = LINQ.get(name);
   if (ext !== undefined && !(target instanceof CsEnum) && isEnumerable(target)) {
     if (args.length < ext.min || args.length > ext.max) throw arity(name, args.length);
-    return ext.fn(target, args, targs);
+    return settle(ext.fn(target, args, targs), args, target);
   }
   throw noMember(typeLabel(d, target), name);
 }
@@ -74,6 +76,7 @@ export function getIndex(target: unknown, keys: unknown[]): unknown {
   if (target === null || target === undefined) throw nullRef();
   const d = descOf(target);
   if (d.index === null) throw new CsError('Microsoft.CSharp.RuntimeBinder.RuntimeBinderException', `Cannot apply indexing with [] to an expression of type '${typeLabel(d, target)}'`);
+  chargeKeys(keys);
   return d.index(target, keys);
 }
 
@@ -84,5 +87,6 @@ export function setIndex(target: unknown, keys: unknown[], value: unknown): void
     const what = d.index === null ? 'Cannot apply indexing with [] to an expression of type' : 'Property or indexer cannot be assigned to -- it is read only:';
     throw new CsError('Microsoft.CSharp.RuntimeBinder.RuntimeBinderException', `${what} '${typeLabel(d, target)}'`);
   }
+  chargeKeys(keys);
   d.setIndex(target, keys, value);
 }

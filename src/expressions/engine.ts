@@ -10,7 +10,7 @@ import { compileBlock } from './compile-statements.ts';
 import { CsError, type ExprPos, ExpressionCompileError, ExpressionRuntimeError, LimitError, SyntaxFault } from './errors.ts';
 import type { Ev, Frame } from './frame.ts';
 import { Lexer } from './lexer.ts';
-import { DEFAULT_STEP_BUDGET, enterMeter, leaveMeter, systemNow } from './limits.ts';
+import { DEFAULT_ALLOC_BUDGET, DEFAULT_STEP_BUDGET, enterMeter, leaveMeter, systemNow } from './limits.ts';
 import { parseStatement } from './parse-statements.ts';
 import { Parser, describe } from './parser.ts';
 import { Lambda } from './values.ts';
@@ -61,9 +61,10 @@ export class Compiled {
     this.#posAt = posAt;
   }
 
-  evaluate(ctx: RequestContext, opts?: { stepBudget?: number; now?: () => number; random?: () => number }): unknown {
+  evaluate(ctx: RequestContext, opts?: { stepBudget?: number; allocBudget?: number; now?: () => number; random?: () => number }): unknown {
     const f: Frame = {
       left: opts?.stepBudget ?? DEFAULT_STEP_BUDGET,
+      allocLeft: opts?.allocBudget ?? DEFAULT_ALLOC_BUDGET,
       now: opts?.now ?? systemNow,
       random: opts?.random ?? Math.random,
       slots: this.#slots === 0 ? NO_SLOTS : new Array<unknown>(this.#slots).fill(null),

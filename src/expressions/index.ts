@@ -18,11 +18,13 @@ import { unwrap } from './operators.ts';
 import { CsDouble, csString, csTypeName } from './values.ts';
 
 export { ExpressionCompileError, ExpressionRuntimeError, type ExprPos } from './errors.ts';
-export { DEFAULT_STEP_BUDGET, MAX_ITEMS, MAX_STRING } from './limits.ts';
+export { DEFAULT_ALLOC_BUDGET, DEFAULT_STEP_BUDGET, MAX_ITEMS, MAX_STRING } from './limits.ts';
 
 export interface EvaluateOptions {
   /** AST node evaluations allowed (default 100 000). */
   stepBudget?: number;
+  /** Estimated bytes of strings, collections and JSON the evaluation may produce (default 128 MiB). */
+  allocBudget?: number;
   /** Clock for DateTime.UtcNow/Now, in (fractional) Unix ms; tests inject a fixed one. */
   now?: () => number;
   /** Source for `new Random()`, uniform in [0, 1). */

@@ -181,12 +181,14 @@ function findProperty(o: JObject, name: string, ic: boolean): JProperty | null {
   const exact = o.props.get(name);
   if (exact !== undefined || !ic) return exact ?? null;
   const up = name.toUpperCase();
+  chargeWork(o.props.size);
   for (const p of o.props.values()) if (p.name.toUpperCase() === up) return p;
   return null;
 }
 
 /** JObject.Merge with Newtonsoft's defaults: objects merge recursively, arrays concatenate, nulls are ignored. */
 function merge(into: JObject, from: JObject): void {
+  chargeWork(from.props.size * 16);
   for (const p of from.props.values()) {
     const cur = into.get(p.name);
     const v = p.value;
@@ -217,11 +219,13 @@ defineType<JArray>('JArray', 'Newtonsoft.Json.Linq.JArray', {
     RemoveAt: [1, 1, (arr, a) => {
       const i = int(a, 0);
       if (i < 0 || i >= arr.items.length) throw outOfRange();
+      chargeWork(arr.items.length - i);
       const [old] = arr.items.splice(i, 1);
       if (old !== undefined) old.parent = null;
     }],
     Remove: [0, 1, (arr, a) => {
       if (a.length === 0) return removeSelf(arr);
+      chargeWork(arr.items.length);
       const i = arr.items.findIndex((x) => x === a[0]);
       if (i < 0) return false;
       const [old] = arr.items.splice(i, 1);

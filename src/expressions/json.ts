@@ -7,7 +7,7 @@
  */
 import { CsDateTime, CsGuid, CsTimeSpan, formatDate } from './datetime.ts';
 import { CsError, argError } from './errors.ts';
-import { MAX_STRING, NODE_COST, charge, checkCount, checkStringLength } from './limits.ts';
+import { BYTES_PER_CHAR, MAX_STRING, NODE_COST, allocate, charge, checkCount, checkStringLength, mapChunks, produceNodes } from './limits.ts';
 import { formatDouble, formatInteger } from './numbers.ts';
 import { AnonObject, CsChar, CsDict, CsDouble, CsEnum, Host, KeyValue, csTypeName } from './values.ts';
 
@@ -99,7 +99,8 @@ export class JObject extends JToken {
     return 'Object';
   }
   clone(): JObject {
-    charge(1 + this.props.size * NODE_COST);
+    charge(1);
+    produceNodes(this.props.size);
     const o = new JObject();
     for (const p of this.props.values()) o.addProperty(p.clone());
     return o;
@@ -140,14 +141,19 @@ export class JArray extends JToken {
     return 'Array';
   }
   clone(): JArray {
-    charge(1 + this.items.length * NODE_COST);
+    charge(1);
+    produceNodes(this.items.length);
     const a = new JArray();
     for (const t of this.items) a.add(t.clone());
     return a;
   }
   add(t: JToken, at = this.items.length): void {
     checkCount(this.items.length + 1);
-    this.items.splice(at, 0, adopt(this, t));
+    // Inserting before the end shifts every later element.
+    if (at < this.items.length) {
+      charge(1 + (this.items.length - at) / 256);
+      this.items.splice(at, 0, adopt(this, t));
+    } else this.items.push(adopt(this, t));
   }
   override enumerate(): readonly unknown[] {
     return this.items;
@@ -200,7 +206,7 @@ export function primitiveToken(v: unknown): JValue | null {
 
 /** `JToken.FromObject`: primitives, sequences, dictionaries and anonymous objects. */
 export function fromObject(v: unknown): JToken {
-  charge(NODE_COST);
+  produceNodes(1);
   if (v instanceof JToken) return v.clone();
   if (v instanceof AnonObject || v instanceof CsDict || v instanceof KeyValue) {
     const o = new JObject();
@@ -234,7 +240,8 @@ const SHORT: Readonly<Record<string, string>> = { '"': '\\"', '\\': '\\\\', '\n'
 /** A JSON string literal as Newtonsoft writes it (non-ASCII kept, control characters as lower-case `\u00xx`). */
 export function quote(s: string): string {
   if (!ESCAPE_RE.test(s)) return `"${s}"`;
-  return `"${s.replace(ESCAPE_RE_G, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+  // Escaping may grow a string sixfold (`\u0001`): built piece by piece, refused at the cap.
+  return `"${mapChunks(s, (p) => p.replace(ESCAPE_RE_G, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
 }
 
 function valueJson(t: JValue): string {
@@ -254,8 +261,12 @@ function valueJson(t: JValue): string {
     case 'Date':
       return quote(formatDate(v as CsDateTime, "yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFFK"));
     case 'Bytes':
+      checkStringLength(Math.ceil((v as Uint8Array).length / 3) * 4);
       return quote(Buffer.from(v as Uint8Array).toString('base64'));
     case 'String':
+      // Quoting reads (and copies) every char of the value.
+      if (typeof v === 'string' && v.length > 64) charge(v.length / 256);
+      return quote(typeof v === 'string' ? v : '');
     case 'Guid':
     case 'TimeSpan':
       return quote(typeof v === 'string' ? v : v instanceof Host ? v.toCs() : '');
@@ -305,6 +316,8 @@ export function serialize(root: JToken, indented: boolean): string {
 /** Parses JSON text (`JToken.Parse`); a syntax error is Newtonsoft's JsonReaderException. */
 export function parseJson(text: string): JToken {
   charge(1 + (text.length >>> 8));
+  // JSON.parse builds a plain tree first (garbage once converted): counted at two chars' worth per char.
+  allocate(text.length * 2 * BYTES_PER_CHAR);
   let raw: unknown;
   try {
     raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -316,7 +329,7 @@ export function parseJson(text: string): JToken {
 
 /** A plain JSON value (as JSON.parse returns) as a JToken tree. */
 export function fromJson(v: unknown): JToken {
-  charge(NODE_COST);
+  produceNodes(1);
   if (Array.isArray(v)) {
     const a = new JArray();
     for (const x of v) a.add(fromJson(x));

@@ -7,7 +7,7 @@
 import { int, lambda } from './args.ts';
 import { CsError, argNull, invalidOp, outOfRange } from './errors.ts';
 import { JToken } from './json.ts';
-import { charge, checkCount, chargeWork } from './limits.ts';
+import { UNITS_PER_STEP, charge, checkCount, chargeWork, produceItems } from './limits.ts';
 import { arith, csCompare, csEquals, truth, unwrap } from './operators.ts';
 import { type MethodDef, defineStatic } from './registry.ts';
 import { castTo, isType } from './conversions.ts';
@@ -18,12 +18,16 @@ import { CsChar, CsDict, CsDouble, CsList, Host, type Lambda, csString, dbl } fr
 export function toSeq(v: unknown): readonly unknown[] | null {
   if (Array.isArray(v)) return v as unknown[];
   if (typeof v === 'string') {
-    chargeWork(v.length);
+    // Enumerating a string materializes its chars: an array of that many elements.
+    produceItems(v.length);
     const out: CsChar[] = [];
     for (let i = 0; i < v.length; i++) out.push(CsChar.of(v[i] ?? ''));
     return out;
   }
-  if (v instanceof Uint8Array) return Array.from(v);
+  if (v instanceof Uint8Array) {
+    produceItems(v.length);
+    return Array.from(v);
+  }
   if (v instanceof Host) return v.enumerate();
   return null;
 }
@@ -51,6 +55,8 @@ function filter(seq: readonly unknown[], args: unknown[]): readonly unknown[] {
 }
 
 const collator = new Intl.Collator('en');
+/** A culture-aware comparison reads both strings through ICU: several times a copy's cost per char. */
+const COLLATE_WEIGHT = 8;
 
 /** Comparer<T>.Default: numbers and dates by value, strings culture-aware (ICU "en"), nulls first. */
 export function orderCompare(a: unknown, b: unknown): number {
@@ -58,9 +64,23 @@ export function orderCompare(a: unknown, b: unknown): number {
   const y = unwrap(b);
   if (x === null || x === undefined) return y === null || y === undefined ? 0 : -1;
   if (y === null || y === undefined) return 1;
-  if (typeof x === 'string' && typeof y === 'string') return collator.compare(x, y);
+  if (typeof x === 'string' && typeof y === 'string') {
+    const n = Math.min(x.length, y.length);
+    if (n > 32) charge((n * COLLATE_WEIGHT) / UNITS_PER_STEP);
+    return collator.compare(x, y);
+  }
   if (typeof x === 'boolean' && typeof y === 'boolean') return Number(x) - Number(y);
   return csCompare(x, y) ?? 0;
+}
+
+/** Characters of the string elements of `seq`: hashing or comparing them reads every one. */
+function stringUnits(seq: readonly unknown[]): number {
+  let n = seq.length;
+  for (const x of seq) {
+    const v = unwrap(x);
+    if (typeof v === 'string') n += v.length;
+  }
+  return n;
 }
 
 /** A key usable in a JS Set/Map with C#'s default equality for primitives (references otherwise). */
@@ -167,7 +187,7 @@ export const LINQ: ReadonlyMap<string, MethodDef> = new Map<string, MethodDef>([
   ['Take', def(1, 1, (s, a) => seqArg(s).slice(0, Math.max(0, int(a, 0))))],
   ['SkipWhile', def(1, 1, (s, a) => { const f = lambda(a, 0); const seq = seqArg(s); let i = 0; while (i < seq.length && test(f, seq[i], i)) i++; return seq.slice(i); })],
   ['TakeWhile', def(1, 1, (s, a) => { const f = lambda(a, 0); const seq = seqArg(s); let i = 0; while (i < seq.length && test(f, seq[i], i)) i++; return seq.slice(0, i); })],
-  ['Distinct', def(0, 0, (s) => { const seen = new Set<unknown>(); const seq = seqArg(s); chargeWork(seq.length); return seq.filter((x) => { const k = eqKey(x); if (seen.has(k)) return false; seen.add(k); return true; }); })],
+  ['Distinct', def(0, 0, (s) => { const seen = new Set<unknown>(); const seq = seqArg(s); chargeWork(stringUnits(seq)); return seq.filter((x) => { const k = eqKey(x); if (seen.has(k)) return false; seen.add(k); return true; }); })],
   ['Reverse', def(0, 0, (s) => [...seqArg(s)].reverse())],
   ['Concat', def(1, 1, (s, a) => arr([...seqArg(s), ...seqArg(a[0], 'second')]))],
   ['Append', def(1, 1, (s, a) => arr([...seqArg(s), a[0] ?? null]))],
@@ -210,15 +230,17 @@ defineStatic(['Enumerable'], {
       const start = int(a, 0);
       const count = int(a, 1);
       if (count < 0) throw outOfRange('count');
+      // Cap checked before building; the result is charged and counted when the call settles.
       checkCount(count);
-      charge(count >>> 4);
-      return Array.from({ length: count }, (_, i) => start + i);
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) out[i] = start + i;
+      return out;
     }],
     Repeat: [2, 2, (a) => {
       const count = int(a, 1);
       if (count < 0) throw outOfRange('count');
+      // Cap checked before building; the result is charged and counted when the call settles.
       checkCount(count);
-      charge(count >>> 4);
       return new Array<unknown>(count).fill(a[0] ?? null);
     }],
     Empty: [0, 0, () => []],

@@ -8,7 +8,7 @@
 import { CsDateTime, CsGuid, CsTimeSpan } from './datetime.ts';
 import { CsError, unsupported } from './errors.ts';
 import { JValue, jvalueToCs } from './json.ts';
-import { chargeWork, checkStringLength } from './limits.ts';
+import { chargeWork, joinedChars } from './limits.ts';
 import { CsChar, CsDouble, CsEnum, csString, csTypeName, dbl } from './values.ts';
 
 /** A JValue's C# value; anything else unchanged. */
@@ -26,8 +26,8 @@ function numOf(v: unknown): number | null {
 
 export function csEquals(a: unknown, b: unknown): boolean {
   if (typeof a === 'string' && typeof b === 'string') {
-    // Comparing two long strings of equal length is a full scan.
-    if (a.length > 1024 && a.length === b.length) chargeWork(a.length);
+    // Comparing two distinct long strings of equal length is a full scan.
+    if (a.length > 256 && a.length === b.length && a !== b) chargeWork(a.length);
     return a === b;
   }
   if (a === b) return true;
@@ -71,7 +71,8 @@ function badOperands(op: string, a: unknown, b: unknown): CsError {
 export function concat(a: unknown, b: unknown): string {
   const x = csString(a);
   const y = csString(b);
-  checkStringLength(x.length + y.length);
+  // Counted at its full length: V8 joins lazily, but reading the result copies it.
+  joinedChars(x.length + y.length);
   return x + y;
 }
 

@@ -6,7 +6,7 @@
  */
 import { argAt, charOrStr, ignoreCase, int, str, strOrNull, enumOf } from './args.ts';
 import { argError, formatError, indexOutOfRange, outOfRange } from './errors.ts';
-import { MAX_STRING, checkCount, checkString, checkStringLength, chargeWork } from './limits.ts';
+import { BYTES_PER_CHAR, MAX_STRING, allocate, charge, checkCount, checkString, checkStringLength, chargeWork, mapChunks, produceChars } from './limits.ts';
 import { toSeq } from './linq.ts';
 import { formatNumber } from './numbers.ts';
 import { defineStatic, defineType } from './registry.ts';
@@ -33,7 +33,17 @@ export function align(s: string, width: number): string {
 export function compositeFormat(fmt: string, args: readonly unknown[]): string {
   chargeWork(fmt.length);
   let out = '';
+  const brace = /[{}]/g;
   for (let i = 0; i < fmt.length; i++) {
+    // Literal text up to the next brace is copied in one slice, not char by char.
+    brace.lastIndex = i;
+    const next = brace.exec(fmt);
+    const at = next === null ? fmt.length : next.index;
+    if (at > i) {
+      out += fmt.slice(i, at);
+      i = at - 1;
+      continue;
+    }
     const c = fmt[i];
     if ((c === '{' || c === '}') && fmt[i + 1] === c) {
       out += c;
@@ -74,14 +84,18 @@ export function join(sep: string, items: readonly string[]): string {
 }
 
 const WS = /^[\s\u0085]$/;
-const isWs = (c: string): boolean => WS.test(c);
+/** White space by char code: ASCII without a regex call per char (a string of 8 M spaces took seconds to trim). */
+const isWsCode = (c: number): boolean => c === 32 || (c >= 9 && c <= 13) || (c > 127 && WS.test(String.fromCharCode(c)));
 
 function trim(s: string, chars: string | null, start: boolean, end: boolean): string {
-  const drop = (c: string): boolean => (chars === null ? isWs(c) : chars.includes(c));
+  const set = chars === null ? null : new Set(chars);
+  const drop = (i: number): boolean => (set === null ? isWsCode(s.charCodeAt(i)) : set.has(s[i] ?? ''));
   let a = 0;
   let b = s.length;
-  if (start) while (a < b && drop(s[a] ?? '')) a++;
-  if (end) while (b > a && drop(s[b - 1] ?? '')) b--;
+  if (start) while (a < b && drop(a)) a++;
+  if (end) while (b > a && drop(b - 1)) b--;
+  // Each char examined is a call, dearer than a copy: charged after, by how far the trim went.
+  if (a + (s.length - b) > 4096) chargeWork((a + s.length - b) * 8);
   return s.slice(a, b);
 }
 
@@ -115,36 +129,84 @@ function split(s: string, args: unknown[]): string[] {
   }
   if (count < 0) throw outOfRange('count');
   seps = seps.filter((x) => x !== '');
-  chargeWork(s.length);
+  // Every position tries every separator (the scan of `s` itself is charged by the caller).
+  let sepUnits = 0;
+  for (const x of seps) sepUnits += x.length;
+  if (sepUnits > 1) chargeWork(s.length * sepUnits);
   let parts: string[];
   if (count <= 1 || (sawSeparator && seps.length === 0)) parts = count === 0 ? [] : [s];
   else {
     parts = [];
     let startAt = 0;
-    for (let i = 0; i < s.length && parts.length < count - 1; ) {
-      const sep = seps.length === 0 ? (isWs(s[i] ?? '') ? s[i] : undefined) : seps.find((x) => s.startsWith(x, i));
-      if (sep === undefined) {
-        i++;
-        continue;
+    const next = nextSeparator(s, seps);
+    while (parts.length < count - 1) {
+      const hit = next(startAt);
+      if (hit === null) break;
+      parts.push(s.slice(startAt, hit.at));
+      if ((parts.length & 1023) === 0) {
+        checkCount(parts.length);
+        charge(1024 * STEPS_PER_PART);
       }
-      parts.push(s.slice(startAt, i));
-      checkCount(parts.length);
-      i += sep.length;
-      startAt = i;
+      startAt = hit.at + hit.len;
     }
     parts.push(s.slice(startAt));
+    checkCount(parts.length);
+    charge((parts.length & 1023) * STEPS_PER_PART);
+    // The parts' characters (the array itself is counted when the call settles).
+    allocate(s.length * BYTES_PER_CHAR);
   }
   if (opts === 2) parts = parts.map((p) => p.trim());
   if (opts === 1) parts = parts.filter((p) => p !== '');
   return parts;
 }
 
+/**
+ * The next separator at or after a position: the earliest occurrence of any of `seps` (the first
+ * listed wins a tie, as .NET tries them in order), or of a white-space char when there are none.
+ * Each separator's next occurrence is remembered, so a split is one pass per separator.
+ */
+function nextSeparator(s: string, seps: readonly string[]): (from: number) => { at: number; len: number } | null {
+  if (seps.length === 0) {
+    const ws = /[\s\u0085]/g;
+    return (from) => {
+      ws.lastIndex = from;
+      const m = ws.exec(s);
+      return m === null ? null : { at: m.index, len: 1 };
+    };
+  }
+  const at = seps.map(() => -2);
+  return (from) => {
+    let best = -1;
+    let len = 0;
+    for (let j = 0; j < seps.length; j++) {
+      const sep = seps[j] ?? '';
+      if ((at[j] ?? -1) !== -1 && (at[j] ?? -1) < from) at[j] = s.indexOf(sep, from);
+      const p = at[j] ?? -1;
+      if (p >= 0 && (best < 0 || p < best)) {
+        best = p;
+        len = sep.length;
+      }
+    }
+    return best < 0 ? null : { at: best, len };
+  };
+}
+
+/**
+ * Each match of Replace, and each part of Split, costs about what a few AST steps do (a piece of
+ * output built by the engine), beyond scanning the input: measured, a step per match, half per part.
+ */
+const STEPS_PER_MATCH = 1;
+const STEPS_PER_PART = 0.5;
+
 function replace(s: string, from: string, to: string): string {
   if (from === '') throw argError("The value cannot be an empty string. (Parameter 'oldValue')");
   let n = 0;
-  for (let i = s.indexOf(from); i >= 0; i = s.indexOf(from, i + from.length)) n++;
+  for (let i = s.indexOf(from); i >= 0; i = s.indexOf(from, i + from.length)) {
+    // Charged as it counts, so a string of a million matches stops within the budget.
+    if ((++n & 1023) === 0) charge(1024 * STEPS_PER_MATCH);
+  }
   checkStringLength(s.length + n * (to.length - from.length));
-  chargeWork(s.length);
+  charge((n & 1023) * STEPS_PER_MATCH);
   return s.replaceAll(from, to);
 }
 
@@ -182,6 +244,15 @@ function pad(s: string, a: unknown[], left: boolean): string {
   return left ? s.padStart(width, c) : s.padEnd(width, c);
 }
 
+/**
+ * Case mapping looks every char up in Unicode's tables (a few times a copy's cost, charged on top
+ * of the scan); upper-casing may triple a string (ß → SS), so it is built piecewise up to the cap.
+ */
+function caseMapped(s: string, upper: boolean): string {
+  chargeWork(s.length * 3);
+  return upper ? mapChunks(s, (p) => p.toUpperCase()) : checkString(s.toLowerCase());
+}
+
 /** Every string method may scan the whole string, so each call costs in proportion to its length. */
 const scanned = <A extends unknown[], R>(f: (s: string, ...a: A) => R) => (s: string, ...a: A): R => {
   chargeWork(s.length);
@@ -204,14 +275,14 @@ defineType<string>('System.String', 'System.String', {
     CompareTo: [1, 1, scanned((s, a) => (argAt(a, 0) === null ? 1 : cmp(s, str(a, 0), false)))],
     IndexOf: [1, 4, scanned((s, a) => indexOf(s, a, false))],
     LastIndexOf: [1, 4, scanned((s, a) => indexOf(s, a, true))],
-    IndexOfAny: [1, 3, scanned((s, a) => { const set = charSet([a[0]]) ?? ''; for (let i = typeof a[1] === 'number' ? a[1] : 0; i < s.length; i++) if (set.includes(s[i] ?? '')) return i; return -1; })],
+    IndexOfAny: [1, 3, scanned((s, a) => { chargeWork(s.length * 8); const set = new Set(charSet([a[0]]) ?? ''); for (let i = typeof a[1] === 'number' ? a[1] : 0; i < s.length; i++) if (set.has(s[i] ?? '')) return i; return -1; })],
     Substring: [1, 2, scanned((s, a) => { const st = int(a, 0); const len = a.length > 1 ? int(a, 1) : s.length - st; checkRange(s, st, len); return s.slice(st, st + len); })],
     Remove: [1, 2, scanned((s, a) => { const st = int(a, 0); const len = a.length > 1 ? int(a, 1) : s.length - st; checkRange(s, st, len); return s.slice(0, st) + s.slice(st + len); })],
-    Insert: [2, 2, scanned((s, a) => { const at = int(a, 0); if (at < 0 || at > s.length) throw outOfRange('startIndex'); return checkString(s.slice(0, at) + str(a, 1) + s.slice(at)); })],
-    ToLower: [0, 1, scanned((s) => s.toLowerCase())],
-    ToUpper: [0, 1, scanned((s) => s.toUpperCase())],
-    ToLowerInvariant: [0, 0, scanned((s) => s.toLowerCase())],
-    ToUpperInvariant: [0, 0, scanned((s) => s.toUpperCase())],
+    Insert: [2, 2, scanned((s, a) => { const at = int(a, 0); if (at < 0 || at > s.length) throw outOfRange('startIndex'); const v = str(a, 1); checkStringLength(s.length + v.length); return s.slice(0, at) + v + s.slice(at); })],
+    ToLower: [0, 1, scanned((s) => caseMapped(s, false))],
+    ToUpper: [0, 1, scanned((s) => caseMapped(s, true))],
+    ToLowerInvariant: [0, 0, scanned((s) => caseMapped(s, false))],
+    ToUpperInvariant: [0, 0, scanned((s) => caseMapped(s, true))],
     Trim: [0, Infinity, scanned((s, a) => trim(s, charSet(a), true, true))],
     TrimStart: [0, Infinity, scanned((s, a) => trim(s, charSet(a), true, false))],
     TrimEnd: [0, Infinity, scanned((s, a) => trim(s, charSet(a), false, true))],
@@ -241,8 +312,9 @@ defineStatic(['string', 'String'], {
     if (a.length === 2) {
       const n = int(a, 1);
       if (n < 0) throw outOfRange('count');
-      checkStringLength(n);
-      return charOrStr(a, 0).repeat(n);
+      const c = charOrStr(a, 0);
+      checkStringLength(c.length * n);
+      return c.repeat(n);
     }
     const seq = toSeq(a[0]);
     if (seq === null) throw argError('Expected a char array.');
@@ -267,7 +339,16 @@ export class StringBuilder extends Host {
   }
   append(s: string): StringBuilder {
     checkStringLength(this.value.length + s.length);
+    produceChars(s.length);
     this.value += s;
+    return this;
+  }
+  /** Insert, Remove and Replace copy the whole value (as .NET's chunk moves do): charged, before, as a new string. */
+  rewrite(next: (v: string) => string): StringBuilder {
+    chargeWork(this.value.length);
+    const v = next(this.value);
+    produceChars(v.length);
+    this.value = v;
     return this;
   }
 }
@@ -278,9 +359,9 @@ defineType<StringBuilder>('StringBuilder', 'System.Text.StringBuilder', {
     Append: [1, 1, (b, a) => b.append(csString(a[0]))],
     AppendLine: [0, 1, (b, a) => b.append(`${csString(a[0])}\n`)],
     AppendFormat: [1, Infinity, (b, a) => b.append(compositeFormat(str(a, 0, 'format'), paramsList(a, 1)))],
-    Insert: [2, 2, (b, a) => { const at = int(a, 0); if (at < 0 || at > b.value.length) throw outOfRange(); checkStringLength(b.value.length + csString(a[1]).length); b.value = b.value.slice(0, at) + csString(a[1]) + b.value.slice(at); return b; }],
-    Replace: [2, 2, (b, a) => { b.value = replace(b.value, charOrStr(a, 0), a[1] instanceof CsChar ? a[1].c : str(a, 1, 'newValue', true)); return b; }],
-    Remove: [2, 2, (b, a) => { const st = int(a, 0); const len = int(a, 1); checkRange(b.value, st, len); b.value = b.value.slice(0, st) + b.value.slice(st + len); return b; }],
+    Insert: [2, 2, (b, a) => { const at = int(a, 0); if (at < 0 || at > b.value.length) throw outOfRange(); const v = csString(a[1]); checkStringLength(b.value.length + v.length); return b.rewrite((s) => s.slice(0, at) + v + s.slice(at)); }],
+    Replace: [2, 2, (b, a) => b.rewrite((s) => replace(s, charOrStr(a, 0), a[1] instanceof CsChar ? a[1].c : str(a, 1, 'newValue', true)))],
+    Remove: [2, 2, (b, a) => { const st = int(a, 0); const len = int(a, 1); checkRange(b.value, st, len); return b.rewrite((s) => s.slice(0, st) + s.slice(st + len)); }],
     Clear: [0, 0, (b) => { b.value = ''; return b; }],
     ToString: [0, 0, (b) => b.value],
   },
