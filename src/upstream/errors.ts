@@ -40,6 +40,14 @@ export function isAbort(err: unknown): boolean {
   );
 }
 
+/**
+ * True when undici refused to send the request as the gateway built it (a header value or path a
+ * policy produced that HTTP cannot carry). Nothing reached the backend: this is never its failure.
+ */
+export function isUnsendable(err: unknown): boolean {
+  return codeOf(err) === 'UND_ERR_INVALID_ARG';
+}
+
 export function backendError(backendId: string, err: unknown, phase: 'connect' | 'headers' | 'body'): GatewayError {
   if (GatewayError.is(err)) return err;
   const code = codeOf(err);

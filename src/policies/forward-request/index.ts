@@ -9,7 +9,7 @@ import type { Policy } from '../../core/pipeline.ts';
 import type { RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/headers.ts';
-import { backendError, isAbort, reasonOf } from '../../upstream/errors.ts';
+import { backendError, isAbort, isUnsendable, reasonOf } from '../../upstream/errors.ts';
 import { isFailureStatus } from '../../upstream/health.ts';
 import { BodyPhaseError, exchange, type Answer } from '../../upstream/exchange.ts';
 import { headersDeadline } from '../../upstream/headers-deadline.ts';
@@ -111,6 +111,11 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
         }
         if (isForbiddenTarget(err)) {
           throw new GatewayError('GW_ERR_BACKEND_FORBIDDEN_TARGET', 'set-backend-service base-url: the target resolves only to internal addresses and outbound.allowPrivateNetworks is off.');
+        }
+        if (isUnsendable(err)) {
+          // The request never left: a policy's value, not the backend, is at fault (no breaker count).
+          attempt?.cancelled();
+          throw new GatewayError('GW_ERR_INVALID_HEADER_VALUE', 'The request cannot be sent: a policy produced a header value or URL that HTTP cannot carry.', { cause: err });
         }
         const e = backendError(target.id, err, 'headers');
         attempt?.failed(reasonOf(e.code));

@@ -6,6 +6,7 @@
 import type { GatewayResponse, RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { readBounded } from '../../upstream/read-bounded.ts';
+import { INVALID_FIELD_VALUE, invalidHeaderValue } from '../../core/header-values.ts';
 
 /** The response policies act on; created empty (200) when there is none yet. */
 export function ensureResponse(ctx: RequestContext): GatewayResponse {
@@ -19,9 +20,13 @@ export function headersOf(ctx: RequestContext, target: 'request' | 'response'): 
   return target === 'request' ? (ctx.request.headers) : ensureResponse(ctx).headers;
 }
 
-/** Header values must not smuggle a line break into the message (CRLF injection). */
+/**
+ * Checks a header value a policy computed, where the policy sets it: a failure is then the
+ * policy's (on-error runs, the client gets a 400), never a backend failure (undici refusing to
+ * send it) or a reset connection (node:http refusing to write it). See `invalidHeaderValue`.
+ */
 export function checkHeaderValue(name: string, value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new GatewayError('GW_ERR_POLICY_FAILED', `The value for header "${name}" contains a line break.`);
+  if (INVALID_FIELD_VALUE.test(value)) throw invalidHeaderValue(name);
   return value;
 }
 
