@@ -13,6 +13,7 @@ import { UsageBus } from '../core/usage.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createLogger, describeCause, type Logger } from '../observability/logger.ts';
 import { RequestHandler } from '../server/handler.ts';
+import { withFramingChecks } from '../server/framing.ts';
 import { createAdminHandler } from '../admin/server.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
@@ -147,9 +148,13 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     {
       headersTimeout: config.gateway.headersTimeoutMs,
       requestTimeout: config.gateway.requestTimeoutMs,
+      // Node enforces both timeouts only when it sweeps its connections, every 30 s by default:
+      // a 3 s headersTimeout then closed slow-header sockets after 11-28 s. Sweep often enough
+      // that a timeout fires within a tenth of itself (at most a second late).
+      connectionsCheckingInterval: timeoutSweepMs(config.gateway.headersTimeoutMs, config.gateway.requestTimeoutMs),
       keepAliveTimeout: 65_000,
     },
-    handler.handle,
+    withFramingChecks(handler.handle),
   );
   answerConnectWith(server, handler.handle);
   const url = await listen(server, config.gateway.listen);
@@ -227,6 +232,12 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
       return closing;
     },
   };
+}
+
+/** How often node:http checks header and request timeouts: a tenth of the shortest, within 50 ms..1 s. */
+export function timeoutSweepMs(headersTimeoutMs: number, requestTimeoutMs: number): number {
+  const shortest = requestTimeoutMs > 0 ? Math.min(headersTimeoutMs, requestTimeoutMs) : headersTimeoutMs;
+  return Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
 }
 
 /** How often each replica reads the circuits other replicas opened. */

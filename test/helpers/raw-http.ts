@@ -1,9 +1,13 @@
 /**
  * HTTP/1.1 over a raw socket, for requests a client library would normalise or refuse to send
- * (`/a/../b`, `%2e%2e`, `//x`, TRACE, CONNECT, spoofed hop-by-hop headers). The request goes out
- * byte for byte; the answer is read until the server closes the connection.
+ * (`/a/../b`, `%2e%2e`, `//x`, TRACE, CONNECT, spoofed hop-by-hop headers, smuggling, slow headers,
+ * lying bodies). The request goes out byte for byte; the answer is read until the server closes
+ * the connection. Also a fake upstream that records every request it receives. Loopback only.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -72,4 +76,94 @@ function unchunk(data: string): string {
     out += data.slice(lineEnd + 2, lineEnd + 2 + size);
     at = lineEnd + 2 + size + 2;
   }
+}
+
+export interface RawResult {
+  /** Everything the server sent, as Latin-1 text. */
+  readonly text: string;
+  /** The server closed the connection (rather than the wait running out). */
+  readonly closed: boolean;
+  /** Milliseconds from connect to close (or to the end of the wait). */
+  readonly ms: number;
+}
+
+/** Opens a connection to `url`'s host and port. */
+export async function openSocket(url: string): Promise<Socket> {
+  const u = new URL(url);
+  const socket = connect(Number(u.port), u.hostname);
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Collects what the server sends until it closes the socket or `waitMs` passes. */
+export function collect(socket: Socket, waitMs: number): Promise<RawResult> {
+  const start = Date.now();
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closed: false, ms: Date.now() - start });
+    }, waitMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true, ms: Date.now() - start });
+    });
+  });
+}
+
+/** Sends `data` exactly as given (pipelined requests too) on a fresh connection and collects the answer. */
+export async function rawExchange(url: string, data: string | Buffer, waitMs = 2000): Promise<RawResult> {
+  const socket = await openSocket(url);
+  const result = collect(socket, waitMs);
+  socket.write(data);
+  return result;
+}
+
+/** Status codes of every response in `text`, in order. */
+export function statuses(text: string): number[] {
+  return [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+}
+
+export interface FakeUpstream {
+  readonly url: string;
+  /** Method and raw target of every request received. */
+  readonly seen: Array<{ method: string; url: string; headers: IncomingMessage['headers'] }>;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** An upstream that answers every request with a small chat completion, recording what it got. */
+export async function startFakeUpstream(handle?: Parameters<typeof createServer>[1]): Promise<FakeUpstream> {
+  const seen: FakeUpstream['seen'] = [];
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    if (handle !== undefined) return handle(req, res);
+    req.resume();
+    req.on('end', () => {
+      const body = JSON.stringify({
+        id: 'chatcmpl-fake',
+        object: 'chat.completion',
+        model: 'gpt-4o',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
