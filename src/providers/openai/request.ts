@@ -6,8 +6,20 @@
  */
 import { GatewayError } from '../../core/errors.ts';
 
+/**
+ * Deepest nesting of objects and arrays accepted in a request body. JSON.parse itself copes with
+ * any depth, but everything after it that walks the value recursively (JSON.stringify when
+ * `stream_options` is rewritten, policy expressions, token counting) overflows the stack at a few
+ * thousand levels: a 500 for what is a bad request. No OpenAI request needs more than a few dozen
+ * (tool JSON schemas included).
+ */
+export const MAX_JSON_DEPTH = 256;
+
 /** Parses a JSON request body; anything but a JSON object is a 400 in the OpenAI format. */
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
+    throw new GatewayError('GW_ERR_INVALID_JSON', `The JSON body of your request is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+  }
   let value: unknown;
   try {
     // A UTF-8 BOM is legal for RFC 8259 parsers to ignore; strip it rather than reject the request.
@@ -46,4 +58,36 @@ export function withStreamUsage(body: Buffer, json: Record<string, unknown>): Bu
   if (close < 0) return undefined;
   json['stream_options'] = { include_usage: true };
   return Buffer.concat([body.subarray(0, close), INCLUDE_USAGE, body.subarray(close)]);
+}
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+
+/**
+ * True when objects/arrays nest deeper than `max` (ignoring brackets inside strings). Linear and
+ * allocation-free; a body with at most `max` opening brackets cannot be too deep, and that native
+ * count settles ordinary requests without the byte loop.
+ */
+export function jsonDepthExceeds(body: Buffer, max: number): boolean {
+  let opens = 0;
+  for (const ch of [OPEN_BRACE, OPEN_BRACKET]) {
+    for (let at = body.indexOf(ch); at >= 0 && opens <= max; at = body.indexOf(ch, at + 1)) opens++;
+  }
+  if (opens <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i] as number;
+    if (inString) {
+      if (c === 0x5c /* backslash: skip the escaped byte */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
