@@ -56,7 +56,7 @@ void test('stripUsageChunk: the output is the input minus exactly the usage even
   assert.deepEqual(tap.tokens, TOKENS);
   assert.equal(tap.model, 'gpt-4o-2024-08-06');
   assert.equal(tap.sawDone, true);
-  assert.equal(tap.gaveUp, false);
+  assert.equal(tap.oversizedEvents, 0);
 });
 
 void test('without stripUsageChunk the output is byte-identical to the input', () => {
@@ -152,28 +152,54 @@ void test('a Responses API stream: usage is read from response.completed and not
   assert.equal(tap.sawDone, false);
 });
 
-void test('an event larger than maxEventBytes makes the tap give up and pass every byte through', () => {
-  const big = content('x'.repeat(500));
+void test('an event larger than maxEventBytes passes through unparsed, and the usage chunk after it is still read and stripped', () => {
+  const big = content('x'.repeat(2 * USAGE.length));
   const input = Buffer.from(ROLE + big + CONTENT.join('') + FINISH + USAGE + DONE);
-  const tap = new SseUsageTap({ stripUsageChunk: true, maxEventBytes: 400 });
-  const out = run(tap, randomChunks(input, createPrng(7), 16, 64));
-  assert.deepEqual(out, input);
-  assert.equal(tap.gaveUp, true);
-  assert.equal(tap.tokens, undefined);
-  // What was complete before the oversized event was still read.
-  assert.equal(tap.model, 'gpt-4o-2024-08-06');
+  const expected = Buffer.from(ROLE + big + CONTENT.join('') + FINISH + DONE);
+  for (let seed = 1; seed <= 40; seed++) {
+    const tap = new SseUsageTap({ stripUsageChunk: true, maxEventBytes: USAGE.length + 16 });
+    const out = run(tap, randomChunks(input, createPrng(seed), 16, 64));
+    assert.deepEqual(out.toString('utf8'), expected.toString('utf8'), `seed ${seed}`);
+    assert.equal(tap.oversizedEvents, 1);
+    assert.deepEqual(tap.tokens, TOKENS);
+    assert.equal(tap.model, 'gpt-4o-2024-08-06');
+    assert.equal(tap.sawDone, true);
+  }
 });
 
-void test(
-  'after giving up on an oversized event the tap still notices data: [DONE]',
-  () => {
-    const input = Buffer.from(ROLE + content('x'.repeat(500)) + FINISH + DONE);
-    const tap = new SseUsageTap({ stripUsageChunk: false, maxEventBytes: 400 });
-    assert.deepEqual(run(tap, randomChunks(input, createPrng(8), 16, 64)), input);
-    assert.equal(tap.gaveUp, true);
-    assert.equal(tap.sawDone, true);
-  },
-);
+void test('an oversized event ended by a blank line split across chunks at every byte, CRLF or LF', () => {
+  for (const nl of ['\n', '\r\n']) {
+    const big = `data: ${'y'.repeat(3 * USAGE.length)}${nl}${nl}`;
+    const input = Buffer.from(ROLE + big + USAGE + DONE);
+    const expected = Buffer.from(ROLE + big + DONE);
+    for (let i = ROLE.length + USAGE.length + 100; i <= input.length; i++) {
+      const tap = new SseUsageTap({ stripUsageChunk: true, maxEventBytes: USAGE.length + 16 });
+      // The oversized event's first part (past the limit), then a cut at every later position.
+      const first = ROLE.length + USAGE.length + 100;
+      const out = run(tap, [input.subarray(0, first), input.subarray(first, Math.max(i, first)), input.subarray(Math.max(i, first))]);
+      assert.deepEqual(out.toString('utf8'), expected.toString('utf8'), `nl=${JSON.stringify(nl)} split at ${i}`);
+      assert.deepEqual(tap.tokens, TOKENS);
+    }
+  }
+});
+
+void test('an event of 10 MB in 64 KiB chunks is passed on as it comes, holding at most maxEventBytes', () => {
+  const big = Buffer.from(`data: ${'z'.repeat(10 * 1024 * 1024)}\n\n`);
+  const input = Buffer.concat([Buffer.from(ROLE), big, Buffer.from(USAGE + DONE)]);
+  const tap = new SseUsageTap({ stripUsageChunk: true });
+  let out = 0;
+  let held = 0;
+  for (let at = 0; at < input.length; at += 65536) {
+    const piece = input.subarray(at, at + 65536);
+    out += tap.push(piece)?.length ?? 0;
+    held = Math.max(held, at + piece.length - out);
+  }
+  out += tap.flush()?.length ?? 0;
+  assert.equal(out, input.length - USAGE.length);
+  assert.ok(held <= 1024 * 1024 + 65536, `held ${held} bytes`);
+  assert.deepEqual(tap.tokens, TOKENS);
+  assert.equal(tap.sawDone, true);
+});
 
 void test('collectedText() returns the concatenated delta content', () => {
   const tap = new SseUsageTap({ stripUsageChunk: true });

@@ -11,7 +11,7 @@ import { objectAfterColon } from '../providers/openai/usage-json.ts';
 export interface SseUsageTapOptions {
   /** Drop the `choices: []` + `usage` chunk (the gateway injected `stream_options.include_usage`). */
   readonly stripUsageChunk: boolean;
-  /** An event larger than this is not parsed: the tap gives up and passes bytes through untouched. */
+  /** An event larger than this is not held or parsed: its bytes pass through as they come. */
   readonly maxEventBytes?: number;
   /** Bytes of events kept to count tokens locally when the backend sends no usage. */
   readonly keepForEstimateBytes?: number;
@@ -27,13 +27,16 @@ export class SseUsageTap {
   tokens: TokenCounts | undefined;
   model: string | undefined;
   sawDone = false;
-  /** True once the tap stopped parsing (oversized event); usage may then be missing. */
-  gaveUp = false;
+  /** Events larger than maxEventBytes, passed through unparsed (usage in one of them is missed). */
+  oversizedEvents = 0;
   readonly #strip: boolean;
   readonly #maxEventBytes: number;
   readonly #keepLimit: number;
   #pending: Buffer | null = null;
-  #doneTail: Buffer | null = null;
+  /** Inside an oversized event: its bytes go straight through until the blank line that ends it. */
+  #skipping = false;
+  /** The last bytes of an oversized event seen so far, to find a blank line split across chunks. */
+  #skipTail: Buffer = EMPTY;
   #kept: Buffer[] = [];
   #keptBytes = 0;
 
@@ -45,41 +48,45 @@ export class SseUsageTap {
 
   /** Feeds one chunk from the backend; returns the bytes to send to the client now (maybe none). */
   push(chunk: Buffer): Buffer | undefined {
-    if (this.gaveUp) {
-      this.#watchDone(chunk);
-      return chunk;
-    }
+    if (this.#skipping) return this.#skip(chunk);
     const data = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
     const end = lastBoundaryEnd(data);
-    if (end === 0) {
-      if (data.length > this.#maxEventBytes) {
-        this.gaveUp = true;
-        this.#pending = null;
-        this.#watchDone(data);
-        return data;
-      }
-      this.#pending = data;
-      return undefined;
+    const complete = end === 0 ? undefined : this.#complete(data.subarray(0, end));
+    const rest = end < data.length ? data.subarray(end) : null;
+    this.#pending = null;
+    if (rest === null) return complete;
+    if (rest.length <= this.#maxEventBytes) {
+      this.#pending = rest;
+      return complete;
     }
-    this.#pending = end < data.length ? data.subarray(end) : null;
-    return this.#complete(data.subarray(0, end));
+    // An event too large to hold: pass it on as it comes (memory stays bounded) and parse again
+    // after it, so a later usage chunk is still read and, when the gateway asked for it, hidden.
+    this.oversizedEvents++;
+    this.#skipping = true;
+    this.#skipTail = Buffer.from(rest.subarray(Math.max(0, rest.length - 3)));
+    return join(complete, rest);
   }
 
-  /** Pass-through mode still notices `[DONE]`, even split across chunks (a short tail is kept). */
-  #watchDone(chunk: Buffer): void {
-    if (this.sawDone) return;
-    const tail = this.#doneTail;
-    const probe = tail === null ? chunk : Buffer.concat([tail, chunk.subarray(0, DONE.length)]);
-    if (probe.includes(DONE) || chunk.includes(DONE)) this.sawDone = true;
-    this.#doneTail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - DONE.length + 1)));
+  /** Passes bytes of an oversized event through; parsing resumes after its terminating blank line. */
+  #skip(chunk: Buffer): Buffer | undefined {
+    const end = firstBoundaryEnd(this.#skipTail, chunk);
+    if (end < 0) {
+      const tail = Buffer.concat([this.#skipTail, chunk.subarray(Math.max(0, chunk.length - 3))]);
+      this.#skipTail = Buffer.from(tail.subarray(Math.max(0, tail.length - 3)));
+      return chunk;
+    }
+    this.#skipping = false;
+    this.#skipTail = EMPTY;
+    const after = end < chunk.length ? this.push(chunk.subarray(end)) : undefined;
+    return join(chunk.subarray(0, end), after);
   }
 
   /** At the end of the stream: whatever incomplete event is left goes out as it is. */
   flush(): Buffer | undefined {
     const rest = this.#pending;
     this.#pending = null;
-    if (rest !== null && !this.gaveUp) return this.#complete(rest);
-    return rest ?? undefined;
+    if (rest !== null) return this.#complete(rest);
+    return undefined;
   }
 
   /** The text of every content delta seen (bounded), for a local token count when usage never came. */
@@ -130,6 +137,33 @@ export class SseUsageTap {
     if (!changed) return region;
     return parts.length === 0 ? undefined : Buffer.concat(parts);
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function join(a: Buffer | undefined, b: Buffer | undefined): Buffer | undefined {
+  if (a === undefined || a.length === 0) return b;
+  if (b === undefined || b.length === 0) return a;
+  return Buffer.concat([a, b]);
+}
+
+/**
+ * Index in `chunk` just past the first blank line, counting one that starts in `tail` (the last
+ * up to 3 bytes before `chunk`); -1 when there is none.
+ */
+function firstBoundaryEnd(tail: Buffer, chunk: Buffer): number {
+  if (tail.length > 0) {
+    const seam = Buffer.concat([tail, chunk.subarray(0, 3)]);
+    for (const sep of [LF2, CRLF2]) {
+      const at = seam.indexOf(sep);
+      if (at >= 0 && at + sep.length > tail.length) return at + sep.length - tail.length;
+    }
+  }
+  const a = chunk.indexOf(LF2);
+  const b = chunk.indexOf(CRLF2);
+  if (a < 0 && b < 0) return -1;
+  if (b < 0 || (a >= 0 && a + 2 <= b + 4)) return a + 2;
+  return b + 4;
 }
 
 /** Index just past the last blank line (`\n\n` or `\r\n\r\n`), or 0 when there is none. */
