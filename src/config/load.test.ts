@@ -74,6 +74,7 @@ void test('the example config loads, with named values substituted and defaults 
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 60_000,
     trustedProxies: [],
+    maxStreamDurationMs: 1_800_000,
   });
   assert.deepEqual(c.admin, { listen: '127.0.0.1:8081', enabled: true });
   assert.deepEqual(c.log, { level: 'info' });

@@ -248,6 +248,8 @@ export const configSchema = z.strictObject({
         .array(z.string().refine((s) => parseIpRange(s) !== undefined, 'expected an IP address or a CIDR range such as 10.0.0.0/8'))
         .max(1024)
         .default([]),
+      /** Longest a streamed response may take to pass through; then SSE gets a terminal error event. */
+      maxStreamDurationMs: positiveMs.default(1_800_000),
     })
     .default({
       listen: '127.0.0.1:8080',
@@ -257,6 +259,7 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,
       trustedProxies: [],
+      maxStreamDurationMs: 1_800_000,
     }),
   admin: z
     .strictObject({ listen: listenAddress.default('127.0.0.1:8081'), enabled: z.boolean().default(true) })

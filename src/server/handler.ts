@@ -116,7 +116,7 @@ export class RequestHandler {
       if (cause !== undefined) cause.message = runtime.redact(cause.message);
       this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
     }
-    const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now);
+    const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now, runtime.config.gateway.maxStreamDurationMs);
     ctx.responseHeaderBytes = headerBytes(res);
     settleAttempt(ctx, outcome);
     this.#finish(ctx, outcome);

@@ -11,6 +11,8 @@ import type { RequestContext } from '../core/context.ts';
 import { GatewayError, renderErrorEvent } from '../core/errors.ts';
 import { SseUsageTap } from '../streaming/sse-usage-tap.ts';
 import { backendError, isAbort } from '../upstream/errors.ts';
+import { errorResponse } from '../core/error-response.ts';
+import { INVALID_FIELD_VALUE, invalidHeaderValue } from '../core/header-values.ts';
 
 export interface WriteOutcome {
   /** The client went away before the response was complete. */
@@ -21,7 +23,12 @@ export interface WriteOutcome {
   streamError?: GatewayError;
 }
 
-export async function writeResponse(ctx: RequestContext, res: ServerResponse, closeConnection: boolean, now: () => number): Promise<WriteOutcome> {
+/**
+ * @param maxStreamMs longest a streamed body may take to pass through (gateway.maxStreamDurationMs):
+ * a backend that trickles forever, or a client that reads 1 byte a second, does not hold a stream,
+ * its upstream connection and its buffers open forever.
+ */
+export async function writeResponse(ctx: RequestContext, res: ServerResponse, closeConnection: boolean, now: () => number, maxStreamMs = DEFAULT_MAX_STREAM_MS): Promise<WriteOutcome> {
   const response = ctx.response;
   if (response === null) throw new Error('writeResponse called without a response');
   const headers = response.headers;
@@ -29,37 +36,70 @@ export async function writeResponse(ctx: RequestContext, res: ServerResponse, cl
   if (ctx.extraResponseHeaders !== null) Object.assign(headers, ctx.extraResponseHeaders);
   headers['x-request-id'] = ctx.requestId;
   if (ctx.clientRequestId !== null) headers['x-client-request-id'] = ctx.clientRequestId;
-  if (closeConnection) headers['connection'] = 'close';
+  // Answered before the body was read (401, 413, a GET with a body): close the connection rather
+  // than let node:http read and discard the rest of the body to keep the connection alive.
+  if (closeConnection || !res.req.complete) headers['connection'] = 'close';
   const body = response.body;
   if (res.destroyed) {
     if (body.kind === 'stream') body.stream.destroy();
     return { clientGone: true, tap: null };
   }
+  if (body.kind === 'stream' && body.sse) delete headers['content-length'];
+  else if (body.kind !== 'stream') headers['content-length'] = String(body.kind === 'buffer' ? body.data.length : 0);
+  const refused = writeHead(res, response.status, headers);
+  if (refused !== undefined) return writeResponse(replaceWithError(ctx, refused), res, closeConnection, now, maxStreamMs);
   switch (body.kind) {
     case 'empty':
-      headers['content-length'] = '0';
-      res.writeHead(response.status, headers);
       res.end();
       return { clientGone: false, tap: null };
     case 'buffer':
-      headers['content-length'] = String(body.data.length);
-      res.writeHead(response.status, headers);
       ctx.responseBytes = body.data.length;
       res.end(body.data);
       return { clientGone: false, tap: null };
     case 'stream':
-      return pipeStream(ctx, res, body.stream, body.sse, now);
+      return pipeStream(ctx, res, body.stream, body.sse, now, maxStreamMs);
   }
 }
 
-async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Readable, sse: boolean, now: () => number): Promise<WriteOutcome> {
+/** The schema default (gateway.maxStreamDurationMs), for callers that pass none. */
+const DEFAULT_MAX_STREAM_MS = 1_800_000;
+
+/**
+ * Writes the status line and headers. node:http throws (and writes nothing) on a header it cannot
+ * write; before, that reset the client's connection with no answer and no usage record. Policies
+ * check the values they set, so this is the backstop: the request is answered with the error.
+ */
+function writeHead(res: ServerResponse, status: number, headers: Record<string, string | string[]>): GatewayError | undefined {
+  try {
+    res.writeHead(status, headers);
+    return undefined;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'ERR_INVALID_CHAR' && code !== 'ERR_INVALID_HTTP_TOKEN' && code !== 'ERR_HTTP_INVALID_HEADER_VALUE') throw err;
+    const name = Object.keys(headers).find((n) => !VALID_NAME.test(n) || [headers[n]].flat().some((v) => INVALID_FIELD_VALUE.test(String(v))));
+    return invalidHeaderValue(name ?? 'unknown');
+  }
+}
+
+const VALID_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+function replaceWithError(ctx: RequestContext, err: GatewayError): RequestContext {
+  const body = ctx.response?.body;
+  if (body?.kind === 'stream') body.stream.destroy();
+  ctx.lastError = err;
+  ctx.response = errorResponse(ctx, err);
+  ctx.extraResponseHeaders = null;
+  ctx.beforeRespond.length = 0;
+  return ctx;
+}
+
+async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Readable, sse: boolean, now: () => number, maxStreamMs: number): Promise<WriteOutcome> {
   const response = ctx.response as NonNullable<RequestContext['response']>;
   const metered = sse && ctx.metering !== null && ctx.metering.usage !== 'none';
   const tap = metered ? new SseUsageTap({ stripUsageChunk: ctx.injectedStreamUsage }) : null;
-  if (sse) delete response.headers['content-length'];
-  res.writeHead(response.status, response.headers);
   // SSE clients should see the status line at once, not with the first event.
   if (sse) res.flushHeaders();
+  const deadline = new StreamDeadline(stream, maxStreamMs);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       ctx.timings.firstByte ??= now();
@@ -67,7 +107,10 @@ async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Read
       if (out === undefined || out.length === 0) continue;
       if (res.destroyed) throw abortError();
       ctx.responseBytes += out.length;
-      if (!res.write(out)) await drained(res);
+      if (!res.write(out)) {
+        await drained(res, deadline);
+        if (deadline.expired) throw deadline.error;
+      }
     }
     if (tap !== null) {
       const rest = tap.flush();
@@ -87,6 +130,7 @@ async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Read
   } catch (err) {
     stream.destroy();
     if (tap !== null) captureTapUsage(ctx, tap);
+    if (deadline.expired) return endExpired(ctx, res, sse, tap, deadline.error);
     if (ctx.signal.aborted || res.destroyed || isAbort(err)) return { clientGone: true, tap };
     const gwErr = backendError(ctx.backendId ?? 'unknown', err, 'body');
     ctx.lastError = gwErr;
@@ -98,7 +142,44 @@ async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Read
       res.destroy();
     }
     return { clientGone: false, tap, streamError: gwErr };
+  } finally {
+    deadline.clear();
   }
+}
+
+/** Cuts a stream at gateway.maxStreamDurationMs; `wake` also ends a wait for the client to drain. */
+class StreamDeadline {
+  expired = false;
+  readonly error: GatewayError;
+  wake: (() => void) | null = null;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(stream: Readable, ms: number) {
+    this.error = new GatewayError('GW_ERR_STREAM_DURATION_EXCEEDED', `The response stream ran longer than the gateway's limit of ${ms} ms and was ended.`);
+    this.#timer = setTimeout(() => {
+      this.expired = true;
+      // Ends a wait for the backend's next chunk (the loop sees the error) or for the client.
+      stream.destroy(this.error);
+      this.wake?.();
+    }, ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/**
+ * The limit is the gateway's, not a backend failure (no breaker count). SSE gets a terminal
+ * `event: error` when the client can take it; a client that stopped reading (its buffers are full)
+ * or a non-SSE body is cut.
+ */
+function endExpired(ctx: RequestContext, res: ServerResponse, sse: boolean, tap: SseUsageTap | null, err: GatewayError): WriteOutcome {
+  ctx.lastError = err;
+  ctx.attempt?.cancelled();
+  if (sse && !res.destroyed && !res.writableNeedDrain) res.end(renderErrorEvent(err, ctx.requestId));
+  else res.destroy();
+  return { clientGone: false, tap, streamError: err };
 }
 
 function captureTapUsage(ctx: RequestContext, tap: SseUsageTap): void {
@@ -109,15 +190,17 @@ function captureTapUsage(ctx: RequestContext, tap: SseUsageTap): void {
   if (tap.model !== undefined) ctx.responseModel = tap.model;
 }
 
-function drained(res: ServerResponse): Promise<void> {
+function drained(res: ServerResponse, deadline: StreamDeadline): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);
       res.off('close', done);
+      deadline.wake = null;
       resolve();
     };
     res.on('drain', done);
     res.on('close', done);
+    deadline.wake = done;
   });
 }
 
