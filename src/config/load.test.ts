@@ -179,6 +179,16 @@ void test(
   },
 );
 
+void test('a headersTimeoutMs greater than requestTimeoutMs is reported at headersTimeoutMs (node:http would refuse to start)', () => {
+  const err = loadError(edit(VALID, 'gateway: { listen: 127.0.0.1:8080 }', 'gateway: { listen: 127.0.0.1:8080, headersTimeoutMs: 20000, requestTimeoutMs: 5000 }'));
+  assert.deepEqual(
+    err.issues.map((i) => [i.path, i.message]),
+    [['gateway.headersTimeoutMs', 'must not be greater than requestTimeoutMs']],
+  );
+  // requestTimeoutMs: 0 turns the whole-request timeout off: any headersTimeoutMs is fine.
+  loadConfigText(edit(VALID, 'gateway: { listen: 127.0.0.1:8080 }', 'gateway: { listen: 127.0.0.1:8080, headersTimeoutMs: 20000, requestTimeoutMs: 0 }'), 'tollgate.yaml', ENV);
+});
+
 void test('an api naming an undefined backend is reported at that value', () => {
   const err = loadError(edit(VALID, 'backend: aoai-eastus', 'backend: aoai-westus'));
   assert.deepEqual(brief(err.issues), ['15:14 apis.azure-openai.backend | backend "aoai-westus" is not defined under backends']);

@@ -251,6 +251,11 @@ export const configSchema = z.strictObject({
       /** Longest a streamed response may take to pass through; then SSE gets a terminal error event. */
       maxStreamDurationMs: positiveMs.default(1_800_000),
     })
+    // node:http refuses to start otherwise; say so at load, with the field.
+    .refine((g) => g.requestTimeoutMs === 0 || g.headersTimeoutMs <= g.requestTimeoutMs, {
+      message: 'must not be greater than requestTimeoutMs',
+      path: ['headersTimeoutMs'],
+    })
     .default({
       listen: '127.0.0.1:8080',
       maxBodyBytes: 4 * MiB,
