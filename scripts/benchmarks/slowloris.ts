@@ -31,12 +31,14 @@ await latencies(1000); // warm-up
 const baseline = await latencies(4000);
 
 const closedAfter: number[] = [];
+const answeredAfter: number[] = [];
 const sockets: Socket[] = [];
 const timers: NodeJS.Timeout[] = [];
 for (let i = 0; i < SOCKETS; i++) {
   const s = connect(Number(url.port), url.hostname);
   const opened = Date.now();
   s.on('error', () => undefined);
+  s.once('data', () => answeredAfter.push(Date.now() - opened));
   s.on('close', () => closedAfter.push(Date.now() - opened));
   s.write('GET /v1/models HTTP/1.1\r\nHost: gw\r\nX-Slow: ');
   timers.push(setInterval(() => s.destroyed || s.write('a'), 1000));
@@ -47,12 +49,14 @@ for (const timer of timers) clearInterval(timer);
 const stillOpen = sockets.filter((s) => !s.destroyed).length;
 for (const s of sockets) s.destroy();
 closedAfter.sort((a, b) => a - b);
+answeredAfter.sort((a, b) => a - b);
 console.log(
   JSON.stringify({
     sockets: SOCKETS,
     headersTimeoutMs: HEADERS_TIMEOUT,
     baseline: { n: baseline.length, p50: pct(baseline, 0.5), p99: pct(baseline, 0.99) },
     underAttack: { n: attacked.length, p50: pct(attacked, 0.5), p99: pct(attacked, 0.99) },
+    slowSockets408Ms: { min: answeredAfter[0] ?? null, median: pct(answeredAfter, 0.5), max: answeredAfter.at(-1) ?? null },
     slowSocketsClosedMs: { min: closedAfter[0] ?? null, median: pct(closedAfter, 0.5), max: closedAfter.at(-1) ?? null, stillOpenAfterWindow: stillOpen },
   }),
 );
