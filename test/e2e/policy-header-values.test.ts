@@ -97,3 +97,33 @@ async function waitForUsage(n: number): Promise<void> {
   const deadline = Date.now() + 2000;
   while (t.usages.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }
+
+test('a URL a policy produced that HTTP cannot carry is the policy\'s failure (500, on-error), not a backend failure', async () => {
+  const t2 = await startTestGateway({
+    logLevel: 'warn',
+    backend: { circuitBreaker: BREAKER },
+    apiPolicies: `<policies><inbound><base />
+      <rewrite-uri template="@(&quot;/v1/chat/completions&quot; + context.Request.Url.Query.GetValueOrDefault(&quot;v&quot;, &quot;&quot;))" />
+      </inbound><backend><base /></backend><outbound><base /></outbound><on-error>${ON_ERROR}</on-error></policies>`,
+  });
+  try {
+    const send = (v: string): Promise<Response> =>
+      fetch(`${t2.url}/v1/chat/completions?v=${encodeURIComponent(v)}`, {
+        method: 'POST',
+        headers: { 'api-key': TEST_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    for (let i = 0; i < 3; i++) {
+      const res = await send('✓');
+      assert.equal(res.status, 500);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'GW_ERR_POLICY_FAILED');
+      assert.equal(res.headers.get('x-on-error'), 'GW_ERR_POLICY_FAILED');
+    }
+    assert.equal(t2.sim.stats.requests, 0);
+    const ok = await send('');
+    assert.equal(ok.status, 200, 'the circuit stayed closed');
+    await ok.arrayBuffer();
+  } finally {
+    await t2.close();
+  }
+});

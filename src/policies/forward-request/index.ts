@@ -115,7 +115,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
         if (isUnsendable(err)) {
           // The request never left: a policy's value, not the backend, is at fault (no breaker count).
           attempt?.cancelled();
-          throw new GatewayError('GW_ERR_INVALID_HEADER_VALUE', 'The request cannot be sent: a policy produced a header value or URL that HTTP cannot carry.', { cause: err });
+          throw new GatewayError('GW_ERR_POLICY_FAILED', 'The request cannot be sent: the policies produced a header value or URL that HTTP cannot carry.', { cause: err });
         }
         const e = backendError(target.id, err, 'headers');
         attempt?.failed(reasonOf(e.code));
