@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayError } from '../../core/errors.ts';
-import { parseJsonObject, withStreamUsage } from './request.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH, parseJsonObject, withStreamUsage } from './request.ts';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -85,4 +85,22 @@ void test('nothing changes when include_usage is already true, or when stream_op
     const sent = `{"stream":true,"stream_options":${malformed}}`;
     assert.equal(withStreamUsage(b(sent), parseJsonObject(b(sent))), undefined, malformed);
   }
+});
+
+void test('jsonDepthExceeds counts nesting outside strings only, escaped quotes included', () => {
+  assert.equal(jsonDepthExceeds(b('['.repeat(5) + ']'.repeat(5)), 4), true);
+  assert.equal(jsonDepthExceeds(b('['.repeat(4) + ']'.repeat(4)), 4), false);
+  assert.equal(jsonDepthExceeds(b('[[],[],[],[],[],[]]'), 2), false);
+  assert.equal(jsonDepthExceeds(b('["[[[[[", "\\\\", [[["\\"[[["]]]]'), 3), true);
+  assert.equal(jsonDepthExceeds(b('["[[[[[", "\\\\", [["\\"[[["]]]'), 3), false);
+  assert.equal(jsonDepthExceeds(b('[{"a":"\\\\\\"[[[[[[[["}]'), 2), false);
+  // An unterminated string is not "too deep": JSON.parse reports it.
+  assert.equal(jsonDepthExceeds(b('[[[[["abc'), 10), false);
+});
+
+void test('a body nested deeper than MAX_JSON_DEPTH is GW_ERR_INVALID_JSON before it is parsed', () => {
+  const deep = Buffer.from(`{"model":"m","x":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`);
+  assert.throws(() => parseJsonObject(deep), (err: unknown) => GatewayError.is(err) && err.code === 'GW_ERR_INVALID_JSON');
+  const fits = Buffer.from(`{"model":"m","x":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`);
+  assert.equal(parseJsonObject(fits)['model'], 'm');
 });
