@@ -25,6 +25,7 @@ import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
 import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
 import { CacheSharing } from '../cache/redis-sharing.ts';
+import { OutageLog } from '../state/outage-log.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -256,9 +257,16 @@ function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<
   const state = config.state;
   const redis = redisTarget(state);
   if (redis === null) return null;
-  const onError = (message: string): void => logger.warn({ stateEvent: 'circuit-sharing', detail: message }, 'circuit sharing through Redis failed; local breakers still apply');
+  // Once when it starts failing, once when it recovers (with the count), not at every poll.
+  const outage = new OutageLog({
+    component: 'circuit-sharing',
+    failingMessage: 'circuit sharing through Redis failing; local breakers still apply',
+    recoveredMessage: 'circuit sharing through Redis recovered',
+    logger,
+  });
+  const onError = (message: string): void => outage.failure(message);
   const store = new RedisCircuitStore({ ...redis, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
-  const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError });
+  const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError, onSuccess: () => outage.success() });
   sharing.start();
   return sharing;
 }

@@ -27,6 +27,8 @@ export interface CircuitStore {
   clear(backendId: string): Promise<void>;
   /** Open circuits among `backendIds`. */
   read(backendIds: readonly string[]): Promise<Map<string, SharedCircuit>>;
+  /** Resolves true once connected, false after `timeoutMs` (calls before that would fail at once). */
+  ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,23 @@ export class RedisCircuitStore implements CircuitStore {
       if (bar > 0 && Number.isFinite(until)) open.set(backendIds[i] as string, { until, reason: value.slice(bar + 1) });
     });
     return open;
+  }
+
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.#redis.status === 'ready') return true;
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    try {
+      return await new Promise<boolean>((resolve) => {
+        onReady = () => resolve(true);
+        this.#redis.once('ready', onReady);
+        timer = setTimeout(() => resolve(false), timeoutMs);
+        timer.unref();
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onReady !== undefined) this.#redis.removeListener('ready', onReady);
+    }
   }
 
   /** The client has no command timeout of its own: the store's deadlines bound every call. */
