@@ -27,8 +27,8 @@ Usage:
   tollgate status [--admin URL | --config FILE] [--json]
       Show a running gateway's backends: circuit breaker state, time left, last trip, recent
       error rate, and pool members (reads the admin listener's /status).
-  tollgate simulate [--port P] [--host H] [--tpm N] [--rpm N] [--latency-ms N]
-                    [--tokens-per-second N] [--fail-rate F] [--require-key K]
+  tollgate simulate [--port P] [--host H] [--name NAME] [--tpm N] [--rpm N] [--latency-ms N]
+                    [--tokens-per-second N] [--fail-rate F] [--require-key K] [--seed N] [--models a,b]
       Run the OpenAI-compatible simulator alone.
   tollgate version | help
   tollgate COMMAND --help
