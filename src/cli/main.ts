@@ -116,6 +116,8 @@ async function start(args: string[]): Promise<number> {
       loaded = loadConfigObject(demo.config, process.env, '<demo>');
     }
   } catch (err) {
+    // The demo's simulators are already listening: stop them, or the process would never exit.
+    await Promise.allSettled((demo?.simulators ?? []).map((s) => s.close()));
     if (err instanceof ConfigError) {
       for (const issue of err.issues) console.error(formatIssue(issue));
       return 1;

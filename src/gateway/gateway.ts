@@ -321,8 +321,9 @@ async function listen(server: Server, address: string, listener: string): Promis
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(at + 1));
-  server.listen(port, host);
   try {
+    // listen() itself throws for a port out of range; the rest comes as an 'error' event.
+    server.listen(port, host);
     await once(server, 'listening');
   } catch (err) {
     throw new ListenError(listener, address, err);

@@ -33,13 +33,14 @@ export class CircuitSharing {
   }
 
   /**
-   * Polls once the store's connection is ready (or after `readyTimeoutMs`, when Redis is down at
-   * start: then the failures are real). Polling before that was the cause of a "circuit sharing
+   * Polls once the store's connection is ready (or at its first connection error, or after
+   * `readyTimeoutMs`: then Redis is really not there and the failures are real; a busy machine
+   * may take seconds to connect, which is not a failure). Polling before that was the cause of a "circuit sharing
    * through Redis failed" at every start: the store's client (its own connection, not the limit
    * store's) was still connecting, and with ioredis's offline queue off the first MGET was
    * refused at once.
    */
-  start(readyTimeoutMs = 2000): void {
+  start(readyTimeoutMs = 10_000): void {
     this.#polling = true;
     this.#timer = setInterval(() => void this.#tick(), this.#opts.pollMs);
     this.#timer.unref();
