@@ -314,3 +314,18 @@ test('simulate --require-key: the fault switch (PUT /_sim/fault) needs the key t
   }
   assert.equal(await exitWithin(r, 20_000), 0);
 });
+
+test('the demo survives SIGHUP (it has no file to reload) and still stops cleanly on SIGINT', async () => {
+  const r = run(['start', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+  try {
+    const pid = Number((await waitForOutput(r, /Process id\s+(\d+)/))[1]);
+    assert.equal(pid, r.child.pid);
+    await waitForOutput(r, /Ctrl-C stops the gateway/);
+    r.child.kill('SIGHUP');
+    await waitForOutput(r, /SIGHUP ignored: the demo has no config file/);
+    assert.equal(r.child.exitCode, null);
+  } finally {
+    r.child.kill('SIGINT');
+  }
+  assert.equal(await exitWithin(r, 20_000), 0);
+});
