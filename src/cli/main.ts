@@ -2,7 +2,7 @@
  * `tollgate` command line: start, validate, policy set, status, simulate.
  * @module
  */
-import { parseArgs } from 'node:util';
+import { HelpRequested, UsageError, parseCommandArgs } from './args.ts';
 import { ConfigError, loadConfigFile, loadConfigObject, formatIssue, type LoadedConfig } from '../config/load.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { buildRuntime } from '../gateway/runtime.ts';
@@ -27,10 +27,15 @@ Usage:
   tollgate status [--admin URL | --config FILE] [--json]
       Show a running gateway's backends: circuit breaker state, time left, last trip, recent
       error rate, and pool members (reads the admin listener's /status).
-  tollgate simulate [--port P] [--host H] [--tpm N] [--rpm N] [--latency-ms N]
-                    [--tokens-per-second N] [--fail-rate F] [--require-key K]
+  tollgate simulate [--port P] [--host H] [--name NAME] [--tpm N] [--rpm N] [--latency-ms N]
+                    [--tokens-per-second N] [--fail-rate F] [--require-key K] [--seed N] [--models a,b]
       Run the OpenAI-compatible simulator alone.
   tollgate version | help
+  tollgate COMMAND --help
+      Show this text (exit 0).
+
+Exit status: 0 ok, 1 runtime failure (bad config, port in use, unreachable admin), 2 usage error
+(unknown command or option, bad flag value), 128+N after a second signal N during a drain.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,8 +50,9 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return status(rest);
     case 'simulate':
+      // runSimulateCli reports bad flags (2) and listen failures (1) through process.exitCode.
       await runSimulateCli(rest);
-      return 0;
+      return typeof process.exitCode === 'number' ? process.exitCode : 0;
     case 'version':
     case '--version':
       console.log(VERSION);
@@ -64,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function validate(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const values = parseCommandArgs(args, { config: { type: 'string', short: 'c' } });
   if (values.config === undefined) {
     console.error('tollgate validate: --config FILE is required');
     return 2;
@@ -91,14 +97,10 @@ async function validate(args: string[]): Promise<number> {
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string', short: 'c' },
-      listen: { type: 'string' },
-      'admin-listen': { type: 'string' },
-    },
-    strict: true,
+  const values = parseCommandArgs(args, {
+    config: { type: 'string', short: 'c' },
+    listen: { type: 'string' },
+    'admin-listen': { type: 'string' },
   });
   let loaded: LoadedConfig;
   let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
@@ -114,6 +116,8 @@ async function start(args: string[]): Promise<number> {
       loaded = loadConfigObject(demo.config, process.env, '<demo>');
     }
   } catch (err) {
+    // The demo's simulators are already listening: stop them, or the process would never exit.
+    await Promise.allSettled((demo?.simulators ?? []).map((s) => s.close()));
     if (err instanceof ConfigError) {
       for (const issue of err.issues) console.error(formatIssue(issue));
       return 1;
@@ -130,23 +134,25 @@ async function start(args: string[]): Promise<number> {
       for (const issue of err.issues) console.error(formatIssue(issue));
       return 1;
     }
-    const e = err as NodeJS.ErrnoException;
-    console.error(`tollgate: cannot start: ${e.code === 'EADDRINUSE' ? `address in use (${e.message})` : e.message}`);
+    // A ListenError names the listener and its address ("admin listener 127.0.0.1:8081: address
+    // already in use"); startGateway has stopped everything it started, so returning exits.
+    console.error(`tollgate: cannot start: ${(err as Error).message}`);
     return 1;
   }
 
   if (demo !== undefined) printDemoBanner(gateway.url, gateway.adminUrl, demo.key, demo.simulators);
-  else console.log(`tollgate ${VERSION}: gateway ${gateway.url}, admin ${gateway.adminUrl ?? '(disabled)'}, config ${values.config ?? ''}`);
+  // The pid is the one to signal (HUP reloads, INT/TERM drain): README's "Signals".
+  else console.log(`tollgate ${VERSION}: gateway ${gateway.url}, admin ${gateway.adminUrl ?? '(disabled)'}, config ${values.config ?? ''}, pid ${process.pid}`);
 
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
+    const stop = (signal: NodeJS.Signals | 'parent exited'): void => {
       if (stopping) {
         console.error(`tollgate: ${signal} again, exiting now`);
         process.exit(130);
       }
       stopping = true;
-      console.error(`tollgate: ${signal} received, draining (Ctrl-C again to force)`);
+      console.error(`tollgate: ${signal === 'parent exited' ? 'the npm process that started it exited' : `${signal} received`}, draining (Ctrl-C again to force)`);
       gateway
         .close()
         .then(() => Promise.allSettled((demo?.simulators ?? []).map((s) => s.close())))
@@ -155,8 +161,12 @@ async function start(args: string[]): Promise<number> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    watchNpmParent(() => stop('parent exited'));
     // SIGHUP reloads the config file; a config that does not load leaves the running one in force.
-    if (values.config !== undefined) {
+    if (values.config === undefined) {
+      // Without this handler SIGHUP's default action would kill the demo outright.
+      process.on('SIGHUP', () => console.error('tollgate: SIGHUP ignored: the demo has no config file to reload'));
+    } else {
       const file = values.config;
       process.on('SIGHUP', () => {
         let next: LoadedConfig;
@@ -180,6 +190,23 @@ async function start(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Under `npm start` the gateway is npm's child (package.json's `exec bash scripts/start.sh`, which
+ * execs node), and npm passes on only SIGINT and SIGTERM: a SIGHUP sent to npm kills npm. Rather
+ * than run on orphaned (holding its ports, writing to a terminal nobody reads), the gateway then
+ * drains and stops. Only under npm: a gateway started from a shell keeps running when the shell goes.
+ */
+function watchNpmParent(stop: () => void): void {
+  if (process.env['npm_lifecycle_event'] === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 250);
+  timer.unref();
+}
+
 function printDemoBanner(url: string, adminUrl: string | null, key: string, sims: ReadonlyArray<{ name: string; url: string }>): void {
   const lines = [
     `Tollgate ${VERSION}: demo mode (no --config given)`,
@@ -188,6 +215,7 @@ function printDemoBanner(url: string, adminUrl: string | null, key: string, sims
     `  Azure OpenAI endpoint  ${url}   (deployments: gpt-4o, gpt-4o-mini, text-embedding-3-small)`,
     `  Admin                  ${adminUrl ?? '(disabled)'}   (/health /ready /status /metrics)`,
     `  Subscription key       ${key}`,
+    `  Process id             ${process.pid}   (SIGINT/SIGTERM drain and stop)`,
     '',
     '  Backends (built-in simulators, pooled as openai-backend-pool: PTU first, PAYG 3:1):',
     ...sims.map((s) => `    ${s.name.padEnd(22)} ${s.url}/openai`),
@@ -210,6 +238,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof HelpRequested) {
+      console.log(USAGE);
+      process.exitCode = 0;
+      return;
+    }
+    if (err instanceof UsageError) {
+      console.error(`tollgate: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
     console.error(`tollgate: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   },

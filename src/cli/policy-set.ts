@@ -7,7 +7,8 @@
  */
 import { readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { HelpRequested, parseCommandArgs } from './args.ts';
+import { setYamlString } from './yaml-edit.ts';
 import { parseDocument } from 'yaml';
 import { ConfigError, formatIssue, loadConfigText } from '../config/load.ts';
 import { buildRuntime } from '../gateway/runtime.ts';
@@ -29,11 +30,12 @@ export function scopePath(scope: string): string[] | undefined {
 
 export async function policySet(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
+  if (verb === '--help' || verb === '-h') throw new HelpRequested('help');
   if (verb !== 'set') {
     console.error('usage: tollgate policy set --config FILE --scope global|product:ID|api:ID|operation:API/OP --file POLICY');
     return 2;
   }
-  const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, scope: { type: 'string' }, file: { type: 'string', short: 'f' } }, strict: true });
+  const values = parseCommandArgs(rest, { config: { type: 'string', short: 'c' }, scope: { type: 'string' }, file: { type: 'string', short: 'f' } });
   if (values.config === undefined || values.scope === undefined || values.file === undefined) {
     console.error('tollgate policy set: --config, --scope and --file are required');
     return 2;
@@ -56,8 +58,8 @@ export async function policySet(args: string[]): Promise<number> {
     return 1;
   }
   const ref = relative(dirname(resolve(configFile)), resolve(values.file));
-  doc.setIn(path, ref);
-  const next = doc.toString();
+  // Only the edited line changes (comments, quoting and layout stay as written).
+  const next = setYamlString(text, path, ref);
   try {
     const loaded = loadConfigText(next, configFile);
     const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });

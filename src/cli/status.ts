@@ -4,7 +4,7 @@
  * members. `--json` prints the admin answer as it is.
  * @module
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args.ts';
 import { loadConfigFile } from '../config/load.ts';
 
 interface StatusAnswer {
@@ -28,11 +28,7 @@ interface StatusAnswer {
 }
 
 export async function status(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { admin: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } },
-    strict: true,
-  });
+  const values = parseCommandArgs(args, { admin: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } });
   let base = values.admin;
   if (base === undefined) {
     // The admin address from the config file, else the default listener.

@@ -26,6 +26,7 @@ import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
 import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
 import { CacheSharing } from '../cache/redis-sharing.ts';
+import { OutageLog } from '../state/outage-log.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -67,6 +68,13 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   const now = performance.now.bind(performance);
 
   const simulators = new Map<string, RunningSimulator>();
+  // Whatever started before a failure is stopped again, so a failed start (a port in use, a
+  // policy that does not compile) leaves nothing running and the process can exit.
+  const started: Array<() => Promise<unknown>> = [];
+  const failed = async (err: unknown): Promise<never> => {
+    await Promise.allSettled(started.reverse().map((stop) => stop()));
+    throw err;
+  };
   for (const [name, sim] of Object.entries(config.simulators)) {
     simulators.set(
       name,
@@ -81,13 +89,16 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         ...(sim.failRate !== undefined && { failRate: sim.failRate }),
         ...(sim.models !== undefined && { models: sim.models }),
         ...(sim.fault !== undefined && { fault: sim.fault }),
-      }),
+      }).catch((err: unknown) => failed(listenerError(`simulator "${name}"`, `${sim.host}:${sim.port}`, err))),
     );
+    const running = simulators.get(name);
+    started.push(async () => running?.close());
   }
 
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   // Counters outlive configuration reloads: one store for the life of the process.
   const limits = await createLimitStore(config, logger, metrics);
+  started.push(() => limits.close());
   const clock = opts.clock ?? Date.now;
   // Breaker state outlives reloads too: an open circuit stays open when the config changes.
   // With Redis, open circuits are shared by every replica (created below, once the runtime exists).
@@ -121,16 +132,20 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   try {
     runtime = buildRuntime(loaded, runtimeDeps);
   } catch (err) {
-    await Promise.allSettled([...simulators.values()].map((s) => s.close()));
-    throw err;
+    return failed(err);
   }
+  started.push(() => runtime.close());
   sharing = shareCircuits(config, () => runtime.backends.values(), clock, logger);
+  started.push(async () => sharing?.stop());
   metrics.trackCircuits(() =>
     [...runtime.backends.values()].filter((b) => b.health.breaker !== null).map((b) => [b.id, b.health.breaker?.state(clock()) !== 'closed'] as const),
   );
   for (const notice of runtime.notices) logger.info({ notice }, 'policy notice');
   const usageBus = new UsageBus((err) => logger.error({ err: describeCause(err) }, 'usage consumer failed'));
-  if (logger.isLevelEnabled('debug')) usageBus.subscribe((usage) => logger.debug({ usage }, 'usage'));
+  // Checked per record, not once: a reload may change log.level.
+  usageBus.subscribe((usage) => {
+    if (logger.isLevelEnabled('debug')) logger.debug({ usage }, 'usage');
+  });
 
   const handler = new RequestHandler({
     runtime: () => runtime,
@@ -157,7 +172,8 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     withFramingChecks(handler.handle),
   );
   answerConnectWith(server, handler.handle);
-  const url = await listen(server, config.gateway.listen);
+  const url = await listen(server, config.gateway.listen, 'gateway').catch(failed);
+  started.push(() => closeServer(server));
 
   let admin: Server | null = null;
   let adminUrl: string | null = null;
@@ -174,7 +190,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         clock,
       }),
     );
-    adminUrl = await listen(admin, config.admin.listen);
+    adminUrl = await listen(admin, config.admin.listen, 'admin').catch(failed);
   }
 
   let closing: Promise<void> | undefined;
@@ -215,6 +231,11 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
       const fresh = buildRuntime(next, runtimeDeps);
       const old = runtime;
       runtime = fresh;
+      // log.level takes effect at once; a logger given by the embedder keeps the level it was given.
+      if (opts.logger === undefined && logger.level !== next.config.log.level) {
+        logger.info({ from: logger.level, to: next.config.log.level }, 'log level changed');
+        logger.level = next.config.log.level;
+      }
       for (const notice of fresh.notices) logger.info({ notice }, 'policy notice');
       logger.info({ configFile: next.file }, 'configuration reloaded');
       // Requests already running keep the old backends' pools; close them once those finish.
@@ -247,9 +268,16 @@ function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<
   const state = config.state;
   const redis = redisTarget(state);
   if (redis === null) return null;
-  const onError = (message: string): void => logger.warn({ stateEvent: 'circuit-sharing', detail: message }, 'circuit sharing through Redis failed; local breakers still apply');
+  // Once when it starts failing, once when it recovers (with the count), not at every poll.
+  const outage = new OutageLog({
+    component: 'circuit-sharing',
+    failingMessage: 'circuit sharing through Redis failing; local breakers still apply',
+    recoveredMessage: 'circuit sharing through Redis recovered',
+    logger,
+  });
+  const onError = (message: string): void => outage.failure(message);
   const store = new RedisCircuitStore({ ...redis, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
-  const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError });
+  const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError, onSuccess: () => outage.success() });
   sharing.start();
   return sharing;
 }
@@ -273,12 +301,44 @@ function shareCaches(config: LoadedConfig['config'], caches: ResponseCaches, log
   return sharing;
 }
 
-async function listen(server: Server, address: string): Promise<string> {
+/**
+ * A listener that could not start, named (gateway, admin, simulator "x") with its address, so the
+ * operator knows which setting to change; `code` is the system's (EADDRINUSE, EACCES, ...).
+ */
+export class ListenError extends Error {
+  readonly code: string | undefined;
+
+  constructor(listener: string, address: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : (cause as Error).message;
+    super(`${listener} listener ${address}: ${why}`, { cause });
+    this.name = 'ListenError';
+    this.code = code;
+  }
+}
+
+function listenerError(listener: string, address: string, err: unknown): unknown {
+  return (err as NodeJS.ErrnoException).code === undefined ? err : new ListenError(listener, address, err);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+async function listen(server: Server, address: string, listener: string): Promise<string> {
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(at + 1));
-  server.listen(port, host);
-  await once(server, 'listening');
+  try {
+    // listen() itself throws for a port out of range; the rest comes as an 'error' event.
+    server.listen(port, host);
+    await once(server, 'listening');
+  } catch (err) {
+    throw new ListenError(listener, address, err);
+  }
   const bound = server.address() as AddressInfo;
   const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return `http://${shown}:${bound.port}`;

@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { LimitStore } from '../state/limit-store.ts';
 import { MemoryLimitStore } from '../state/memory-limit-store.ts';
 import { RedisLimitStore } from '../state/redis-limit-store.ts';
+import { OutageLog } from '../state/outage-log.ts';
 
 /** The Redis the `state` config names (one server or cluster seed nodes), or null for memory. */
 export function redisTarget(state: Config['state']): { urls: readonly string[]; cluster: boolean } | null {
@@ -21,6 +22,13 @@ export async function createLimitStore(config: Config, logger: Logger, metrics: 
   const redis = redisTarget(state);
   if (redis === null) return new MemoryLimitStore();
   const events = metrics.stateEvents;
+  // Every event is counted in metrics; the log says only when Redis starts failing and recovers.
+  const outage = new OutageLog({
+    component: 'limit-store',
+    failingMessage: `Redis limit store failing; failMode ${state.failMode} applies until it recovers`,
+    recoveredMessage: 'Redis limit store recovered',
+    logger,
+  });
   const store = new RedisLimitStore({
     ...redis,
     keyPrefix: state.keyPrefix,
@@ -30,12 +38,15 @@ export async function createLimitStore(config: Config, logger: Logger, metrics: 
     onEvent: (e) => {
       events.inc({ type: e.type });
       // The URL may hold a password: events carry only their type and a short detail.
-      if (e.type !== 'fallback') logger.warn({ stateEvent: e.type }, 'state store event');
+      if (e.type === 'error' || e.type === 'breaker-open') outage.failure(`${e.type}: ${e.detail ?? ''}`);
+      else if (e.type === 'recovered') outage.success();
+      // The first reserve after every start (and after a Redis restart) loads the script: routine.
+      else if (e.type === 'script-reload') logger.debug({ stateEvent: e.type }, 'Redis limit script loaded (NOSCRIPT)');
     },
   });
   metrics.trackStateStore(() => store.stats.roundTrips);
   // Start with a connection when Redis is there; when it is not, start anyway: the fail mode
   // decides what requests get until it comes back.
-  if (!(await store.ready(2000))) logger.warn({ failMode: state.failMode }, 'Redis is not reachable at start; the fail mode applies until it is');
+  if (!(await store.ready(2000))) outage.failure('not reachable at start');
   return store;
 }

@@ -119,6 +119,12 @@ export class RequestHandler {
     const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now, runtime.config.gateway.maxStreamDurationMs);
     ctx.responseHeaderBytes = headerBytes(res);
     settleAttempt(ctx, outcome);
+    if (outcome.streamError !== undefined) {
+      // After the first byte the client only sees an error event; the operator sees which member failed.
+      const cause = describeCause(outcome.streamError.cause);
+      if (cause !== undefined) cause.message = runtime.redact(cause.message);
+      this.#deps.logger.warn({ requestId: ctx.requestId, code: outcome.streamError.code, backend: ctx.attempt?.backend.id ?? ctx.backendId, cause }, outcome.streamError.message);
+    }
     this.#finish(ctx, outcome);
   }
 

@@ -132,7 +132,8 @@ async function pipeStream(ctx: RequestContext, res: ServerResponse, stream: Read
     if (tap !== null) captureTapUsage(ctx, tap);
     if (deadline.expired) return endExpired(ctx, res, sse, tap, deadline.error);
     if (ctx.signal.aborted || res.destroyed || isAbort(err)) return { clientGone: true, tap };
-    const gwErr = backendError(ctx.backendId ?? 'unknown', err, 'body');
+    // The member that failed, not the pool it was picked from (ctx.backendId is the pool's id).
+    const gwErr = backendError(ctx.attempt?.backend.id ?? ctx.backendId ?? 'unknown', err, 'body');
     ctx.lastError = gwErr;
     if (sse) {
       const rest = tap?.flush();

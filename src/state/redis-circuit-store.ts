@@ -27,6 +27,11 @@ export interface CircuitStore {
   clear(backendId: string): Promise<void>;
   /** Open circuits among `backendIds`. */
   read(backendIds: readonly string[]): Promise<Map<string, SharedCircuit>>;
+  /**
+   * Resolves true once connected; false at the first connection error (Redis is really not
+   * there) or after `timeoutMs`. Calls before it resolves would fail at once.
+   */
+  ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,27 @@ export class RedisCircuitStore implements CircuitStore {
       if (bar > 0 && Number.isFinite(until)) open.set(backendIds[i] as string, { until, reason: value.slice(bar + 1) });
     });
     return open;
+  }
+
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.#redis.status === 'ready') return true;
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    let onError: (() => void) | undefined;
+    try {
+      return await new Promise<boolean>((resolve) => {
+        onReady = () => resolve(true);
+        onError = () => resolve(false);
+        this.#redis.once('ready', onReady);
+        this.#redis.once('error', onError);
+        timer = setTimeout(() => resolve(false), timeoutMs);
+        timer.unref();
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onReady !== undefined) this.#redis.removeListener('ready', onReady);
+      if (onError !== undefined) this.#redis.removeListener('error', onError);
+    }
   }
 
   /** The client has no command timeout of its own: the store's deadlines bound every call. */

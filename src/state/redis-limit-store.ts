@@ -30,7 +30,8 @@ import { createRedisClient, onConnectionError, writeCoalescer, type RedisClient 
 import { Deadlines } from './deadlines.ts';
 
 export type RedisLimitStoreEvent = {
-  readonly type: 'fallback' | 'breaker-open' | 'breaker-close' | 'script-reload' | 'error';
+  /** `recovered`: the first command that succeeded after an `error` or `breaker-open`. */
+  readonly type: 'fallback' | 'breaker-open' | 'breaker-close' | 'script-reload' | 'error' | 'recovered';
   readonly detail?: string;
 };
 
@@ -116,6 +117,8 @@ export class RedisLimitStore implements LimitStore {
   #pending: { keys: string[]; args: string[] } = { keys: [], args: [] };
   #flushTimer: NodeJS.Timeout | undefined;
   #probing = false;
+  /** An `error` or `breaker-open` was reported and no command has succeeded since. */
+  #degraded = false;
 
   constructor(opts: RedisLimitStoreOptions) {
     const prefix = opts.keyPrefix ?? 'tollgate:';
@@ -126,6 +129,7 @@ export class RedisLimitStore implements LimitStore {
     this.#fallback = new MemoryLimitStore({ maxCounters: opts.fallbackMaxCounters ?? 50_000 });
     const listener = opts.onEvent;
     this.#onEvent = (e) => {
+      if (e.type === 'error' || e.type === 'breaker-open') this.#degraded = true;
       try {
         listener?.(e);
       } catch {
@@ -186,7 +190,7 @@ export class RedisLimitStore implements LimitStore {
     let reply: string[];
     try {
       reply = await this.#run(RESERVE_SCRIPT, [...carried.keys, ...keys], [String(carried.keys.length), ...carried.args, ...args]);
-      this.#breaker.success();
+      this.#succeeded();
     } catch (err) {
       this.#failed();
       if (carried.keys.length > 0) this.#onEvent({ type: 'error', detail: `settles lost with a failed reserve: ${carried.keys.length}` });
@@ -244,7 +248,7 @@ export class RedisLimitStore implements LimitStore {
     }
     try {
       await this.#run(RESERVE_SCRIPT, keys, [String(keys.length), ...args]);
-      this.#breaker.success();
+      this.#succeeded();
     } catch (err) {
       this.#failed();
       this.#onEvent({ type: 'error', detail: `settle: ${errorMessage(err)}` });
@@ -273,6 +277,13 @@ export class RedisLimitStore implements LimitStore {
     this.#redis.disconnect(false);
   }
 
+  #succeeded(): void {
+    this.#breaker.success();
+    if (!this.#degraded) return;
+    this.#degraded = false;
+    this.#onEvent({ type: 'recovered' });
+  }
+
   #failed(): void {
     this.#breaker.failure();
     if (!this.#breaker.isOpen || this.#probeTimer !== undefined) return;
@@ -294,7 +305,7 @@ export class RedisLimitStore implements LimitStore {
       // One settle of 0 on a key that never exists: a no-op, but keyed, so that in a cluster it
       // goes to the node that owns our slot (an unkeyed call would go to any node).
       await this.#run(RESERVE_SCRIPT, [`${this.#tag}probe`], ['1', 'f', '0', ''], false);
-      this.#breaker.success();
+      this.#succeeded();
       clearInterval(this.#probeTimer);
       this.#probeTimer = undefined;
     } catch {

@@ -17,6 +17,8 @@ export interface CircuitSharingOptions {
   readonly clock: () => number;
   readonly pollMs: number;
   readonly onError: (message: string) => void;
+  /** A call to the store succeeded (ends a run of errors: see OutageLog). */
+  readonly onSuccess?: () => void;
 }
 
 export class CircuitSharing {
@@ -30,14 +32,27 @@ export class CircuitSharing {
     this.#opts = opts;
   }
 
-  start(): void {
+  /**
+   * Polls once the store's connection is ready (or at its first connection error, or after
+   * `readyTimeoutMs`: then Redis is really not there and the failures are real; a busy machine
+   * may take seconds to connect, which is not a failure). Polling before that was the cause of a "circuit sharing
+   * through Redis failed" at every start: the store's client (its own connection, not the limit
+   * store's) was still connecting, and with ioredis's offline queue off the first MGET was
+   * refused at once.
+   */
+  start(readyTimeoutMs = 10_000): void {
+    this.#polling = true;
     this.#timer = setInterval(() => void this.#tick(), this.#opts.pollMs);
     this.#timer.unref();
-    void this.#tick();
+    void this.#opts.store.ready(readyTimeoutMs).then(() => {
+      this.#polling = false;
+      if (this.#timer !== undefined) void this.#tick();
+    });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#timer = undefined;
     await this.#opts.store.close();
   }
 
@@ -56,7 +71,7 @@ export class CircuitSharing {
     const store = this.#opts.store;
     const done = trip === null ? store.clear(backendId) : store.publish(backendId, trip.until, trip.reason);
     this.#unsent.delete(backendId);
-    done.catch((err: unknown) => {
+    done.then(() => this.#opts.onSuccess?.(), (err: unknown) => {
       this.#unsent.set(backendId, trip);
       this.#opts.onError(`sharing the circuit of "${backendId}": ${(err as Error).message}`);
     });
@@ -77,6 +92,7 @@ export class CircuitSharing {
         const shared = open.get(b.id);
         if (shared !== undefined) b.health.breaker?.openFromPeer(this.#opts.clock(), shared.until, shared.reason);
       }
+      this.#opts.onSuccess?.();
     } catch (err) {
       this.#opts.onError(`reading shared circuits: ${(err as Error).message}`);
     } finally {

@@ -68,6 +68,21 @@ void test('a mid-stream cut ends the stream with an error event, is not retried,
   for (const b of pool.gw.current().backends.values()) await waitFor(() => b.active === 0, 2000, `${b.id}: cut streams leave the active count`);
 });
 
+void test('a mid-stream error names the pool member that failed, not the pool', async (t) => {
+  const pool = await startPool({ breaker: null, backendSection: RETRY_FAILOVER });
+  t.after(() => pool.close());
+  pool.sims['openai-ptu-eastus'].setFault('cut-after:2');
+  const res = await pool.chat(STREAM, { 'x-sim-completion-tokens': '20' });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /event: error\ndata: [^\n]*Backend \\"openai-ptu-eastus\\" closed the connection mid-response/);
+  assert.doesNotMatch(text, /openai-backend-pool/);
+  await waitFor(() => pool.logs.some((l) => l.includes('GW_ERR_BACKEND_STREAM_ABORTED')), 2000, 'the failure is logged');
+  const logged = pool.logs.filter((l) => l.includes('GW_ERR_BACKEND_STREAM_ABORTED')).join('\n');
+  assert.match(logged, /Backend \\"openai-ptu-eastus\\"/);
+  assert.doesNotMatch(logged, /openai-backend-pool/);
+});
+
 void test('timeouts: no headers gives 504 at the configured timeout; a stalled stream ends with an error event; both count as timeouts', async (t) => {
   const breaker = { rules: [{ failureCondition: { count: 1, interval: 'PT1M', errorReasons: ['timeout'] }, tripDuration: 'PT1M' }] };
   const pool = await startPool({
