@@ -25,6 +25,7 @@ import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
 import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
 import { CacheSharing } from '../cache/redis-sharing.ts';
+import { IdentityService } from '../identity/service.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -106,6 +107,8 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   // Cached answers outlive reloads too (their settings are the ones the process started with).
   const responseCaches = createResponseCaches(config.cache.responses, { clock });
   const cacheSharing = shareCaches(config, responseCaches, logger);
+  // Tokens and issuer keys outlive reloads too: a reload refetches neither.
+  const identity = new IdentityService({ logger, clock });
   const runtimeDeps = {
     responseCaches,
     metrics,
@@ -113,6 +116,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     now,
     limits,
     health,
+    identity,
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
   };
@@ -121,6 +125,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     runtime = buildRuntime(loaded, runtimeDeps);
   } catch (err) {
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
+    await identity.close();
     throw err;
   }
   sharing = shareCircuits(config, () => runtime.backends.values(), clock, logger);
@@ -194,6 +199,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled([...retired].map((r) => r.close()));
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
     await limits.close();
+    await identity.close();
     await sharing?.stop();
     await cacheSharing?.stop();
   }

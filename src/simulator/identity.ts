@@ -68,6 +68,8 @@ export interface SimIdentityView {
   mint(opts?: MintOptions): string;
   /** Signs from now on with a new key; the old key stays in the JWKS. */
   rotateKey(): void;
+  /** Lifetime of the tokens issued from now on (e.g. seconds, to watch a gateway refresh them). */
+  setTokenLifetime(seconds: number): void;
 }
 
 interface SigningKey {
@@ -84,10 +86,18 @@ interface IdentityAnswer {
 
 const MAX_KEYS = 8;
 
+/**
+ * Every simulator in a process signs with this key first, so a token one of them issues is
+ * accepted by the others, as a token of one Entra tenant is by every resource in it (the
+ * gateway's managed identity may be served by one simulator and the backends by others).
+ */
+let sharedKey: SigningKey | undefined;
+
 const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
 
 export class SimIdentity {
   readonly #opts: SimIdentityOptions;
+  #lifetime: number;
   readonly #baseUrl: () => string;
   readonly #now: () => number;
   readonly #keys: SigningKey[] = [];
@@ -95,6 +105,7 @@ export class SimIdentity {
 
   constructor(opts: SimIdentityOptions, baseUrl: () => string, now: () => number) {
     this.#opts = opts;
+    this.#lifetime = opts.tokenLifetimeSeconds;
     this.#baseUrl = baseUrl;
     this.#now = now;
   }
@@ -120,6 +131,10 @@ export class SimIdentity {
         return this.#mintClient(o ?? {});
       },
       rotateKey: () => void this.#rotate(),
+      setTokenLifetime: (seconds) => {
+        if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) throw new RangeError('token lifetime must be 1 to 86400 seconds');
+        this.#lifetime = seconds;
+      },
     };
   }
 
@@ -173,6 +188,12 @@ export class SimIdentity {
     });
   }
 
+  /** True when the request carries a bearer token `checkBearer` would accept. */
+  acceptsBearer(headers: IncomingHttpHeaders): boolean {
+    const m = /^Bearer\s+(\S+\.\S+\.\S+)$/i.exec(headers.authorization ?? '');
+    return m !== null && this.#verify(m[1] as string) === undefined;
+  }
+
   #appService(query: URLSearchParams, headers: IncomingHttpHeaders): IdentityAnswer {
     this.counts.managedIdentity++;
     if (headers['x-identity-header'] !== this.#opts.identityHeader) return oauthError(401, 'unauthorized_client', 'X-IDENTITY-HEADER is missing or wrong');
@@ -213,7 +234,7 @@ export class SimIdentity {
   /** A token for an app identity (managed identity or client credentials). */
   #issue(audience: string, clientId: string): { token: string; exp: number; iat: number } {
     const iat = Math.floor(this.#now() / 1000);
-    const exp = iat + this.#opts.tokenLifetimeSeconds;
+    const exp = iat + this.#lifetime;
     // A stable object id per client, as Entra gives each service principal one.
     const oid = uuidFrom(`${this.#opts.tenantId}/${clientId}`);
     const token = this.#sign({ aud: audience, iss: this.issuer, iat, nbf: iat, exp, sub: oid, oid, tid: this.#opts.tenantId, appid: clientId, azp: clientId, idtyp: 'app', ver: '2.0', uti: randomUUID() });
@@ -222,7 +243,7 @@ export class SimIdentity {
 
   #mintClient(o: MintOptions): string {
     const iat = Math.floor(this.#now() / 1000);
-    const exp = iat + (o.expiresInSeconds ?? this.#opts.tokenLifetimeSeconds);
+    const exp = iat + (o.expiresInSeconds ?? this.#lifetime);
     const sub = o.subject ?? 'sim-user';
     return this.#sign({
       aud: o.audience ?? 'api://tollgate',
@@ -256,6 +277,7 @@ export class SimIdentity {
     } catch {
       return 'the bearer token is not a JWT';
     }
+    this.#current();
     const key = this.#keys.find((k) => k.kid === header.kid);
     if (header.alg !== 'RS256' || key === undefined) return 'the token was not issued by this simulator';
     if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2] as string, 'base64url'))) return 'bad token signature';
@@ -266,18 +288,24 @@ export class SimIdentity {
   }
 
   #current(): SigningKey {
-    return this.#keys.at(-1) ?? this.#rotate();
+    if (this.#keys.length === 0) this.#keys.push((sharedKey ??= newKey()));
+    return this.#keys.at(-1) as SigningKey;
   }
 
   #rotate(): SigningKey {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const jwk = publicKey.export({ format: 'jwk' });
-    const kid = createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16);
-    const key: SigningKey = { kid, privateKey, publicKey, jwk: { ...jwk, kid, use: 'sig', alg: 'RS256', kty: 'RSA' } };
+    this.#current();
+    const key = newKey();
     this.#keys.push(key);
     if (this.#keys.length > MAX_KEYS) this.#keys.shift();
     return key;
   }
+}
+
+function newKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const kid = createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16);
+  return { kid, privateKey, publicKey, jwk: { ...jwk, kid, use: 'sig', alg: 'RS256', kty: 'RSA' } };
 }
 
 function oauthError(status: number, error: string, description: string): IdentityAnswer {

@@ -93,6 +93,8 @@ function checkKey(state: ServerState, req: IncomingMessage): void {
   const config = state.config;
   if (config.requireEntra) return state.identity.checkBearer(req.headers);
   if (config.requireKey === undefined || presentedKey(req) === config.requireKey) return;
+  // Like Azure OpenAI, a resource with a key also takes an Entra ID token (one issued here).
+  if (state.identity.acceptsBearer(req.headers)) return;
   throw new SimulatorHttpError(
     401,
     'Access denied due to invalid subscription key or wrong API endpoint. Send a valid key in the api-key header or as Authorization: Bearer.',

@@ -39,10 +39,13 @@ export interface TestGatewayOptions {
   clock?: () => number;
   /** Policies for the default APIs (both `openai` and `azure-openai`). */
   apiPolicies?: unknown;
+  /** Runs once the simulator listens and before the gateway starts (e.g. to point the managed identity at it). */
+  beforeGateway?: (sim: RunningSimulator) => void;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const sim = await startSimulator({ name: 'sim', requireKey: BACKEND_KEY, tokensPerSecond: 0, ...opts.sim });
+  opts.beforeGateway?.(sim);
   const deployments = opts.deployments === null ? undefined : (opts.deployments ?? ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small']);
   const base: Record<string, unknown> = {
     gateway: { listen: '127.0.0.1:0' },
