@@ -36,11 +36,12 @@ interface Entry {
   failure: { readonly err: Error; readonly until: number } | null;
 }
 
-// Refresh when half the lifetime is gone, but at the latest 5 minutes before expiry (Azure SDKs
-// refresh in the last 5 minutes; a token of an hour is refreshed after 30 minutes, one of 10 s
-// after 5 s). Stop handing a token out 30 s (or a tenth of its lifetime) before it expires, so a
+// Refresh when half the remaining lifetime is gone (a token of an hour after 30 minutes, one of
+// 4 s after 2 s): early enough that a failing endpoint leaves time to retry while the current
+// token still works. `@azure/identity` keeps its own cache and may hand back the same token until
+// 5 minutes before expiry; the next refresh is then again at half the (shorter) remaining time.
+// A token is no longer handed out 30 s (or a tenth of its lifetime) before it expires, so a
 // request in flight does not reach the backend with an expired token.
-const MAX_REFRESH_AHEAD_MS = 5 * 60_000;
 const MAX_EXPIRY_MARGIN_MS = 30_000;
 
 export class TokenCache {
@@ -102,7 +103,7 @@ export class TokenCache {
         const now = this.#clock();
         const life = Math.max(0, t.expiresAt - now);
         entry.token = t;
-        entry.refreshAt = Math.max(now + life / 2, t.expiresAt - MAX_REFRESH_AHEAD_MS);
+        entry.refreshAt = now + life / 2;
         entry.usableUntil = t.expiresAt - Math.min(MAX_EXPIRY_MARGIN_MS, life / 10);
         entry.failure = null;
         entry.pending = null;

@@ -39,6 +39,8 @@ export interface TestGatewayOptions {
   clock?: () => number;
   /** Policies for the default APIs (both `openai` and `azure-openai`). */
   apiPolicies?: unknown;
+  /** More named values (e.g. secrets for backend credentials). */
+  extraNamedValues?: Record<string, unknown>;
   /** Runs once the simulator listens and before the gateway starts (e.g. to point the managed identity at it). */
   beforeGateway?: (sim: RunningSimulator) => void;
 }
@@ -56,6 +58,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       'team-key': { value: TEST_KEY, secret: true },
       // Lets policies name the test simulator: {{sim-url}}.
       'sim-url': { value: sim.url },
+      ...opts.extraNamedValues,
     },
     backends: {
       sim: { url: `${sim.url}/openai`, credentials: { header: { 'api-key': '{{backend-key}}' } }, ...opts.backend },
