@@ -124,6 +124,11 @@ export class RequestContext {
    * in place of the backend's configured credentials. Never logged.
    */
   backendToken: string | null = null;
+  /**
+   * The client's own `Authorization` header when it is not the subscription key: policies read it
+   * (validate-jwt), but it is not forwarded to the backend unless a policy changes it.
+   */
+  clientAuthorization: string | null = null;
   /** The subscription key the client presented (for `context.Subscription.Key`); never forwarded or logged. */
   presentedKey: string | null = null;
   response: GatewayResponse | null = null;

@@ -72,7 +72,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
             origin: target.origin,
             path: target.basePath + req.suffix + req.query,
             method: req.method,
-            headers: upstreamRequestHeaders(req.headers, credentials, ctx.requestId, req.method),
+            headers: upstreamRequestHeaders(ownAuthorizationDropped(ctx), credentials, ctx.requestId, req.method),
             body: req.body,
             headersTimeout: deadline.undiciTimeoutMs,
             bodyTimeout: target.timeouts.idleStreamMs,
@@ -146,6 +146,14 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
 }
 
 function noop(): void {}
+
+/** The request's headers without the client's own Authorization (a policy may have replaced it: then it goes). */
+function ownAuthorizationDropped(ctx: RequestContext): RequestContext['request']['headers'] {
+  const headers = ctx.request.headers;
+  if (ctx.clientAuthorization === null || headers.authorization !== ctx.clientAuthorization) return headers;
+  const { authorization: _dropped, ...rest } = headers;
+  return rest;
+}
 
 /**
  * The Authorization for this attempt: the token of `authentication-managed-identity` replaces the
