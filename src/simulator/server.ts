@@ -89,9 +89,9 @@ function presentedKey(req: IncomingMessage): string | undefined {
   return bearer?.[1]?.trim();
 }
 
-function checkKey(state: ServerState, req: IncomingMessage): void {
+function checkKey(state: ServerState, req: IncomingMessage, entra = state.config.requireEntra): void {
   const config = state.config;
-  if (config.requireEntra) return state.identity.checkBearer(req.headers);
+  if (entra) return state.identity.checkBearer(req.headers);
   if (config.requireKey === undefined || presentedKey(req) === config.requireKey) return;
   // Like Azure OpenAI, a resource with a key also takes an Entra ID token (one issued here).
   if (state.identity.acceptsBearer(req.headers)) return;
@@ -149,7 +149,8 @@ async function handle(state: ServerState, exchange: Exchange): Promise<void> {
   if (identity !== undefined) return sendJson(exchange, identity.status, identity.body, NO_FAULT);
   // Before the x-sim-* headers: the switch that clears a fault must not itself be faultable.
   if (isFaultControlPath(path)) {
-    checkKey(state, req);
+    // The switch is for the operator, not for a gateway's identity: only a key guards it.
+    checkKey(state, req, false);
     return handleFaultControl(exchange, state.faults, parsed);
   }
 
