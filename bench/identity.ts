@@ -103,7 +103,9 @@ const policy = `<policies><inbound><base /><validate-jwt header-name="Authorizat
 const plain = await gatewayWith(idp, { managedIdentity: { resource: 'https://cognitiveservices.azure.com' } });
 const checked = await gatewayWith(idp, { managedIdentity: { resource: 'https://cognitiveservices.azure.com' } }, policy);
 const headers = (): Record<string, string> => ({ 'api-key': KEY, authorization: `Bearer ${token}` });
-await load(`${checked.url}/v1/chat/completions`, headers, 1); // warm-up (and the JWKS fetch)
+// Warm-up: each gateway's first token fetch, and the JWKS fetch.
+await load(`${plain.url}/v1/chat/completions`, headers, 1);
+await load(`${checked.url}/v1/chat/completions`, headers, 1);
 const without = await load(`${plain.url}/v1/chat/completions`, headers, SECONDS / 2);
 const withJwt = await load(`${checked.url}/v1/chat/completions`, headers, SECONDS / 2);
 console.log(
