@@ -3,7 +3,8 @@
  * deployments (one "PTU", two "PAYG") in the seeds' pool with circuit breakers and the failover
  * retry, an OpenAI-style API at the root
  * (`/v1/...`), an Azure-style API at `/openai` (`/openai/deployments/{id}/...` and `/openai/v1/...`),
- * and one subscription whose key is printed.
+ * and one subscription whose key is printed. The simulators require Entra ID tokens, which the
+ * gateway gets with a managed identity the first simulator plays (docs/identity.md).
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -49,15 +50,22 @@ export async function startDemo(env: NodeJS.ProcessEnv, listen: string, adminLis
   const simulators: RunningSimulator[] = [];
   try {
     for (const s of specs) {
-      simulators.push(await startSimulator({ name: s.name, port: 0, tpm: s.tpm, tokensPerSecond: 200, models: DEMO_DEPLOYMENTS }));
+      simulators.push(await startSimulator({ name: s.name, port: 0, tpm: s.tpm, tokensPerSecond: 200, models: DEMO_DEPLOYMENTS, requireEntra: true }));
     }
   } catch (err) {
     await Promise.allSettled(simulators.map((s) => s.close()));
     throw err;
   }
+  // Like Azure OpenAI resources with key access disabled, the simulators take only Entra ID
+  // tokens, and the gateway gets them with its managed identity, played by the first simulator
+  // (the App Service protocol, found through the same variables the Azure SDK reads).
+  const idp = (simulators[0] as RunningSimulator).identity;
+  env['IDENTITY_ENDPOINT'] = idp.identityEndpoint;
+  env['IDENTITY_HEADER'] = idp.identityHeader;
+  const credentials = { managedIdentity: { resource: 'https://cognitiveservices.azure.com' } };
   const backends: Record<string, unknown> = {};
   specs.forEach((s, i) => {
-    backends[s.name] = { url: `${(simulators[i] as RunningSimulator).url}/openai`, description: 'built-in simulator', circuitBreaker: DEMO_BREAKER };
+    backends[s.name] = { url: `${(simulators[i] as RunningSimulator).url}/openai`, description: 'built-in simulator', credentials, circuitBreaker: DEMO_BREAKER };
   });
   // The seeds' pool: PTU first, PAYG 3:1 when the PTU's circuit is open.
   backends['openai-backend-pool'] = {

@@ -33,6 +33,19 @@ export const credentialsSchema = z.strictObject({
   header: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string()).optional(),
   /** Sent as `Authorization: Bearer <token>`. */
   bearer: z.string().min(1).optional(),
+  /** `Authorization: Bearer` with a managed-identity token for `resource` (user-assigned with `clientId`); docs/identity.md. */
+  managedIdentity: z.strictObject({ resource: z.string().min(1), clientId: z.string().min(1).optional() }).optional(),
+  /** `Authorization: Bearer` with a token from an OAuth2 client credentials grant; the secret through a named value. */
+  oauth2: z
+    .strictObject({
+      tokenUrl: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      scope: z.string().min(1).optional(),
+    })
+    .optional(),
+}).refine((c) => [c.bearer, c.managedIdentity, c.oauth2].filter((x) => x !== undefined).length <= 1, {
+  message: 'give at most one of bearer, managedIdentity and oauth2 (each sets the Authorization header)',
 });
 
 export const timeoutsSchema = z.strictObject({
@@ -341,6 +354,13 @@ export const configSchema = z.strictObject({
     .refine((s) => s.url === undefined || s.urls === undefined, { message: 'state.url and state.urls: give one of them' })
     .refine((s) => s.urls === undefined || s.cluster, { message: 'state.urls are cluster seed nodes: set state.cluster: true' })
     .default({ store: 'memory', failMode: 'open', replicas: 1, commandTimeoutMs: 20, keyPrefix: 'tollgate:', cluster: false }),
+  /** Managed identity, OAuth2 and client-token validation (docs/identity.md). */
+  identity: z
+    .strictObject({
+      /** Entra ID authority for validate-azure-ad-token; default AZURE_AUTHORITY_HOST or https://login.microsoftonline.com. */
+      authorityHost: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+    })
+    .default({}),
   /** Simulated backends started inside the gateway process (the demo uses these). */
   simulators: z.record(z.string().min(1), simulatorSchema).default({}),
 });

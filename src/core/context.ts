@@ -119,6 +119,16 @@ export class RequestContext {
   attempt: Attempt | null = null;
   /** Backends this request already failed on: a retry prefers another pool member. */
   failedBackends: Set<string> | null = null;
+  /**
+   * A token from `authentication-managed-identity`: sent as `Authorization: Bearer` to the backend
+   * in place of the backend's configured credentials. Never logged.
+   */
+  backendToken: string | null = null;
+  /**
+   * The client's own `Authorization` header when it is not the subscription key: policies read it
+   * (validate-jwt), but it is not forwarded to the backend unless a policy changes it.
+   */
+  clientAuthorization: string | null = null;
   /** The subscription key the client presented (for `context.Subscription.Key`); never forwarded or logged. */
   presentedKey: string | null = null;
   response: GatewayResponse | null = null;

@@ -11,6 +11,7 @@ import { toSeq } from './linq.ts';
 import { formatNumber } from './numbers.ts';
 import { defineStatic, defineType } from './registry.ts';
 import { CsChar, Host, csString, defineEnum } from './values.ts';
+import { asJwt, tryParseJwt } from './jwt.ts';
 
 const comparisons = defineEnum('System.StringComparison', ['CurrentCulture', 'CurrentCultureIgnoreCase', 'InvariantCulture', 'InvariantCultureIgnoreCase', 'Ordinal', 'OrdinalIgnoreCase']);
 const splitOptions = defineEnum('System.StringSplitOptions', ['None', 'RemoveEmptyEntries', 'TrimEntries']);
@@ -268,6 +269,8 @@ defineType<string>('System.String', 'System.String', {
     return CsChar.of(s[i] ?? '');
   },
   methods: {
+    AsJwt: [0, 0, (s) => asJwt(s)],
+    TryParseJwt: [1, 1, (s, a) => tryParseJwt(s, a)],
     Contains: [1, 2, scanned((s, a) => (a.length > 1 && ignoreCase(a[1]) ? s.toUpperCase().includes(charOrStr(a, 0).toUpperCase()) : s.includes(charOrStr(a, 0))))],
     StartsWith: [1, 3, scanned((s, a) => (a.length > 1 && ignoreCase(a[1]) ? s.toUpperCase().startsWith(charOrStr(a, 0).toUpperCase()) : s.startsWith(charOrStr(a, 0))))],
     EndsWith: [1, 3, scanned((s, a) => (a.length > 1 && ignoreCase(a[1]) ? s.toUpperCase().endsWith(charOrStr(a, 0).toUpperCase()) : s.endsWith(charOrStr(a, 0))))],

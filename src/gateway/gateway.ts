@@ -27,6 +27,7 @@ import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
 import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
 import { CacheSharing } from '../cache/redis-sharing.ts';
 import { OutageLog } from '../state/outage-log.ts';
+import { IdentityService } from '../identity/service.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -118,6 +119,10 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   // Cached answers outlive reloads too (their settings are the ones the process started with).
   const responseCaches = createResponseCaches(config.cache.responses, { clock });
   const cacheSharing = shareCaches(config, responseCaches, logger);
+  started.push(async () => cacheSharing?.stop());
+  // Tokens and issuer keys outlive reloads too: a reload refetches neither.
+  const identity = new IdentityService({ logger, clock });
+  started.push(() => identity.close());
   const runtimeDeps = {
     responseCaches,
     metrics,
@@ -125,6 +130,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     now,
     limits,
     health,
+    identity,
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
   };
@@ -215,6 +221,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled([...retired].map((r) => r.close()));
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
     await limits.close();
+    await identity.close();
     await sharing?.stop();
     await cacheSharing?.stop();
   }

@@ -29,6 +29,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Router } from './router.ts';
 import { TrustedProxies } from '../server/forwarded.ts';
+import { IdentityService } from '../identity/service.ts';
 
 export interface ApiRuntime {
   readonly id: string;
@@ -80,6 +81,8 @@ export interface RuntimeDeps {
   readonly limits?: LimitStore;
   /** Backend health (circuit breakers), kept across reloads; a fresh one when not given. */
   readonly health?: HealthRegistry;
+  /** Token caches and issuer keys, kept across reloads; a fresh one (closed with the runtime) when not given. */
+  readonly identity?: IdentityService;
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
@@ -88,9 +91,10 @@ const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(m
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   const config = loaded.config;
   const health = deps.health ?? new HealthRegistry();
+  const identity = deps.identity ?? new IdentityService({ logger: deps.logger, ...(deps.clock !== undefined && { clock: deps.clock }) });
   const backends = new Map<string, Backend>();
   for (const [id, cfg] of Object.entries(config.backends)) {
-    if (cfg.type === 'Single') backends.set(id, new Backend(id, cfg, health.get(id, cfg)));
+    if (cfg.type === 'Single') backends.set(id, new Backend(id, cfg, health.get(id, cfg), identity));
   }
   const pools = buildPools(config, backends);
   const urlDispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 128, connect: { timeout: 5_000 } });
@@ -109,9 +113,12 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     clock: deps.clock ?? Date.now,
     sleep: deps.sleep ?? defaultSleep,
     limits,
+    identity,
+    entraAuthorityHost: config.identity.authorityHost?.replace(/\/+$/, '') ?? identity.authorityHost,
   };
   const close = async (): Promise<void> => {
-    await Promise.allSettled([...[...backends.values()].map((b) => b.close()), urlDispatcher.close(), outbound.close()]);
+    const owned = deps.identity === undefined ? [identity.close()] : [];
+    await Promise.allSettled([...[...backends.values()].map((b) => b.close()), urlDispatcher.close(), outbound.close(), ...owned]);
   };
 
   let compiled;

@@ -33,6 +33,8 @@ import { setQueryParameterDefinition } from './set-query-parameter/index.ts';
 import { setStatusDefinition } from './set-status/index.ts';
 import { setVariableDefinition } from './set-variable/index.ts';
 import { traceDefinition } from './trace/index.ts';
+import { validateAzureAdTokenDefinition } from './validate-azure-ad-token/index.ts';
+import { validateJwtDefinition } from './validate-jwt/index.ts';
 
 export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   authenticationManagedIdentityDefinition,
@@ -67,5 +69,7 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   setStatusDefinition,
   setVariableDefinition,
   traceDefinition,
+  validateAzureAdTokenDefinition,
+  validateJwtDefinition,
   ...deferredDefinitions,
 ];

@@ -35,6 +35,8 @@ export interface HandlerDeps {
   readonly now: () => number;
 }
 
+const isSet = (v: string | string[] | undefined): boolean => typeof v === 'string' && v !== '';
+
 // Client-supplied request ids are kept for correlation only when they are plainly safe to echo.
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -193,12 +195,19 @@ export class RequestHandler {
 
   #authenticate(ctx: RequestContext, runtime: Runtime, api: ApiRuntime): void {
     const headers = ctx.request.headers;
-    const key = presentedKey(headers);
+    // `Authorization: Bearer` is the subscription key only when no key header is sent and the
+    // API requires a subscription (OpenAI clients), or when it names a subscription; otherwise it
+    // belongs to the policies (validate-jwt, validate-azure-ad-token) and stays on the request.
+    const keyHeader = isSet(headers['api-key']) || isSet(headers['ocp-apim-subscription-key']);
+    let key = presentedKey(headers);
+    const bearerIsKey = !keyHeader && key !== undefined && (api.subscriptionRequired || runtime.keyStore.find(key) !== undefined);
+    if (!keyHeader && !bearerIsKey) key = undefined;
     // The client's gateway credentials stop here: never forwarded, never visible to policies'
     // header reads (the key stays available as context.Subscription.Key).
     delete headers['api-key'];
     delete headers['ocp-apim-subscription-key'];
-    delete headers.authorization;
+    if (bearerIsKey) delete headers.authorization;
+    else if (typeof headers.authorization === 'string') ctx.clientAuthorization = headers.authorization;
     if (key !== undefined) ctx.presentedKey = key;
     if (key === undefined) {
       if (!api.subscriptionRequired) return;

@@ -10,7 +10,7 @@ import type { SimulatorOptions } from './options.ts';
 
 export const SIMULATE_USAGE = `Usage: tollgate simulate [--port P] [--host H] [--name NAME] [--tpm N] [--rpm N]
                          [--latency-ms N] [--tokens-per-second N] [--fail-rate F]
-                         [--require-key K] [--seed N] [--models a,b,c]
+                         [--require-key K] [--require-entra] [--seed N] [--models a,b,c]
 
 Runs an OpenAI/Azure-OpenAI-compatible backend simulator (default 127.0.0.1:4010).
 Paths: /v1/..., /openai/v1/..., /openai/deployments/{id}/... (chat/completions, completions,
@@ -18,6 +18,11 @@ embeddings) and GET /v1/models. Per-request faults: x-sim-fail: 500|502|503|429|
 cut-after:N|stall-after:N; x-sim-latency-ms: N; x-sim-completion-tokens: N.
 Standing fault (every request until cleared, e.g. to try failover by hand):
   curl -X PUT <url>/_sim/fault -d '{"fail":"429","retryAfterSeconds":5}'   ('{"fail":null}' clears)
+Identity (docs/identity.md): managed identity at /msi/token (IDENTITY_ENDPOINT=<url>/msi/token,
+IDENTITY_HEADER=tollgate-sim-identity-header) and IMDS, OAuth2 at /<tenant>/oauth2/v2.0/token,
+OpenID configuration at /<tenant>/v2.0/.well-known/openid-configuration; test client tokens:
+  curl -X POST <url>/_sim/identity/token -d '{"audience":"api://my-api","claims":{"roles":["chat"]}}'
+--require-entra: model routes accept only unexpired bearer tokens this simulator issued.
 `;
 
 const DEFAULT_CLI_PORT = 4010;
@@ -57,6 +62,7 @@ function parseFlags(argv: string[]): SimulatorOptions | 'help' {
         'tokens-per-second': { type: 'string' },
         'fail-rate': { type: 'string' },
         'require-key': { type: 'string' },
+        'require-entra': { type: 'boolean' },
         seed: { type: 'string' },
         models: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -85,6 +91,7 @@ function parseFlags(argv: string[]): SimulatorOptions | 'help' {
     tokensPerSecond: intFlag('tokens-per-second', flags['tokens-per-second'], 0, 1_000_000),
     failRate,
     requireKey: flags['require-key'],
+    requireEntra: flags['require-entra'],
     seed: intFlag('seed', flags.seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
     models,
   };

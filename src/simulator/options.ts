@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { MAX_COMPLETION_TOKENS, MAX_LATENCY_MS } from './controls.ts';
 import { SimulatorFaultError, parseStandingFault } from './standing-fault.ts';
+import { COGNITIVE_SERVICES, DEFAULT_IDENTITY_HEADER, DEFAULT_TENANT_ID, type SimIdentityOptions, type SimIdentityView } from './identity.ts';
 import type { StandingFault, StandingFaultConfig, StandingFaultOptions, StandingFaultView } from './standing-fault.ts';
 
 export interface SimulatorOptions {
@@ -43,6 +44,19 @@ export interface SimulatorOptions {
    * until `setFault(null)` or `PUT /_sim/fault` clears it. `fail` takes the `x-sim-fail` grammar.
    */
   fault?: StandingFaultConfig;
+  /**
+   * Model routes accept only `Authorization: Bearer` tokens this simulator issued (managed
+   * identity, OAuth2 or minted), unexpired, for `https://cognitiveservices.azure.com`; keys are refused.
+   */
+  requireEntra?: boolean;
+  /** Lifetime of issued tokens in seconds; default 3600. */
+  tokenLifetimeSeconds?: number;
+  /** Tenant id of the simulated Entra ID; default `11111111-2222-3333-4444-555555555555`. */
+  tenantId?: string;
+  /** Value `X-IDENTITY-HEADER` must carry at the managed-identity endpoint. */
+  identityHeader?: string;
+  /** OAuth2 client credentials accepted (`{ clientId: secret }`); default: any non-empty secret. */
+  oauthClients?: Record<string, string>;
 }
 
 export interface SimulatorStats {
@@ -93,6 +107,8 @@ export interface RunningSimulator {
   setFault(spec: string | null, opts?: StandingFaultOptions): void;
   /** The standing fault as `GET /_sim/fault` shows it. */
   getFault(): StandingFaultView;
+  /** The identity endpoints (managed identity, OAuth2, OpenID configuration, JWKS) and a token minter. */
+  identity: SimIdentityView;
 }
 
 export interface ResolvedOptions {
@@ -111,6 +127,8 @@ export interface ResolvedOptions {
   now: () => number;
   maxBodyBytes: number;
   fault: StandingFault | undefined;
+  requireEntra: boolean;
+  identity: SimIdentityOptions;
 }
 
 export const DEFAULT_MODELS: readonly string[] = ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'];
@@ -129,6 +147,11 @@ function integerIn(option: string, value: number | undefined, fallback: number, 
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new SimulatorOptionError(option, `an integer from ${min} to ${max}`, value);
   }
+  return value;
+}
+
+function nonEmpty(option: string, value: string | undefined): string | undefined {
+  if (value !== undefined && (typeof value !== 'string' || value === '')) throw new SimulatorOptionError(option, 'a non-empty string when set', value);
   return value;
 }
 
@@ -188,5 +211,13 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     now: options.now ?? Date.now,
     maxBodyBytes: integerIn('maxBodyBytes', options.maxBodyBytes, 16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     fault: resolveFault(options.fault),
+    requireEntra: options.requireEntra ?? false,
+    identity: {
+      tenantId: nonEmpty('tenantId', options.tenantId) ?? DEFAULT_TENANT_ID,
+      tokenLifetimeSeconds: integerIn('tokenLifetimeSeconds', options.tokenLifetimeSeconds, 3600, 1, 86_400),
+      identityHeader: nonEmpty('identityHeader', options.identityHeader) ?? DEFAULT_IDENTITY_HEADER,
+      oauthClients: options.oauthClients === undefined ? undefined : { ...options.oauthClients },
+      entraAudience: COGNITIVE_SERVICES,
+    },
   };
 }

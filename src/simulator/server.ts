@@ -26,6 +26,7 @@ import type { RouteMatch } from './routes.ts';
 import { resolveOptions } from './options.ts';
 import type { RecordedRequest, ResolvedOptions, RunningSimulator, SimulatorOptions, SimulatorStats } from './options.ts';
 import { planReply, sendReply } from './replies.ts';
+import { SimIdentity } from './identity.ts';
 import { createFaultSwitch, parseStandingFault } from './standing-fault.ts';
 import type { FaultSwitch } from './standing-fault.ts';
 
@@ -41,6 +42,7 @@ interface ServerState {
   nextFailureDraw: () => number;
   faults: FaultSwitch;
   shutdown: AbortSignal;
+  identity: SimIdentity;
 }
 
 type BodyResult = { kind: 'ok'; bytes: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
@@ -87,8 +89,12 @@ function presentedKey(req: IncomingMessage): string | undefined {
   return bearer?.[1]?.trim();
 }
 
-function checkKey(config: ResolvedOptions, req: IncomingMessage): void {
+function checkKey(state: ServerState, req: IncomingMessage, entra = state.config.requireEntra): void {
+  const config = state.config;
+  if (entra) return state.identity.checkBearer(req.headers);
   if (config.requireKey === undefined || presentedKey(req) === config.requireKey) return;
+  // Like Azure OpenAI, a resource with a key also takes an Entra ID token (one issued here).
+  if (state.identity.acceptsBearer(req.headers)) return;
   throw new SimulatorHttpError(
     401,
     'Access denied due to invalid subscription key or wrong API endpoint. Send a valid key in the api-key header or as Authorization: Bearer.',
@@ -138,16 +144,20 @@ async function handle(state: ServerState, exchange: Exchange): Promise<void> {
     res.setHeader('connection', 'close');
     throw new SimulatorHttpError(413, `Request body exceeds ${state.config.maxBodyBytes} bytes`);
   }
+  // The identity endpoints are the "other side" of the gateway's identity features: no key, no faults.
+  const identity = state.identity.route(req.method ?? 'GET', path, new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)), req.headers, bodyResult.bytes);
+  if (identity !== undefined) return sendJson(exchange, identity.status, identity.body, NO_FAULT);
   // Before the x-sim-* headers: the switch that clears a fault must not itself be faultable.
   if (isFaultControlPath(path)) {
-    checkKey(state.config, req);
+    // The switch is for the operator, not for a gateway's identity: only a key guards it.
+    checkKey(state, req, false);
     return handleFaultControl(exchange, state.faults, parsed);
   }
 
   const requestControls = readControls(req.headers);
   if (requestControls.fault.kind === 'reset') return exchange.destroySocket('reset');
   if (requestControls.fault.kind === 'hang') return waitForAbort(exchange.signal);
-  checkKey(state.config, req);
+  checkKey(state, req);
   const method = req.method ?? 'GET';
   const route: RouteMatch | undefined = matchRoute(method, path);
   if (route === undefined) {
@@ -250,7 +260,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     nextFailureDraw: createPrng(config.seed ^ 0x5eed),
     faults: createFaultSwitch(config.seed, config.fault),
     shutdown: shutdown.signal,
+    identity: new SimIdentity(config.identity, () => baseUrl, config.now),
   };
+  let baseUrl = '';
   const server = createServer(function onRequest(req, res) {
     const exchange = createExchange(state, req, res);
     handle(state, exchange)
@@ -261,6 +273,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const address = await listen(server, config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
+  baseUrl = `http://${host}:${address.port}`;
 
   return {
     url: `http://${host}:${address.port}`,
@@ -272,6 +285,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       state.faults.set(parseStandingFault(spec, opts));
     },
     getFault: () => state.faults.view(),
+    identity: state.identity.view(),
     close() {
       closing ??= new Promise((resolve) => {
         shutdown.abort();

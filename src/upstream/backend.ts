@@ -8,6 +8,15 @@ import { Pool } from 'undici';
 import type { BackendConfig } from '../config/schema.ts';
 import type { BackendHealth } from './health.ts';
 
+/** Fetches (or serves from cache) an access token for this backend; see src/identity. */
+export type BackendTokenSource = () => Promise<string>;
+
+/** Builds the token source for `managedIdentity` / `oauth2` credentials. */
+export interface BackendTokens {
+  managedIdentityToken(resource: string, clientId?: string): Promise<string>;
+  oauth2Token(cfg: { tokenUrl: string; clientId: string; clientSecret: string; scope?: string | undefined }): Promise<string>;
+}
+
 export interface BackendTimeouts {
   readonly connectMs: number;
   readonly responseHeadersMs: number;
@@ -21,6 +30,8 @@ export class Backend {
   readonly basePath: string;
   /** Credential headers (lower-case names) added to every upstream request. */
   readonly credentialHeaders: Readonly<Record<string, string>>;
+  /** For `managedIdentity` / `oauth2` credentials: the token sent as `Authorization: Bearer`, fetched per request from the cache. */
+  readonly bearerToken: BackendTokenSource | null;
   readonly timeouts: BackendTimeouts;
   readonly pool: Pool;
   /** Circuit breaker, recent errors, rate-limit skip; shared with the next runtime after a reload. */
@@ -29,7 +40,7 @@ export class Backend {
   readonly maxPendingRequests: number;
 
   /** @param cfg a single backend's config (its `url` is set; the schema guarantees it). */
-  constructor(id: string, cfg: BackendConfig, health: BackendHealth) {
+  constructor(id: string, cfg: BackendConfig, health: BackendHealth, tokens?: BackendTokens) {
     if (cfg.url === undefined) throw new TypeError(`backend "${id}" has no url`);
     this.id = id;
     this.health = health;
@@ -42,6 +53,12 @@ export class Backend {
     for (const [name, value] of Object.entries(cfg.credentials?.header ?? {})) headers[name.toLowerCase()] = value;
     if (cfg.credentials?.bearer !== undefined) headers['authorization'] = `Bearer ${cfg.credentials.bearer}`;
     this.credentialHeaders = headers;
+    const mi = cfg.credentials?.managedIdentity;
+    const oauth2 = cfg.credentials?.oauth2;
+    if ((mi !== undefined || oauth2 !== undefined) && tokens === undefined) throw new TypeError(`backend "${id}" needs the identity service for its credentials`);
+    if (mi !== undefined && tokens !== undefined) this.bearerToken = () => tokens.managedIdentityToken(mi.resource, mi.clientId);
+    else if (oauth2 !== undefined && tokens !== undefined) this.bearerToken = () => tokens.oauth2Token(oauth2);
+    else this.bearerToken = null;
     this.timeouts = cfg.timeouts;
     this.pool = new Pool(this.url.origin, {
       connections: cfg.maxConnections,

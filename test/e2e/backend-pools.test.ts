@@ -10,6 +10,10 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { burst, MEMBERS, RETRY_FAILOVER, startPool, type AdminStatus } from '../helpers/pool.ts';
 import { waitFor } from '../helpers/gateway.ts';
+import { useSimulatedManagedIdentity } from '../helpers/identity.ts';
+
+// The seed's load-balancing document authenticates with <authentication-managed-identity>.
+useSimulatedManagedIdentity();
 
 void test('a healthy PTU member takes all traffic; once its 429 trips it, PAYG splits 3:1 (±5% over 2,000 requests)', async (t) => {
   const pool = await startPool({ backendSection: RETRY_FAILOVER });

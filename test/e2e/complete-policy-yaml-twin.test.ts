@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPolicyDocument } from '../../src/policy-docs/read.ts';
 import type { PolicyElement } from '../../src/policy-docs/element.ts';
+import { useSimulatedManagedIdentity } from '../helpers/identity.ts';
 import { startTestGateway, TEST_KEY } from '../helpers/gateway.ts';
+
+// The seeds authenticate to the backends with <authentication-managed-identity>.
+useSimulatedManagedIdentity();
 
 const XML = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'seed-policies', 'complete-ai-gateway.xml'), 'utf8');
 

@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator } from '../../src/simulator/index.ts';
+import { useSimulatedManagedIdentity } from '../helpers/identity.ts';
 import { startTestGateway, TEST_KEY } from '../helpers/gateway.ts';
+
+// The seeds authenticate to the backends with <authentication-managed-identity>.
+useSimulatedManagedIdentity();
 
 const SEEDS = join(import.meta.dirname, '..', 'fixtures', 'seed-policies');
 const seed = (name: string): string => readFileSync(join(SEEDS, `${name}.xml`), 'utf8');

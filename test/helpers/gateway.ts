@@ -39,10 +39,15 @@ export interface TestGatewayOptions {
   clock?: () => number;
   /** Policies for the default APIs (both `openai` and `azure-openai`). */
   apiPolicies?: unknown;
+  /** More named values (e.g. secrets for backend credentials). */
+  extraNamedValues?: Record<string, unknown>;
+  /** Runs once the simulator listens and before the gateway starts (e.g. to point the managed identity at it). */
+  beforeGateway?: (sim: RunningSimulator) => void;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const sim = await startSimulator({ name: 'sim', requireKey: BACKEND_KEY, tokensPerSecond: 0, ...opts.sim });
+  opts.beforeGateway?.(sim);
   const deployments = opts.deployments === null ? undefined : (opts.deployments ?? ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small']);
   const base: Record<string, unknown> = {
     gateway: { listen: '127.0.0.1:0' },
@@ -53,6 +58,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       'team-key': { value: TEST_KEY, secret: true },
       // Lets policies name the test simulator: {{sim-url}}.
       'sim-url': { value: sim.url },
+      ...opts.extraNamedValues,
     },
     backends: {
       sim: { url: `${sim.url}/openai`, credentials: { header: { 'api-key': '{{backend-key}}' } }, ...opts.backend },

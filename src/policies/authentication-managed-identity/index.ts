@@ -1,21 +1,50 @@
 /**
  * `<authentication-managed-identity resource="https://cognitiveservices.azure.com" [client-id] [output-token-variable-name] [ignore-error] />`:
- * parsed and validated. Until backend identity (OAuth2 / Entra ID / managed identity) lands, the
- * backend's configured `credentials` authenticate the request; a load-time notice says so.
+ * gets a token for `resource` from the managed identity of the environment the gateway runs in
+ * (user-assigned when `client-id` is given), from the identity service's cache (refreshed ahead of
+ * expiry, one fetch shared by concurrent requests). Without `output-token-variable-name` the token
+ * goes to the backend as `Authorization: Bearer`, replacing the backend's configured credentials
+ * for this request; with it, the token is only stored in that variable (APIM's "set the header
+ * yourself" form). When no token can be had the request fails (on-error runs) unless
+ * `ignore-error="true"`, which continues without one.
  * @module
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
+import { GatewayError } from '../../core/errors.ts';
 
 export const authenticationManagedIdentityDefinition: PolicyDefinition = {
   names: ['authentication-managed-identity'],
   sections: ['inbound', 'backend'],
   compile(r, _scope, env) {
     r.children([]);
-    r.string('resource', true);
-    r.string('client-id');
-    r.literal('output-token-variable-name');
-    r.bool('ignore-error', false);
-    env.notice('<authentication-managed-identity> is not applied yet: the backend\'s configured credentials authenticate the request', r.el.pos);
-    return { name: 'authentication-managed-identity', run: () => undefined };
+    r.noText();
+    const resource = r.string('resource', true);
+    const clientId = r.string('client-id');
+    const variable = r.literal('output-token-variable-name');
+    if (variable !== undefined && variable.trim() === '') throw r.fail('output-token-variable-name', 'must not be empty');
+    const ignoreError = r.bool('ignore-error', false);
+    const identity = env.services.identity;
+    const missing = identity.missingManagedIdentity();
+    if (missing !== undefined) env.notice(`<authentication-managed-identity> needs a managed identity, but ${missing}; requests through this policy will fail`, r.el.pos);
+    const logger = env.services.logger;
+    return {
+      name: 'authentication-managed-identity',
+      run: async function authenticationManagedIdentity(ctx): Promise<void> {
+        const res = resource(ctx);
+        const id = clientId?.(ctx);
+        let token: string;
+        try {
+          token = await identity.managedIdentityToken(res, id === '' ? undefined : id);
+        } catch (err) {
+          if (ignoreError?.(ctx) === true) {
+            logger.warn({ requestId: ctx.requestId, resource: res, err: err instanceof Error ? err.message : String(err) }, 'managed identity token unavailable; continuing (ignore-error)');
+            return;
+          }
+          throw new GatewayError('GW_ERR_MANAGED_IDENTITY', `Could not obtain a managed identity token for ${res}.`, { cause: err });
+        }
+        if (variable !== undefined) ctx.variables.set(variable, token);
+        else ctx.backendToken = token;
+      },
+    };
   },
 };

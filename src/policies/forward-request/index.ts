@@ -14,7 +14,7 @@ import { isFailureStatus } from '../../upstream/health.ts';
 import { BodyPhaseError, exchange, type Answer } from '../../upstream/exchange.ts';
 import { headersDeadline } from '../../upstream/headers-deadline.ts';
 import { isForbiddenTarget } from '../../upstream/ssrf-guard.ts';
-import { avoidNext, resolveTarget, type TargetDeps } from './target.ts';
+import { avoidNext, resolveTarget, type Target, type TargetDeps } from './target.ts';
 import { extractJsonUsage } from '../../providers/openai/usage-json.ts';
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 
@@ -57,6 +57,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       // and the usage record names the member that served the request.
       ctx.attempt = attempt;
       const req = ctx.request;
+      const credentials = ctx.backendToken === null && target.bearerToken === null ? target.credentials : await credentialsFor(ctx, target);
       ctx.timings.upstreamStart = deps.now();
       const end = attempt === null ? null : attempt.backend.begin();
       const deadline = headersDeadline(ctx.signal, opts.timeoutMs ?? target.timeouts.responseHeadersMs);
@@ -71,7 +72,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
             origin: target.origin,
             path: target.basePath + req.suffix + req.query,
             method: req.method,
-            headers: upstreamRequestHeaders(req.headers, target.credentials, ctx.requestId, req.method),
+            headers: upstreamRequestHeaders(ownAuthorizationDropped(ctx), credentials, ctx.requestId, req.method),
             body: req.body,
             headersTimeout: deadline.undiciTimeoutMs,
             bodyTimeout: target.timeouts.idleStreamMs,
@@ -150,6 +151,31 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
 }
 
 function noop(): void {}
+
+/** The request's headers without the client's own Authorization (a policy may have replaced it: then it goes). */
+function ownAuthorizationDropped(ctx: RequestContext): RequestContext['request']['headers'] {
+  const headers = ctx.request.headers;
+  if (ctx.clientAuthorization === null || headers.authorization !== ctx.clientAuthorization) return headers;
+  const { authorization: _dropped, ...rest } = headers;
+  return rest;
+}
+
+/**
+ * The Authorization for this attempt: the token of `authentication-managed-identity` replaces the
+ * backend's configured credentials; a backend with `managedIdentity` / `oauth2` credentials gets
+ * its (cached) token. A token that cannot be had fails the request before anything is sent.
+ */
+async function credentialsFor(ctx: RequestContext, target: Target): Promise<Readonly<Record<string, string>>> {
+  if (ctx.backendToken !== null) return { authorization: `Bearer ${ctx.backendToken}` };
+  if (target.bearerToken === null) return target.credentials;
+  try {
+    return { ...target.credentials, authorization: `Bearer ${await target.bearerToken()}` };
+  } catch (err) {
+    // Not the backend's fault: no breaker outcome.
+    target.attempt?.cancelled();
+    throw new GatewayError('GW_ERR_BACKEND_CREDENTIALS', `Could not obtain an access token for backend "${target.id}".`, { cause: err });
+  }
+}
 
 /** `<forward-request timeout="120" buffer-request-body="true" buffer-response="false" fail-on-error-status-code="false" />` */
 export const forwardRequestDefinition: PolicyDefinition = {

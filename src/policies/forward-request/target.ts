@@ -17,6 +17,8 @@ export interface Target {
   readonly origin: string;
   readonly basePath: string;
   readonly credentials: Readonly<Record<string, string>>;
+  /** A backend whose credentials are a managed identity or OAuth2: its token, fetched per attempt. */
+  readonly bearerToken: (() => Promise<string>) | null;
   readonly timeouts: { readonly responseHeadersMs: number; readonly idleStreamMs: number };
   /** Reports the outcome to the backend's health; null for base-url targets. */
   readonly attempt: Attempt | null;
@@ -46,7 +48,7 @@ export function resolveTarget(ctx: RequestContext, deps: TargetDeps): Target {
     // (a literal address here, a host name's every address when the guarded client resolves it).
     if (ctx.backendUrlComputed) deps.outbound.check(url, 'set-backend-service base-url', 'GW_ERR_BACKEND_FORBIDDEN_TARGET');
     const dispatcher = ctx.backendUrlComputed ? deps.outbound.dispatcher : deps.urlDispatcher;
-    return { id: url.host, dispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, timeouts: DEFAULT_TIMEOUTS, attempt: null };
+    return { id: url.host, dispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, bearerToken: null, timeouts: DEFAULT_TIMEOUTS, attempt: null };
   }
   const pool = ctx.backendId === null ? undefined : deps.backends.get(ctx.backendId);
   if (pool === undefined) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'No backend is configured for this API.');
@@ -60,7 +62,7 @@ export function resolveTarget(ctx: RequestContext, deps: TargetDeps): Target {
     avoidNext(ctx, picked);
     throw new GatewayError('GW_ERR_BACKEND_OVERLOADED', `Too many requests are waiting for a connection to backend "${b.id}".`, { headers: { 'retry-after': '1' } });
   }
-  return { id: b.id, dispatcher: b.pool, origin: b.url.origin, basePath: b.basePath, credentials: b.credentialHeaders, timeouts: b.timeouts, attempt: picked };
+  return { id: b.id, dispatcher: b.pool, origin: b.url.origin, basePath: b.basePath, credentials: b.credentialHeaders, bearerToken: b.bearerToken, timeouts: b.timeouts, attempt: picked };
 }
 
 function unavailable(pool: BackendPool, waitMs: number): GatewayError {

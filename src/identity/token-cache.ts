@@ -1,0 +1,122 @@
+/**
+ * Access tokens the gateway fetches for itself (managed identity, OAuth2 client credentials),
+ * cached per key and refreshed ahead of expiry so requests never wait on the token endpoint in
+ * steady state:
+ * - fresh (before `refreshAt`): served from memory;
+ * - due for refresh but still usable: served from memory while ONE background fetch runs;
+ * - missing or too close to expiry: requests wait, and concurrent ones share that one fetch.
+ * A failed fetch is remembered for a short back-off so a dead identity endpoint is not hammered
+ * by every request (each of those requests fails at once with the remembered error).
+ * @module
+ */
+
+export interface FetchedToken {
+  readonly token: string;
+  /** Milliseconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+export interface TokenCacheOptions {
+  /** Wall clock, ms since the epoch (tests move it). */
+  readonly clock: () => number;
+  readonly maxEntries?: number;
+  /** How long a failed fetch is answered from memory before the endpoint is asked again. */
+  readonly failureBackoffMs?: number;
+  /** Called when a background refresh fails (the old token is still served). Never gets the token. */
+  readonly onRefreshError?: (key: string, err: unknown) => void;
+}
+
+interface Entry {
+  token: FetchedToken | null;
+  /** When a background refresh starts. */
+  refreshAt: number;
+  /** After this the token is not handed out any more (a margin before `expiresAt`). */
+  usableUntil: number;
+  pending: Promise<FetchedToken> | null;
+  failure: { readonly err: Error; readonly until: number } | null;
+}
+
+// Refresh when half the remaining lifetime is gone (a token of an hour after 30 minutes, one of
+// 4 s after 2 s): early enough that a failing endpoint leaves time to retry while the current
+// token still works. `@azure/identity` keeps its own cache and may hand back the same token until
+// 5 minutes before expiry; the next refresh is then again at half the (shorter) remaining time.
+// A token is no longer handed out 30 s (or a tenth of its lifetime) before it expires, so a
+// request in flight does not reach the backend with an expired token.
+const MAX_EXPIRY_MARGIN_MS = 30_000;
+
+export class TokenCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #clock: () => number;
+  readonly #maxEntries: number;
+  readonly #backoffMs: number;
+  readonly #onRefreshError: ((key: string, err: unknown) => void) | undefined;
+  /** Token endpoint calls made (for tests, metrics and the benchmark). */
+  fetches = 0;
+  failures = 0;
+
+  constructor(opts: TokenCacheOptions) {
+    this.#clock = opts.clock;
+    this.#maxEntries = opts.maxEntries ?? 1000;
+    this.#backoffMs = opts.failureBackoffMs ?? 2000;
+    this.#onRefreshError = opts.onRefreshError;
+  }
+
+  /** The token for `key`, fetching it with `fetch` when there is none usable. */
+  get(key: string, fetch: () => Promise<FetchedToken>): Promise<string> {
+    const now = this.#clock();
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      if (this.#entries.size >= this.#maxEntries) {
+        // Oldest first: keys are few (resource × client id) and this only guards against a
+        // document that computes an unbounded number of them.
+        const oldest = this.#entries.keys().next().value;
+        if (oldest !== undefined) this.#entries.delete(oldest);
+      }
+      entry = { token: null, refreshAt: 0, usableUntil: 0, pending: null, failure: null };
+      this.#entries.set(key, entry);
+    }
+    const token = entry.token;
+    if (token !== null && now < entry.usableUntil) {
+      if (now >= entry.refreshAt && entry.pending === null && !this.#backingOff(entry, now)) {
+        this.#start(entry, fetch).catch((err: unknown) => this.#onRefreshError?.(key, err));
+      }
+      return Promise.resolve(token.token);
+    }
+    if (entry.pending !== null) return entry.pending.then((t) => t.token);
+    if (entry.failure !== null && this.#backingOff(entry, now)) return Promise.reject(entry.failure.err);
+    return this.#start(entry, fetch).then((t) => t.token);
+  }
+
+  /** Drops every cached token (e.g. after the backend refused one). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #backingOff(entry: Entry, now: number): boolean {
+    return entry.failure !== null && now < entry.failure.until;
+  }
+
+  #start(entry: Entry, fetch: () => Promise<FetchedToken>): Promise<FetchedToken> {
+    this.fetches++;
+    const pending = fetch().then(
+      (t) => {
+        const now = this.#clock();
+        const life = Math.max(0, t.expiresAt - now);
+        entry.token = t;
+        entry.refreshAt = now + life / 2;
+        entry.usableUntil = t.expiresAt - Math.min(MAX_EXPIRY_MARGIN_MS, life / 10);
+        entry.failure = null;
+        entry.pending = null;
+        return t;
+      },
+      (err: unknown) => {
+        this.failures++;
+        entry.failure = { err: err instanceof Error ? err : new Error(String(err)), until: this.#clock() + this.#backoffMs };
+        entry.pending = null;
+        throw err;
+      },
+    );
+    entry.pending = pending;
+    return pending;
+  }
+}
