@@ -13,6 +13,7 @@ import { runSimulateCli } from '../simulator/index.ts';
 import { VERSION } from '../version.ts';
 import { startDemo } from './demo.ts';
 import { status } from './status.ts';
+import { redactSecrets } from '../secrets/redactor.ts';
 
 const USAGE = `tollgate ${VERSION}: a self-hosted AI gateway
 
@@ -75,7 +76,7 @@ async function validate(args: string[]): Promise<number> {
     // Compiling the runtime checks every policy document and expression, as `start` would.
     const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });
     await runtime.close();
-    for (const notice of runtime.notices) console.log(`notice: ${notice}`);
+    for (const notice of runtime.notices) console.log(redactSecrets(`notice: ${notice}`));
     console.log(
       `${values.config}: ok (${Object.keys(c.backends).length} backends, ${Object.keys(c.apis).length} apis, ` +
         `${Object.keys(c.products).length} products, ${Object.keys(c.subscriptions).length} subscriptions)`,
@@ -210,7 +211,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(`tollgate: ${err instanceof Error ? err.message : String(err)}`);
+    // The last resort still prints no secret (a message may quote a configured value).
+    console.error(redactSecrets(`tollgate: ${err instanceof Error ? err.message : String(err)}`));
     process.exitCode = 1;
   },
 );

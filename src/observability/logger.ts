@@ -1,15 +1,24 @@
 /**
  * One structured logger (pino, JSON to stdout). Nothing logs config values: only ids, codes and
- * counts, so secrets cannot leak through it; error causes are reduced to code and message.
+ * counts; error causes are reduced to code and message. Whatever still reaches a line (a trace
+ * policy's message, an error cause quoting a URL) passes the secret redactor on its way out: every
+ * line, at every level, of every logger made here.
  * @module
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { redactSecrets } from '../secrets/redactor.ts';
 
 export type { Logger };
 
 export function createLogger(level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, base: { service: 'tollgate' }, timestamp: pino.stdTimeFunctions.isoTime },
+    {
+      level,
+      base: { service: 'tollgate' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // The serialized line, so a secret is found however a field quoted it (JSON-escaped included).
+      hooks: { streamWrite: redactSecrets },
+    },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
