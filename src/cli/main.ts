@@ -25,9 +25,10 @@ Usage:
       problem, exits 1 if any.
   tollgate policy set --config FILE --scope global|product:ID|api:ID|operation:API/OP --file POLICY
       Point a scope at a policy document (the seeds' "Set Backend Policy" step); validates first.
-  tollgate status [--admin URL | --config FILE] [--json]
+  tollgate status [--admin URL | --config FILE] [--admin-key KEY] [--json]
       Show a running gateway's backends: circuit breaker state, time left, last trip, recent
-      error rate, and pool members (reads the admin listener's /status).
+      error rate, and pool members (reads the admin listener's /status; the admin key, when
+      admin.keys is set, from --admin-key or TOLLGATE_ADMIN_KEY).
   tollgate simulate [--port P] [--host H] [--tpm N] [--rpm N] [--latency-ms N]
                     [--tokens-per-second N] [--fail-rate F] [--require-key K]
       Run the OpenAI-compatible simulator alone.

@@ -163,6 +163,8 @@ function charPattern(c: string): string {
   const cp = c.codePointAt(0) ?? 0;
   forms.push([...Buffer.from(c, 'utf8')].map((b) => `%${hexCI(b, 2)}`).join(''));
   if (c === ' ') forms.push('\\+');
+  // The URL parser turns `\` into `/` in the path of http(s) URLs.
+  if (c === '\\') forms.push('/');
   const named = XML_NAMED[c];
   if (named !== undefined) forms.push(`&${named};`, `&amp;${named};`);
   forms.push(`&#0*${cp};`, `&#[xX]0*${hexCI(cp, 1)};`);
