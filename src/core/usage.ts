@@ -4,6 +4,7 @@
  * Translators report usage; policies enforce it (STYLE §6.6).
  * @module
  */
+import { containsSecret, redactSecrets } from '../secrets/redactor.ts';
 
 /** Where the token counts came from: the backend's own report, a local count, or nothing. */
 export type UsageSource = 'backend' | 'estimated' | 'none';
@@ -107,12 +108,30 @@ export class UsageBus {
   }
 
   publish(usage: Usage): void {
+    if (this.#consumers.length === 0) return;
+    const record = withoutSecrets(usage);
     for (const consumer of this.#consumers) {
       try {
-        consumer(usage);
+        consumer(record);
       } catch (err) {
         this.#onConsumerError(err);
       }
     }
   }
+}
+
+/**
+ * The usage record as consumers (ledger, loggers) may keep it: its free-text fields (the model a
+ * backend reported, the client's request id and deployment) pass the secret redactor, like every
+ * other output. One prefilter scan per field when no secret is present.
+ */
+function withoutSecrets(usage: Usage): Usage {
+  const { requestId, model, deployment } = usage;
+  if (!containsSecret(requestId) && (model === null || !containsSecret(model)) && (deployment === null || !containsSecret(deployment))) return usage;
+  return {
+    ...usage,
+    requestId: redactSecrets(requestId),
+    model: model === null ? null : redactSecrets(model),
+    deployment: deployment === null ? null : redactSecrets(deployment),
+  };
 }
