@@ -7,6 +7,7 @@
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { redactSecrets } from '../secrets/redactor.ts';
+import { ExpressionRuntimeError } from '../expressions/errors.ts';
 
 export type { Logger };
 
@@ -23,9 +24,18 @@ export function createLogger(level: LevelWithSilent, destination?: NodeJS.Writab
   );
 }
 
-/** A cause as a log field: its code and message, never request/response objects or headers. */
+/**
+ * A cause as a log field: its code and message, never request/response objects or headers.
+ * A policy expression's run-time error is described by its C# exception type and position only:
+ * its message may quote a run-time value (`String '...' was not recognized as a valid Boolean`),
+ * which may be derived from a secret in a way no redaction recognises (docs/security.md).
+ */
 export function describeCause(err: unknown): { code?: string; message: string } | undefined {
   if (err === undefined || err === null) return undefined;
+  if (err instanceof ExpressionRuntimeError) {
+    const at = err.pos === null ? '' : ` (at ${err.pos.file}:${err.pos.line}:${err.pos.col})`;
+    return { code: err.code, message: `${err.exception}${at}; the message is not logged (it may quote run-time values)` };
+  }
   if (typeof err !== 'object') return { message: typeof err === 'string' ? err : 'non-error value thrown' };
   const e = err as { code?: unknown; message?: unknown; cause?: unknown };
   const code = typeof e.code === 'string' ? e.code : undefined;

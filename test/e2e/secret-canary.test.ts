@@ -65,6 +65,7 @@ const POLICY = `<policies>
       ${when('bad-metric', `<emit-metric name="canary_bad" namespace="canary" value='@("{{nv}}")' />`)}
       ${when('bad-metric-substring', `<emit-metric name="canary_bad" namespace="canary" value='@("{{nv}}".Substring(3))' />`)}
       ${when('parse', `<set-variable name="n" value='@(int.Parse("{{nv}}"))' />`)}
+      ${when('parse-substring', `<set-variable name="n" value='@(bool.Parse("{{nv}}".Substring(3)))' />`)}
       ${when('wrong-key', '<set-backend-service backend-id="wrong-key" />')}
       ${when('not-found', '<set-backend-service backend-id="secret-path" />')}
       ${when('dead', '<set-backend-service backend-id="dead" />')}
@@ -140,7 +141,7 @@ async function call(testCase: string): Promise<{ status: number; text: string }>
 
 test('no error path, log line, admin answer or usage record carries a canary secret in any form', async () => {
   const bodies: Array<{ testCase: string; status: number; text: string }> = [];
-  for (const testCase of ['ok', 'bad-backend', 'bad-backend-upper', 'bad-metric', 'bad-metric-substring', 'parse', 'wrong-key', 'not-found', 'dead']) {
+  for (const testCase of ['ok', 'bad-backend', 'bad-backend-upper', 'bad-metric', 'bad-metric-substring', 'parse', 'parse-substring', 'wrong-key', 'not-found', 'dead']) {
     bodies.push({ testCase, ...(await call(testCase)) });
   }
   const statusOf = (c: string): number | undefined => bodies.find((b) => b.testCase === c)?.status;
@@ -151,6 +152,7 @@ test('no error path, log line, admin answer or usage record carries a canary sec
   assert.equal(statusOf('bad-metric'), 500);
   assert.equal(statusOf('bad-metric-substring'), 500);
   assert.equal(statusOf('parse'), 500);
+  assert.equal(statusOf('parse-substring'), 500);
   assert.equal(statusOf('wrong-key'), 401);
   assert.equal(statusOf('not-found'), 404);
   assert.equal(statusOf('dead'), 502);
