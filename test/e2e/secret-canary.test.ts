@@ -69,6 +69,7 @@ const POLICY = `<policies>
       ${when('wrong-key', '<set-backend-service backend-id="wrong-key" />')}
       ${when('not-found', '<set-backend-service backend-id="secret-path" />')}
       ${when('dead', '<set-backend-service backend-id="dead" />')}
+      ${when('base-url-host', `<set-backend-service base-url='@("http://" + "{{nv}}".Substring(3) + ".localhost:1/")' />`)}
     </choose>
   </inbound>
   <backend><base /></backend>
@@ -141,7 +142,7 @@ async function call(testCase: string): Promise<{ status: number; text: string }>
 
 test('no error path, log line, admin answer or usage record carries a canary secret in any form', async () => {
   const bodies: Array<{ testCase: string; status: number; text: string }> = [];
-  for (const testCase of ['ok', 'bad-backend', 'bad-backend-upper', 'bad-metric', 'bad-metric-substring', 'parse', 'parse-substring', 'wrong-key', 'not-found', 'dead']) {
+  for (const testCase of ['ok', 'bad-backend', 'bad-backend-upper', 'bad-metric', 'bad-metric-substring', 'parse', 'parse-substring', 'wrong-key', 'not-found', 'dead', 'base-url-host']) {
     bodies.push({ testCase, ...(await call(testCase)) });
   }
   const statusOf = (c: string): number | undefined => bodies.find((b) => b.testCase === c)?.status;
@@ -156,6 +157,10 @@ test('no error path, log line, admin answer or usage record carries a canary sec
   assert.equal(statusOf('wrong-key'), 401);
   assert.equal(statusOf('not-found'), 404);
   assert.equal(statusOf('dead'), 502);
+  // A host computed from a secret (not a form of it) that does not resolve: neither the error nor
+  // its logged cause names the host.
+  // (502 unresolvable, or refused by an SSRF guard: either way an error that must not name it.)
+  assert.ok((statusOf('base-url-host') ?? 0) >= 500);
   assert.ok(seen.some((u) => u.includes(T.path)), 'the 404 backend was reached through the secret path');
   assert.ok(logs.some((l) => l.includes('"traceSource":"canary"') && l.includes('"level":30')), 'the information trace was logged');
   assert.ok(logs.some((l) => l.includes('"traceSource":"canary"') && l.includes('"level":20')), 'the verbose trace was logged');
