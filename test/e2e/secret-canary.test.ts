@@ -2,7 +2,8 @@
  * Secret canaries (RELIABILITY E32): unique canary values as backend keys and secret named values,
  * every error path driven through real sockets (backend 401 and 404, an unreachable backend, a
  * backend id and a metric value computed from a secret, an expression failing on a secret, the
- * trace policy at information and verbose level, /status, /metrics, the debug log), then no
+ * trace policy at information and verbose level, Redis down with a password in its URL, /status,
+ * /metrics, the debug log), then no
  * canary may appear, in any form, in the logs, the error bodies, the admin answers or the usage
  * records.
  */
@@ -20,7 +21,7 @@ import type { Usage } from '../../src/core/usage.ts';
 
 /** A distinctive token per canary; each canary is built around them so that any part of it is caught. */
 const token = (): string => `cnry${randomBytes(6).toString('hex')}`;
-const T = { backend: token(), wrong: token(), nv: token(), path: token(), q1: token(), q2: token(), a1: token(), a2: token(), key: token() };
+const T = { redis: token(), backend: token(), wrong: token(), nv: token(), path: token(), q1: token(), q2: token(), a1: token(), a2: token(), key: token() };
 const CANARY = {
   backendKey: `sk-${T.backend}`,
   wrongKey: `sk-${T.wrong}`,
@@ -30,6 +31,7 @@ const CANARY = {
   quote: `${T.q1}"${T.q2}`,
   amp: `${T.a1}&amp;${T.a2}`,
   subscriptionKey: `tg-${T.key}`,
+  redisPassword: `rp-${T.redis}`,
 };
 const TOKENS = Object.values(T);
 
@@ -110,7 +112,10 @@ before(async () => {
       quote: { value: CANARY.quote, secret: true },
       amp: { value: CANARY.amp, secret: true },
       'sub-key': { value: CANARY.subscriptionKey, secret: true },
+      'redis-pass': { value: CANARY.redisPassword, secret: true },
     },
+    // Redis is down (nothing listens): limits fail open, and the connection errors are logged.
+    state: { store: 'redis', url: `redis://:{{redis-pass}}@127.0.0.1:${deadPort}/0`, failMode: 'open' },
     backends: {
       sim: { url: `${sim.url}/openai`, credentials: { header: { 'api-key': '{{backend-key}}' } } },
       'wrong-key': { url: `${sim.url}/openai`, credentials: { header: { 'api-key': '{{wrong-key}}' } } },
@@ -163,6 +168,7 @@ test('no error path, log line, admin answer or usage record carries a canary sec
   assert.ok((statusOf('base-url-host') ?? 0) >= 500);
   assert.ok(seen.some((u) => u.includes(T.path)), 'the 404 backend was reached through the secret path');
   assert.ok(logs.some((l) => l.includes('"traceSource":"canary"') && l.includes('"level":30')), 'the information trace was logged');
+  assert.ok(logs.some((l) => /Redis is not reachable/.test(l)), 'the Redis outage was logged');
   assert.ok(logs.some((l) => l.includes('"traceSource":"canary"') && l.includes('"level":20')), 'the verbose trace was logged');
 
   const status = await (await fetch(`${gw.adminUrl}/status`)).text();
