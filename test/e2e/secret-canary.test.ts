@@ -60,6 +60,7 @@ const POLICY = `<policies>
     <base />
     <trace source="canary" severity="information"><message>@("token " + "{{nv}}")</message><metadata name="k" value="{{path-secret}}" /></trace>
     <trace source="canary" severity="verbose"><message>{{quote}} and {{amp}}</message></trace>
+    <trace source="canary" severity="information"><message>@("{{nv}}".Substring(3))</message><metadata name="m" value='@("{{nv}}".ToUpper())' /></trace>
     <emit-metric name="canary_calls" namespace="canary" value="1"><dimension name="who" value='@("{{nv}}")' /></emit-metric>
     <choose>
       ${when('bad-backend', `<set-backend-service backend-id='@("b-" + "{{nv}}")' />`)}
