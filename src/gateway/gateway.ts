@@ -64,7 +64,7 @@ export interface RunningGateway {
 export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningGateway> {
   const config = loaded.config;
   // Checked again here: `start --admin-listen` may have moved the admin listener after the load.
-  refuseOpenAdmin(loaded, config.admin.listen);
+  if (config.admin.enabled) refuseOpenAdmin(loaded, config.admin.listen);
   const logger = opts.logger ?? createLogger(config.log.level);
   const now = performance.now.bind(performance);
 
@@ -210,7 +210,8 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     },
     current: () => runtime,
     async reload(next) {
-      // The admin listener stays where it is: the new configuration's keys must suit that address.
+      // The admin listener stays where it is (even if the new configuration disables it): the new
+      // configuration's keys must suit that address.
       if (config.admin.enabled) refuseOpenAdmin(next, config.admin.listen);
       const fresh = buildRuntime(next, runtimeDeps);
       const old = runtime;
@@ -234,9 +235,9 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   };
 }
 
-/** @throws ConfigError when the admin listener would serve off loopback without admin keys. */
+/** @throws ConfigError when the admin listener on `listen` would serve off loopback without admin keys. */
 function refuseOpenAdmin(loaded: LoadedConfig, listen: string): void {
-  const problem = adminKeyProblem({ ...loaded.config.admin, listen });
+  const problem = adminKeyProblem({ ...loaded.config.admin, listen, enabled: true });
   if (problem !== null) throw new ConfigError([{ file: loaded.file ?? '<config>', line: 1, col: 1, path: 'admin.listen', message: problem }]);
 }
 
