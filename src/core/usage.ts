@@ -122,16 +122,14 @@ export class UsageBus {
 
 /**
  * The usage record as consumers (ledger, loggers) may keep it: its free-text fields (the model a
- * backend reported, the client's request id and deployment) pass the secret redactor, like every
- * other output. One prefilter scan per field when no secret is present.
+ * backend reported, the client's correlation id and deployment) pass the secret redactor, like
+ * every other output (the request id is the gateway's own UUID). One prefilter scan per field
+ * when no secret is present.
  */
 function withoutSecrets(usage: Usage): Usage {
-  const { requestId, model, deployment } = usage;
-  if (!containsSecret(requestId) && (model === null || !containsSecret(model)) && (deployment === null || !containsSecret(deployment))) return usage;
-  return {
-    ...usage,
-    requestId: redactSecrets(requestId),
-    model: model === null ? null : redactSecrets(model),
-    deployment: deployment === null ? null : redactSecrets(deployment),
-  };
+  const { clientRequestId, model, deployment } = usage;
+  const clean = (v: string | null): boolean => v === null || !containsSecret(v);
+  if (clean(clientRequestId) && clean(model) && clean(deployment)) return usage;
+  const scrub = (v: string | null): string | null => (v === null ? null : redactSecrets(v));
+  return { ...usage, clientRequestId: scrub(clientRequestId), model: scrub(model), deployment: scrub(deployment) };
 }
