@@ -32,7 +32,8 @@ export function createLogger(level: LevelWithSilent, destination?: NodeJS.Writab
  */
 export function describeCause(err: unknown): { code?: string; message: string } | undefined {
   if (err === undefined || err === null) return undefined;
-  if (err instanceof ExpressionRuntimeError) {
+  // Sandbox limits (StepBudgetExceeded ...) quote no value; C# exceptions (System.*) may.
+  if (err instanceof ExpressionRuntimeError && err.exception.includes('.')) {
     const at = err.pos === null ? '' : ` (at ${err.pos.file}:${err.pos.line}:${err.pos.col})`;
     return { code: err.code, message: `${err.exception}${at}; the message is not logged (it may quote run-time values)` };
   }
