@@ -2,11 +2,18 @@
  * The admin listener (its own port, loopback by default): liveness, readiness, a config and
  * backend summary without secrets (with each backend's circuit breaker state and recent error
  * rate), and Prometheus metrics.
+ *
+ * With `admin.keys` set (mandatory when the listener is not on loopback), every path but exactly
+ * `/health` and `/ready` answers 401 without a key, whatever it is (unknown paths, `//status`,
+ * `/%2e/status`, any method): the key is checked before routing, so no spelling reaches a route
+ * unauthenticated. Everything the listener writes passes the secret redactor.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../gateway/runtime.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { redactSecrets } from '../secrets/redactor.ts';
+import { AdminKeys, OPEN_ADMIN_PATHS } from './auth.ts';
 
 export interface AdminDeps {
   readonly runtime: () => Runtime;
@@ -21,8 +28,19 @@ export interface AdminDeps {
 }
 
 export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  // Keys follow configuration reloads: rebuilt when the runtime's config object changes.
+  let keys: { config: Runtime['config']; keys: AdminKeys } | null = null;
+  const keysFor = (config: Runtime['config']): AdminKeys => {
+    if (keys?.config !== config) keys = { config, keys: new AdminKeys(config.admin.keys) };
+    return keys.keys;
+  };
   return function adminHandler(req, res) {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const admin = keysFor(deps.runtime().config);
+    if (!OPEN_ADMIN_PATHS.has(path) && !admin.open && !admin.accepts(req.headers)) {
+      res.setHeader('www-authenticate', 'Bearer realm="tollgate-admin"');
+      return json(res, 401, { error: { message: 'This admin endpoint needs an admin key: send Authorization: Bearer <key> (or api-key: <key>).', code: 'GW_ERR_ADMIN_UNAUTHORIZED' } });
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { message: 'Only GET is supported here.', code: 'GW_ERR_METHOD_NOT_ALLOWED' } });
     switch (path) {
       case '/health':
@@ -34,8 +52,9 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
       case '/metrics':
         deps.metrics.registry.metrics().then(
           (text) => {
-            res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
-            res.end(text);
+            const body = redactSecrets(text);
+            res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });
+            res.end(body);
           },
           () => json(res, 500, { error: { message: 'metrics collection failed', code: 'GW_ERR_INTERNAL' } }),
         );
@@ -87,7 +106,8 @@ function status(deps: AdminDeps): unknown {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body, null, 2);
+  // The admin JSON writer is a sink: a secret inside a backend URL, an id or a message is scrubbed here.
+  const data = redactSecrets(JSON.stringify(body, null, 2));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
   res.end(data);
 }

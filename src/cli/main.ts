@@ -13,6 +13,7 @@ import { runSimulateCli } from '../simulator/index.ts';
 import { VERSION } from '../version.ts';
 import { startDemo } from './demo.ts';
 import { status } from './status.ts';
+import { redactSecrets } from '../secrets/redactor.ts';
 
 const USAGE = `tollgate ${VERSION}: a self-hosted AI gateway
 
@@ -24,9 +25,10 @@ Usage:
       problem, exits 1 if any.
   tollgate policy set --config FILE --scope global|product:ID|api:ID|operation:API/OP --file POLICY
       Point a scope at a policy document (the seeds' "Set Backend Policy" step); validates first.
-  tollgate status [--admin URL | --config FILE] [--json]
+  tollgate status [--admin URL | --config FILE] [--admin-key KEY] [--json]
       Show a running gateway's backends: circuit breaker state, time left, last trip, recent
-      error rate, and pool members (reads the admin listener's /status).
+      error rate, and pool members (reads the admin listener's /status; the admin key, when
+      admin.keys is set, from --admin-key or TOLLGATE_ADMIN_KEY).
   tollgate simulate [--port P] [--host H] [--name NAME] [--tpm N] [--rpm N] [--latency-ms N]
                     [--tokens-per-second N] [--fail-rate F] [--require-key K] [--seed N] [--models a,b]
       Run the OpenAI-compatible simulator alone.
@@ -81,7 +83,7 @@ async function validate(args: string[]): Promise<number> {
     // Compiling the runtime checks every policy document and expression, as `start` would.
     const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });
     await runtime.close();
-    for (const notice of runtime.notices) console.log(`notice: ${notice}`);
+    for (const notice of runtime.notices) console.log(redactSecrets(`notice: ${notice}`));
     console.log(
       `${values.config}: ok (${Object.keys(c.backends).length} backends, ${Object.keys(c.apis).length} apis, ` +
         `${Object.keys(c.products).length} products, ${Object.keys(c.subscriptions).length} subscriptions)`,
@@ -248,7 +250,8 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    console.error(`tollgate: ${err instanceof Error ? err.message : String(err)}`);
+    // The last resort still prints no secret (a message may quote a configured value).
+    console.error(redactSecrets(`tollgate: ${err instanceof Error ? err.message : String(err)}`));
     process.exitCode = 1;
   },
 );

@@ -28,7 +28,7 @@ interface StatusAnswer {
 }
 
 export async function status(args: string[]): Promise<number> {
-  const values = parseCommandArgs(args, { admin: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } });
+  const values = parseCommandArgs(args, { admin: { type: 'string' }, 'admin-key': { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } });
   let base = values.admin;
   if (base === undefined) {
     // The admin address from the config file, else the default listener.
@@ -37,7 +37,11 @@ export async function status(args: string[]): Promise<number> {
   }
   let answer: StatusAnswer;
   try {
-    const res = await fetch(new URL('/status', base), { signal: AbortSignal.timeout(5000) });
+    // An admin listener with admin.keys wants one; the environment keeps it out of `ps` output.
+    const key = values['admin-key'] ?? process.env['TOLLGATE_ADMIN_KEY'];
+    const headers: Record<string, string> = key === undefined || key === '' ? {} : { authorization: `Bearer ${key}` };
+    const res = await fetch(new URL('/status', base), { headers, signal: AbortSignal.timeout(5000) });
+    if (res.status === 401) throw new Error('HTTP 401: the admin listener needs a key (set TOLLGATE_ADMIN_KEY or --admin-key)');
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     answer = (await res.json()) as StatusAnswer;
   } catch (err) {

@@ -76,7 +76,7 @@ void test('the example config loads, with named values substituted and defaults 
     trustedProxies: [],
     maxStreamDurationMs: 1_800_000,
   });
-  assert.deepEqual(c.admin, { listen: '127.0.0.1:8081', enabled: true });
+  assert.deepEqual(c.admin, { listen: '127.0.0.1:8081', enabled: true, keys: [] });
   assert.deepEqual(c.log, { level: 'info' });
   assert.deepEqual(c.backends, {
     'aoai-eastus': {

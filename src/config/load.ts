@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { configSchema, namedValueSchema, type Config } from './schema.ts';
 import { resolveNamedValues, substitute, Secrets, type Issue } from './named-values.ts';
 import { checkReferences } from './references.ts';
+import { adminKeyProblem } from '../admin/auth.ts';
+import { redactSecrets } from '../secrets/redactor.ts';
 import { locate } from './locate.ts';
 import { EMPTY_POLICY_DOCS, loadPolicyDocs, type PolicyDocs, type PolicyIssue } from './policies.ts';
 
@@ -33,8 +35,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The printer every CLI issue line goes through (validate, start, reload, policy set): it redacts secrets. */
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.file}:${i.line}:${i.col}: ${i.message}${i.path ? ` (at ${i.path})` : ''}`;
+  return redactSecrets(`${i.file}:${i.line}:${i.col}: ${i.message}${i.path ? ` (at ${i.path})` : ''}`);
 }
 
 export interface LoadedConfig {
@@ -111,7 +114,7 @@ function validate(
     // Named-value errors were already reported; schema errors under namedValues would repeat them.
     issues.push(...zodIssues(parsed.error, []).filter((i) => nv.success || i.path[0] !== 'namedValues'));
   } else {
-    issues.push(...checkReferences(parsed.data));
+    issues.push(...checkReferences(parsed.data), ...adminKeyIssues(parsed.data, secrets));
   }
 
   const configFile = file.startsWith('<') ? undefined : file;
@@ -127,6 +130,21 @@ function validate(
   }
   if (located.length > 0) throw new ConfigError(sortIssues(located));
   return { config: parsed.data as Config, secrets, file: configFile, policies, namedValues: values };
+}
+
+/**
+ * Admin keys are secret named values (so every sink redacts them), and an admin listener off
+ * loopback must have one.
+ */
+function adminKeyIssues(config: Config, secrets: Secrets): Issue[] {
+  const issues: Issue[] = [];
+  config.admin.keys.forEach((key, i) => {
+    // The message says where the key comes from, never the key.
+    if (!secrets.has(key)) issues.push({ path: ['admin', 'keys', i], message: 'an admin key must be a secret named value reference, e.g. "{{admin-key}}" with secret: true' });
+  });
+  const problem = adminKeyProblem(config.admin);
+  if (problem !== null) issues.push({ path: ['admin', 'listen'], message: problem });
+  return issues;
 }
 
 /** File order: the config file's issues and each policy file's, by line then column. */

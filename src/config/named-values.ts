@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
+import { redactSecrets, secretRegistry } from '../secrets/redactor.ts';
 
 export interface NamedValueSpec {
   value?: string | undefined;
@@ -21,13 +22,19 @@ export interface Issue {
   readonly atKey?: boolean;
 }
 
-/** Secret values known to this configuration; `redact` replaces them wherever they occur. */
+/**
+ * Secret values known to this configuration. Each is also registered process-wide
+ * (src/secrets/redactor.ts), so every sink redacts it in every form it can take; `redact` is the
+ * same redaction.
+ */
 export class Secrets {
   readonly #values = new Set<string>();
 
   add(value: string): void {
     // Very short secrets would scrub ordinary words out of every message; they are refused at load instead.
-    if (value.length >= 4) this.#values.add(value);
+    if (value.length < 4) return;
+    this.#values.add(value);
+    secretRegistry.add(value);
   }
 
   has(value: string): boolean {
@@ -35,11 +42,7 @@ export class Secrets {
   }
 
   redact(text: string): string {
-    let out = text;
-    // Longest first: a secret that contains a shorter one must be replaced whole.
-    const values = [...this.#values].sort((a, b) => b.length - a.length);
-    for (const v of values) if (out.includes(v)) out = out.split(v).join('[REDACTED]');
-    return out;
+    return redactSecrets(text);
   }
 }
 

@@ -280,8 +280,13 @@ export const configSchema = z.strictObject({
       maxStreamDurationMs: 1_800_000,
     }),
   admin: z
-    .strictObject({ listen: listenAddress.default('127.0.0.1:8081'), enabled: z.boolean().default(true) })
-    .default({ listen: '127.0.0.1:8081', enabled: true }),
+    .strictObject({
+      listen: listenAddress.default('127.0.0.1:8081'),
+      enabled: z.boolean().default(true),
+      /** Admin keys (secret named values, `{{name}}`): required on every admin path but /health and /ready when set; mandatory off loopback. */
+      keys: z.array(z.string().min(1)).max(100).default([]),
+    })
+    .default({ listen: '127.0.0.1:8081', enabled: true, keys: [] }),
   log: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
     .default({ level: 'info' }),

@@ -7,6 +7,7 @@
  * OpenAI clients parse, and always carries the request id.
  * @module
  */
+import { redactSecrets } from '../secrets/redactor.ts';
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -28,6 +29,7 @@ export const ERROR_CODES = {
   GW_ERR_AUTH_INVALID_KEY: { status: 401, type: 'authentication_error' },
   GW_ERR_AUTH_KEY_NOT_IN_SCOPE: { status: 401, type: 'authentication_error' },
   GW_ERR_AUTH_SUBSCRIPTION_INACTIVE: { status: 403, type: 'permission_error' },
+  GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, type: 'authentication_error' },
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, type: 'not_found_error' },
   GW_ERR_DEPLOYMENT_NOT_FOUND: { status: 404, type: 'not_found_error' },
   GW_ERR_METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error' },
@@ -86,7 +88,8 @@ export class GatewayError extends Error {
     message: string,
     opts: { param?: string; cause?: unknown; headers?: Record<string, string>; status?: number } = {},
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    // Redacted once here, so the message is clean wherever it goes (body, logs, context.LastError).
+    super(redactSecrets(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     const spec = ERROR_CODES[code];
     this.name = 'GatewayError';
     this.code = code;
@@ -110,9 +113,12 @@ export function toGatewayError(err: unknown): GatewayError {
 
 /** The OpenAI-dialect error body. The request id is repeated in the body so it survives copy-paste of logs. */
 export function renderErrorBody(err: GatewayError, requestId: string): string {
-  return JSON.stringify({
-    error: { message: err.message, type: err.type, code: err.code, param: err.param, request_id: requestId },
-  });
+  // The sink for client error bodies: a param or a message built elsewhere is scrubbed here too.
+  return redactSecrets(
+    JSON.stringify({
+      error: { message: err.message, type: err.type, code: err.code, param: err.param, request_id: requestId },
+    }),
+  );
 }
 
 /** The same error as a terminal SSE event, for failures after a stream has started. */

@@ -4,6 +4,7 @@
  * Translators report usage; policies enforce it (STYLE §6.6).
  * @module
  */
+import { containsSecret, redactSecrets } from '../secrets/redactor.ts';
 
 /** Where the token counts came from: the backend's own report, a local count, or nothing. */
 export type UsageSource = 'backend' | 'estimated' | 'none';
@@ -107,12 +108,28 @@ export class UsageBus {
   }
 
   publish(usage: Usage): void {
+    if (this.#consumers.length === 0) return;
+    const record = withoutSecrets(usage);
     for (const consumer of this.#consumers) {
       try {
-        consumer(usage);
+        consumer(record);
       } catch (err) {
         this.#onConsumerError(err);
       }
     }
   }
+}
+
+/**
+ * The usage record as consumers (ledger, loggers) may keep it: its free-text fields (the model a
+ * backend reported, the client's correlation id and deployment) pass the secret redactor, like
+ * every other output (the request id is the gateway's own UUID). One prefilter scan per field
+ * when no secret is present.
+ */
+function withoutSecrets(usage: Usage): Usage {
+  const { clientRequestId, model, deployment } = usage;
+  const clean = (v: string | null): boolean => v === null || !containsSecret(v);
+  if (clean(clientRequestId) && clean(model) && clean(deployment)) return usage;
+  const scrub = (v: string | null): string | null => (v === null ? null : redactSecrets(v));
+  return { ...usage, clientRequestId: scrub(clientRequestId), model: scrub(model), deployment: scrub(deployment) };
 }

@@ -8,13 +8,14 @@ import { answerConnectWith } from '../server/connect.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import type { LoadedConfig } from '../config/load.ts';
+import { ConfigError, type LoadedConfig } from '../config/load.ts';
 import { UsageBus } from '../core/usage.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createLogger, describeCause, type Logger } from '../observability/logger.ts';
 import { RequestHandler } from '../server/handler.ts';
 import { withFramingChecks } from '../server/framing.ts';
 import { createAdminHandler } from '../admin/server.ts';
+import { adminKeyProblem } from '../admin/auth.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
@@ -65,6 +66,8 @@ export interface RunningGateway {
 
 export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningGateway> {
   const config = loaded.config;
+  // Checked again here: `start --admin-listen` may have moved the admin listener after the load.
+  if (config.admin.enabled) refuseOpenAdmin(loaded, config.admin.listen);
   const logger = opts.logger ?? createLogger(config.log.level);
   const now = performance.now.bind(performance);
 
@@ -235,6 +238,9 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     },
     current: () => runtime,
     async reload(next) {
+      // The admin listener stays where it is (even if the new configuration disables it): the new
+      // configuration's keys must suit that address.
+      if (config.admin.enabled) refuseOpenAdmin(next, config.admin.listen);
       const fresh = buildRuntime(next, runtimeDeps);
       const old = runtime;
       runtime = fresh;
@@ -266,6 +272,12 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
 export function timeoutSweepMs(headersTimeoutMs: number, requestTimeoutMs: number): number {
   const shortest = requestTimeoutMs > 0 ? Math.min(headersTimeoutMs, requestTimeoutMs) : headersTimeoutMs;
   return Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
+}
+
+/** @throws ConfigError when the admin listener on `listen` would serve off loopback without admin keys. */
+function refuseOpenAdmin(loaded: LoadedConfig, listen: string): void {
+  const problem = adminKeyProblem({ ...loaded.config.admin, listen, enabled: true });
+  if (problem !== null) throw new ConfigError([{ file: loaded.file ?? '<config>', line: 1, col: 1, path: 'admin.listen', message: problem }]);
 }
 
 /** How often each replica reads the circuits other replicas opened. */

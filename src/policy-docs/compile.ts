@@ -101,7 +101,15 @@ export class PolicyCompiler {
       throw new PolicyDocError(`<${el.name}> is not allowed in the ${scope.section} section (allowed: ${def.sections.join(', ')})`, el.pos);
     }
     const reader = new ElementReader(el);
-    const policy = def.compile(reader, scope, this.#env, (els, s) => this.list(els, s));
+    let policy: Policy;
+    try {
+      policy = def.compile(reader, scope, this.#env, (els, s) => this.list(els, s));
+    } catch (err) {
+      // Whatever a policy's factory throws is a problem of this element, reported at it (so that
+      // `tollgate validate` lists it with the others instead of failing on an uncaught exception).
+      if (err instanceof PolicyDocError || !(err instanceof Error)) throw err;
+      throw new PolicyDocError(`<${el.name}>: ${err.message}`, el.pos);
+    }
     reader.done();
     return policy;
   }

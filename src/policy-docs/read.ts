@@ -7,7 +7,7 @@ import type { Document, LineCounter } from 'yaml';
 import { PolicyDocError, type PolicyElement, type PolicyValue, type SourcePos } from './element.ts';
 import { substituteWithMap } from './xml-named-values.ts';
 import { parsePolicyXml } from './xml-reader.ts';
-import { locatorFor } from './xml-source.ts';
+import { readXmlWithNamedValues } from './xml-secrets.ts';
 import { policyFromYaml } from './yaml-reader.ts';
 
 export type PolicySource =
@@ -50,9 +50,7 @@ export function readPolicyDocument(source: PolicySource): PolicyElement {
   switch (source.kind) {
     case 'xml': {
       if (source.namedValues === undefined) return parsePolicyXml(source.text, source.file);
-      const sub = substituteWithMap(source.text, source.namedValues, source.file);
-      const original = locatorFor(source.text, source.file);
-      return parsePolicyXml(sub.text, source.file, { locate: (offset) => original(sub.toOriginal(offset)) });
+      return readXmlWithNamedValues(source.text, source.file, source.namedValues);
     }
     case 'yaml': {
       const root = policyFromYaml(

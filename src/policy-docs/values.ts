@@ -15,6 +15,7 @@ import {
   ExpressionCompileError,
 } from '../expressions/index.ts';
 import { PolicyDocError, type PolicyValue } from './element.ts';
+import { containsSecret } from '../secrets/redactor.ts';
 
 /** A value computed per request (a constant returns the same thing every time). */
 export type Dyn<T> = ((ctx: RequestContext) => T) & { readonly constant?: T };
@@ -36,7 +37,12 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
   try {
     compiled = compileExpression(v.value.trim(), { file: v.pos.file, line: v.pos.line, col: v.pos.col });
   } catch (err) {
-    if (err instanceof ExpressionCompileError) throw new PolicyDocError(`${what}: ${err.message}`, err.pos);
+    if (err instanceof ExpressionCompileError) {
+      // An expression holding a secret named value may quote any part of it in its syntax error
+      // (a secret with a `"` ends its string literal early): say where, not what.
+      if (containsSecret(v.value)) throw new PolicyDocError(`${what}: the expression does not compile (it contains a secret named value, so the detail is not shown)`, v.pos);
+      throw new PolicyDocError(`${what}: ${err.message}`, err.pos);
+    }
     throw err;
   }
   return ((ctx: RequestContext): T => {
@@ -64,7 +70,8 @@ export function asBool(v: PolicyValue, what: string): Dyn<boolean> {
 
 export function asInt(v: PolicyValue, what: string, min: number, max: number): Dyn<number> {
   const check = (n: number): number => {
-    if (!Number.isInteger(n) || n < min || n > max) throw new GatewayError('GW_ERR_POLICY_FAILED', `${what} must be an integer from ${min} to ${max}, got ${n}.`);
+    // The computed value is not quoted: it may be derived from a secret (docs/security.md).
+    if (!Number.isInteger(n) || n < min || n > max) throw new GatewayError('GW_ERR_POLICY_FAILED', `${what} did not evaluate to an integer from ${min} to ${max}.`);
     return n;
   };
   return dynamic(

@@ -48,7 +48,8 @@ export const emitMetricDefinition: PolicyDefinition = {
       name: 'emit-metric',
       run(ctx) {
         const value = Number(valueText(ctx));
-        if (!Number.isFinite(value) || value < 0) throw new GatewayError('GW_ERR_POLICY_FAILED', `emit-metric: value must be a non-negative number, got "${valueText(ctx)}".`);
+        // The computed value is not quoted: it may be derived from a secret (docs/security.md).
+        if (!Number.isFinite(value) || value < 0) throw new GatewayError('GW_ERR_POLICY_FAILED', 'emit-metric: value did not evaluate to a non-negative number.');
         emit(dims.map((d) => d.value(ctx)), value);
       },
     };

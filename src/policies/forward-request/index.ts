@@ -14,7 +14,7 @@ import { isFailureStatus } from '../../upstream/health.ts';
 import { BodyPhaseError, exchange, type Answer } from '../../upstream/exchange.ts';
 import { headersDeadline } from '../../upstream/headers-deadline.ts';
 import { isForbiddenTarget } from '../../upstream/ssrf-guard.ts';
-import { avoidNext, resolveTarget, type Target, type TargetDeps } from './target.ts';
+import { avoidNext, causeOf, resolveTarget, type Target, type TargetDeps } from './target.ts';
 import { extractJsonUsage } from '../../providers/openai/usage-json.ts';
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 
@@ -104,11 +104,11 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
           // The headers came, the held body did not complete.
           if (ctx.signal.aborted) attempt?.cancelled();
           else attempt?.failed('stream');
-          throw backendError(target.id, err.cause, 'body');
+          throw backendError(target.id, causeOf(target, err.cause), 'body');
         }
         if (ctx.signal.aborted || isAbort(err)) {
           attempt?.cancelled();
-          throw backendError(target.id, err, 'headers');
+          throw backendError(target.id, causeOf(target, err), 'headers');
         }
         if (isForbiddenTarget(err)) {
           throw new GatewayError('GW_ERR_BACKEND_FORBIDDEN_TARGET', 'set-backend-service base-url: the target resolves only to internal addresses and outbound.allowPrivateNetworks is off.');
@@ -118,7 +118,7 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
           attempt?.cancelled();
           throw new GatewayError('GW_ERR_POLICY_FAILED', 'The request cannot be sent: the policies produced a header value or URL that HTTP cannot carry.', { cause: err });
         }
-        const e = backendError(target.id, err, 'headers');
+        const e = backendError(target.id, causeOf(target, err), 'headers');
         attempt?.failed(reasonOf(e.code));
         avoidNext(ctx, attempt);
         throw e;

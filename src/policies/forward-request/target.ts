@@ -24,6 +24,21 @@ export interface Target {
   readonly attempt: Attempt | null;
 }
 
+/**
+ * The cause a failed attempt's error keeps (it is logged). For a base-url target, the network
+ * error's message names the host computed at run time (`getaddrinfo ENOTFOUND <host>`), which may
+ * be derived from a secret: only its code is kept (docs/security.md).
+ */
+export function causeOf(target: Target, err: unknown): unknown {
+  if (target.attempt !== null || typeof err !== 'object' || err === null || GatewayError.is(err)) return err;
+  const code = (err as { code?: unknown }).code;
+  const name = (err as { name?: unknown }).name;
+  return Object.assign(new Error(`${typeof code === 'string' ? code : 'error'} (the run-time base-url is not logged)`), {
+    ...(typeof code === 'string' && { code }),
+    ...(typeof name === 'string' && { name }),
+  });
+}
+
 export interface TargetDeps {
   readonly backends: ReadonlyMap<string, BackendPool>;
   readonly urlDispatcher: Dispatcher;
@@ -48,7 +63,9 @@ export function resolveTarget(ctx: RequestContext, deps: TargetDeps): Target {
     // (a literal address here, a host name's every address when the guarded client resolves it).
     if (ctx.backendUrlComputed) deps.outbound.check(url, 'set-backend-service base-url', 'GW_ERR_BACKEND_FORBIDDEN_TARGET');
     const dispatcher = ctx.backendUrlComputed ? deps.outbound.dispatcher : deps.urlDispatcher;
-    return { id: url.host, dispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, bearerToken: null, timeouts: DEFAULT_TIMEOUTS, attempt: null };
+    // Named by where it came from, not by its host: a URL computed at run time is not quoted in
+    // messages (it may be derived from a secret; docs/security.md).
+    return { id: 'set-backend-service base-url', dispatcher, origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), credentials: NO_CREDENTIALS, bearerToken: null, timeouts: DEFAULT_TIMEOUTS, attempt: null };
   }
   const pool = ctx.backendId === null ? undefined : deps.backends.get(ctx.backendId);
   if (pool === undefined) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'No backend is configured for this API.');

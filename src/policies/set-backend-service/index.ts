@@ -24,7 +24,8 @@ export const setBackendServiceDefinition: PolicyDefinition = {
         name: 'set-backend-service',
         run(ctx) {
           const id = backendId(ctx);
-          if (!env.services.backends.has(id)) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', `set-backend-service: backend "${id}" is not defined.`);
+          // A value computed at run time is never quoted: it may be derived from a secret (docs/security.md).
+          if (!env.services.backends.has(id)) throw new GatewayError('GW_ERR_BACKEND_NOT_CONFIGURED', 'set-backend-service: backend-id evaluated to a backend that is not defined.');
           ctx.backendId = id;
           ctx.backendUrl = null;
           ctx.backendUrlComputed = false;

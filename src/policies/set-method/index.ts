@@ -19,7 +19,8 @@ export const setMethodDefinition: PolicyDefinition = {
       name: 'set-method',
       run(ctx) {
         const m = text(ctx).trim().toUpperCase();
-        if (!METHODS.has(m)) throw new GatewayError('GW_ERR_POLICY_FAILED', `set-method: "${m}" is not an HTTP method.`);
+        // The computed value is not quoted: it may be derived from a secret (docs/security.md).
+        if (!METHODS.has(m)) throw new GatewayError('GW_ERR_POLICY_FAILED', 'set-method: the text did not evaluate to an HTTP method.');
         ctx.request.method = m;
       },
     };
