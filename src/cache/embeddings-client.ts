@@ -15,8 +15,26 @@ import { normaliseUsage } from '../core/usage.ts';
 /** A backend's credential headers (lower-case names) for one request. */
 export type CredentialsFor = (backend: Backend, signal: AbortSignal) => Promise<Readonly<Record<string, string>>>;
 
-/** Today's credentials: the backend's configured `credentials` (header, bearer). */
-export const configuredCredentials: CredentialsFor = (backend) => Promise.resolve(backend.credentialHeaders);
+/** The backend's configured `credentials`: headers, a bearer, or a managed-identity / OAuth2 token from the identity cache. */
+export const configuredCredentials: CredentialsFor = async (backend) =>
+  backend.bearerToken === null ? backend.credentialHeaders : { ...backend.credentialHeaders, authorization: `Bearer ${await backend.bearerToken()}` };
+
+/** Azure OpenAI's token audience, the one APIM uses for `embeddings-backend-auth="system-assigned"`. */
+const COGNITIVE_SERVICES = 'https://cognitiveservices.azure.com';
+
+/**
+ * `embeddings-backend-auth="system-assigned"`: the gateway's system-assigned managed identity
+ * instead of the backend's key (as in APIM); the token comes from the same cache as
+ * `authentication-managed-identity`'s.
+ */
+export function systemAssignedCredentials(identity: { managedIdentityToken(resource: string): Promise<string> }): CredentialsFor {
+  return async (backend) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(backend.credentialHeaders)) if (name !== 'api-key' && name !== 'authorization') headers[name] = value;
+    headers['authorization'] = `Bearer ${await identity.managedIdentityToken(COGNITIVE_SERVICES)}`;
+    return headers;
+  };
+}
 
 export class EmbeddingsError extends Error {
   override readonly name = 'EmbeddingsError';

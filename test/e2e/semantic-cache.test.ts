@@ -6,50 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startSimulator } from '../../src/simulator/index.ts';
-import { startTestGateway, TEST_KEY, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.ts';
-
-const SEEDS = join(import.meta.dirname, '..', 'fixtures', 'seed-policies');
-const SEED = readFileSync(join(SEEDS, 'semantic-cache.xml'), 'utf8');
-const doc = (...sections: string[]): string => `<policies>\n${sections.join('\n')}\n</policies>`;
-const EMBEDDINGS_URL = '{{sim-url}}/openai/deployments/text-embedding-3-small/embeddings';
-const OTHER_KEY = 'tg-other-key-0123456789abcdef';
-
-/** `responses`: cache.responses settings; the embeddings timeout is long unless a test sets it
- *  (a loaded test machine must not turn a lookup into a miss). */
-function start(opts: TestGatewayOptions & { policy?: string; responses?: Record<string, unknown> } = {}): Promise<TestGateway> {
-  return startTestGateway({
-    apiPolicies: opts.policy ?? doc(SEED),
-    extraBackends: { 'embeddings-backend': { urlFromSim: true, url: EMBEDDINGS_URL }, ...opts.extraBackends },
-    ...opts,
-    config: {
-      subscriptions: {
-        'team-a': { product: 'starter', keys: ['{{team-key}}'] },
-        'team-b': { product: 'starter', keys: [OTHER_KEY] },
-      },
-      cache: { responses: { embeddingsTimeoutMs: 30_000, ...opts.responses } },
-      ...opts.config,
-    },
-  });
-}
-
-async function chat(t: TestGateway, content: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${t.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'api-key': TEST_KEY, 'content-type': 'application/json', 'x-sim-completion-tokens': '5', ...headers },
-    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra }),
-  });
-}
-
-/** Chat requests the simulator received (embeddings calls are counted apart). */
-function chatCalls(t: TestGateway): number {
-  return Object.entries(t.sim.stats.byPath).reduce((n, [path, count]) => (path.endsWith('/chat/completions') ? n + count : n), 0);
-}
+import { TEST_KEY, type TestGateway } from '../helpers/gateway.ts';
+import { chat, chatCalls, doc, OTHER_KEY, start } from '../helpers/semantic-cache.ts';
 
 test('the seed\'s blocks verbatim: a repeated prompt is a hit answered without the chat backend, with headers and a usage record', async () => {
   const t = await start();
@@ -299,37 +261,6 @@ test('an embeddings backend with its own key is called with that key', async () 
     }
   } finally {
     await embedder.close();
-  }
-});
-
-test('the seed\'s complete policy: a hit is served within the token limit, consumes no tokens, and the backend pool is not called', async () => {
-  const t = await start({
-    policy: readFileSync(join(SEEDS, 'complete-ai-gateway.xml'), 'utf8'),
-    extraBackends: { 'openai-backend-pool': { urlFromSim: true }, 'embeddings-backend': { urlFromSim: true, url: EMBEDDINGS_URL } },
-  });
-  try {
-    const first = await chat(t, 'Translate "good morning" into German.');
-    assert.equal(first.status, 200);
-    const consumed = Number(first.headers.get('x-tokens-consumed'));
-    assert.ok(consumed > 0);
-    const remainingAfterFirst = Number(first.headers.get('x-tokens-remaining'));
-    await first.arrayBuffer();
-
-    const hit = await chat(t, 'Translate "good morning" into German.');
-    assert.equal(hit.status, 200);
-    assert.equal(hit.headers.get('x-tollgate-cache'), 'hit');
-    assert.equal(hit.headers.get('x-tokens-consumed'), '0', 'a hit costs no tokens');
-    await hit.arrayBuffer();
-    assert.equal(chatCalls(t), 1);
-
-    const third = await chat(t, 'Translate "good night" into French, please.');
-    assert.equal(third.headers.get('x-tollgate-cache'), 'miss');
-    await third.arrayBuffer();
-    // The hit's reservation was settled back to 0: the window holds only the two misses.
-    assert.ok(Number(third.headers.get('x-tokens-remaining')) <= remainingAfterFirst);
-    assert.equal(chatCalls(t), 2);
-  } finally {
-    await t.close();
   }
 });
 

@@ -11,7 +11,7 @@ import type { RequestContext } from '../../core/context.ts';
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
-import { embed, EmbeddingsError } from '../../cache/embeddings-client.ts';
+import { embed, EmbeddingsError, systemAssignedCredentials } from '../../cache/embeddings-client.ts';
 import { partitionId, promptKey } from '../../cache/prompt-key.ts';
 import { unitVector } from '../../cache/vector-index.ts';
 import { cacheHeaders, hitResponse, pendingStores, storeAnswer } from './answer-flow.ts';
@@ -27,7 +27,7 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
     if (thresholdText.trim() === '' || !Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw r.fail('score-threshold', `must be a number from 0 to 1, got "${thresholdText}"`);
     const backendId = (r.literal('embeddings-backend-id', true) as string).trim();
     if (!env.backendIds.has(backendId)) throw r.fail('embeddings-backend-id', `names backend "${backendId}", which is not defined under backends`);
-    r.oneOf('embeddings-backend-auth', ['system-assigned'], undefined, true);
+    const systemAssigned = r.oneOf('embeddings-backend-auth', ['system-assigned'], undefined, true) === 'system-assigned';
     const ignoreSystem = r.bool('ignore-system-messages', false) as Dyn<boolean>;
     const maxMessages = r.int('max-message-count', { min: 1, max: 100_000 });
     // Tollgate extension (DESIGN.md, "where the sources disagree"): the seeds' similarity reading by default.
@@ -45,7 +45,13 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
     }
     r.noText();
     const { backends, responseCaches, clock, logger, metrics } = env.services;
-    const { semantic, settings, credentialsFor, memo } = responseCaches;
+    const { semantic, settings, memo } = responseCaches;
+    const { identity } = env.services;
+    const missing = systemAssigned ? identity.missingManagedIdentity() : undefined;
+    // Outside Azure (no managed identity in the environment) the seed's attribute, which APIM
+    // requires, must not make the cache unusable: the backend's configured credentials are used.
+    if (missing !== undefined) env.notice(`<${r.el.name}> embeddings-backend-auth="system-assigned": ${missing}, so the embeddings backend's configured credentials are used instead`, r.el.pos);
+    const credentialsFor = systemAssigned && missing === undefined ? systemAssignedCredentials(identity) : responseCaches.credentialsFor;
     return {
       name: r.el.name,
       async run(ctx) {
