@@ -7,8 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import OpenAI from 'openai';
+import { freePort } from '../helpers/redis.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
@@ -37,13 +37,6 @@ async function waitForOutput(r: Running, re: RegExp, timeoutMs = 15_000): Promis
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 test('with no config, start runs the demo: prints URLs, the key and a curl line; Ctrl-C stops it cleanly', async () => {
   const key = 'tg-demo-key-from-env-123456';

@@ -209,7 +209,8 @@ async function ping(port: number, timeoutMs: number): Promise<boolean> {
   return (await command(port, 'PING', timeoutMs)).startsWith('+PONG');
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now (for a process the test starts on it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -13,7 +13,7 @@ import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 import { partitionId } from '../../cache/prompt-key.ts';
 import type { StoredResponse } from '../../cache/exact-store.ts';
-import { cacheHeaders, pendingStores, recordStream } from '../semantic-cache/answer-flow.ts';
+import { cacheHeaders, pendingStores, recordBounded } from '../semantic-cache/answer-flow.ts';
 
 const CACHING_TYPES = ['prefer-external', 'external', 'internal'] as const;
 const DOWNSTREAM = ['none', 'private', 'public'] as const;
@@ -133,24 +133,11 @@ export const cacheStoreDefinition: PolicyDefinition = {
           return;
         }
         // A passed-through body is recorded on its way to the client and stored once it completed.
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let complete = false;
-        const stream = recordStream(
-          body.stream,
-          (chunk) => {
-            if (size > settings.maxEntryBytes) return;
-            size += chunk.length;
-            if (size > settings.maxEntryBytes) chunks.length = 0;
-            else chunks.push(chunk);
-          },
-          (ended) => {
-            complete = ended;
-          },
-        );
+        const { stream, captured } = recordBounded(body.stream, settings.maxEntryBytes);
         response.body = { kind: 'stream', stream, sse: body.sse };
         ctx.finishers.push((done, finalStatus) => {
-          if (complete && size <= settings.maxEntryBytes && done.lastError === null && finalStatus === status) put(Buffer.concat(chunks, size));
+          const bytes = captured();
+          if (bytes !== undefined && done.lastError === null && finalStatus === status) put(bytes);
         });
       },
     };

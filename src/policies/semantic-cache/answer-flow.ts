@@ -80,27 +80,14 @@ export function storeAnswer(ctx: RequestContext, services: PolicyServices, rule:
     return;
   }
   if (body.kind !== 'stream' || !body.sse) return;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let complete = false;
-  const stream = recordStream(
-    body.stream,
-    (chunk) => {
-      if (size > maxEntryBytes) return;
-      size += chunk.length;
-      if (size > maxEntryBytes) chunks.length = 0;
-      else chunks.push(chunk);
-    },
-    (ended) => {
-      complete = ended;
-    },
-  );
+  const { stream, captured } = recordBounded(body.stream, maxEntryBytes);
   response.body = { kind: 'stream', stream, sse: true };
   ctx.finishers.push((done, status) => {
     // A client that left (499), a cut stream (lastError) or an oversized one: nothing is stored.
-    if (!complete || size > maxEntryBytes || done.lastError !== null || !okStatus(status)) return;
+    const bytes = captured();
+    if (bytes === undefined || done.lastError !== null || !okStatus(status)) return;
     try {
-      const completion = assembleStream(Buffer.concat(chunks, size));
+      const completion = assembleStream(bytes);
       if (completion === undefined || refuseToStore(completion) !== undefined) return;
       put(Buffer.from(JSON.stringify(completion)), expiresAt);
     } catch (err) {
@@ -110,23 +97,35 @@ export function storeAnswer(ctx: RequestContext, services: PolicyServices, rule:
 }
 
 /**
- * Passes a backend stream through unchanged while `onChunk` sees every chunk; `onEnd(true)` once
- * the source ended, `onEnd(false)` when it failed or the consumer stopped early (the source is
- * then destroyed, releasing its connection as the writer's own destroy would).
+ * Passes a backend stream through unchanged while keeping a copy of up to `maxBytes` of it;
+ * `captured()` gives the copy once the source ended completely within the cap, else undefined
+ * (a failed source, a consumer that stopped early, or too many bytes). A consumer that stops
+ * early destroys the source, releasing its connection as the writer's own destroy would.
  */
-export function recordStream(source: Readable, onChunk: (chunk: Buffer) => void, onEnd: (complete: boolean) => void): Readable {
+export function recordBounded(source: Readable, maxBytes: number): { readonly stream: Readable; readonly captured: () => Buffer | undefined } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let complete = false;
   async function* passThrough(): AsyncGenerator<Buffer> {
     let ended = false;
     try {
       for await (const chunk of source as AsyncIterable<Buffer>) {
-        onChunk(chunk);
+        if (size <= maxBytes) {
+          size += chunk.length;
+          // Past the cap the copy is dropped at once: nothing oversized is held while it streams.
+          if (size > maxBytes) chunks.length = 0;
+          else chunks.push(chunk);
+        }
         yield chunk;
       }
       ended = true;
     } finally {
       if (!ended) source.destroy();
-      onEnd(ended);
+      complete = ended;
     }
   }
-  return Readable.from(passThrough(), { objectMode: false });
+  return {
+    stream: Readable.from(passThrough(), { objectMode: false }),
+    captured: () => (complete && size <= maxBytes ? Buffer.concat(chunks, size) : undefined),
+  };
 }
