@@ -142,11 +142,7 @@ async function start(args: string[]): Promise<number> {
     return 1;
   }
 
-  if (demo !== undefined) printDemoBanner(gateway.url, gateway.adminUrl, demo.key, demo.simulators);
-  // The pid is the one to signal (HUP reloads, INT/TERM drain): README's "Signals".
-  else console.log(`tollgate ${VERSION}: gateway ${gateway.url}, admin ${gateway.adminUrl ?? '(disabled)'}, config ${values.config ?? ''}, pid ${process.pid}`);
-
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals | 'parent exited'): void => {
       if (stopping) {
@@ -189,6 +185,12 @@ async function start(args: string[]): Promise<number> {
       });
     }
   });
+  // Printed only now that the signal handlers are in place: whoever reads the pid may signal it at once.
+  if (demo !== undefined) printDemoBanner(gateway.url, gateway.adminUrl, demo.key, demo.simulators);
+  // The pid is the one to signal (HUP reloads, INT/TERM drain): README's "Signals".
+  else console.log(`tollgate ${VERSION}: gateway ${gateway.url}, admin ${gateway.adminUrl ?? '(disabled)'}, config ${values.config ?? ''}, pid ${process.pid}`);
+
+  await stopped;
   return 0;
 }
 

@@ -39,7 +39,9 @@ async function waitForOutput(r: Running, re: RegExp, timeoutMs = 20_000): Promis
   for (;;) {
     const m = re.exec(r.output());
     if (m) return m;
-    if (Date.now() > deadline || r.child.exitCode !== null) throw new Error(`no match for ${re} in output:\n${r.output()}`);
+    if (Date.now() > deadline || r.child.exitCode !== null || r.child.signalCode !== null) {
+      throw new Error(`no match for ${re} in output (exit ${r.child.exitCode}, signal ${r.child.signalCode}):\n${r.output()}`);
+    }
     await new Promise((res) => setTimeout(res, 20));
   }
 }
@@ -322,6 +324,7 @@ test('the demo survives SIGHUP (it has no file to reload) and still stops cleanl
     assert.equal(pid, r.child.pid);
     await waitForOutput(r, /Ctrl-C stops the gateway/);
     r.child.kill('SIGHUP');
+    // Sent as soon as the banner is read: the handlers must be in place before it is printed.
     await waitForOutput(r, /SIGHUP ignored: the demo has no config file/);
     assert.equal(r.child.exitCode, null);
   } finally {
