@@ -11,6 +11,7 @@
 import type { Backend } from '../upstream/backend.ts';
 import type { BackendPool } from '../upstream/pool.ts';
 import { normaliseUsage } from '../core/usage.ts';
+import { readCapped } from '../upstream/read-bounded.ts';
 
 /** A backend's credential headers (lower-case names) for one request. */
 export type CredentialsFor = (backend: Backend, signal: AbortSignal) => Promise<Readonly<Record<string, string>>>;
@@ -93,7 +94,8 @@ export async function embed(pool: BackendPool, text: string, opts: EmbedOptions)
       bodyTimeout: opts.timeoutMs,
     });
     picked.answered(res.statusCode, res.headers);
-    const body = await readLimited(res.body, MAX_EMBEDDINGS_BODY);
+    const body = await readCapped(res.body, MAX_EMBEDDINGS_BODY);
+    if (body === undefined) throw new EmbeddingsError(`embeddings answer larger than ${MAX_EMBEDDINGS_BODY} bytes`);
     if (res.statusCode !== 200) {
       picked.succeeded();
       throw new EmbeddingsError(`embeddings backend "${backend.id}" answered ${res.statusCode}`);
@@ -113,22 +115,6 @@ export async function embed(pool: BackendPool, text: string, opts: EmbedOptions)
 }
 
 /** Reads a body up to `limit` bytes, with listeners rather than an async iterator (one promise per body). */
-function readLimited(body: NodeJS.ReadableStream & { destroy(): void }, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        body.destroy();
-        reject(new EmbeddingsError(`embeddings answer larger than ${limit} bytes`));
-      } else chunks.push(chunk);
-    });
-    body.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    body.on('error', reject);
-  });
-}
-
 /** OpenAI's embeddings response: `data[0].embedding` as floats or base64 little-endian float32. */
 export function parseEmbedding(body: Buffer): { vector: Float32Array; tokens: number } {
   let json: unknown;

@@ -7,6 +7,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { FetchedToken } from './token-cache.ts';
+import { readCapped } from '../upstream/read-bounded.ts';
 
 export interface OAuth2ClientCredentials {
   readonly tokenUrl: string;
@@ -36,19 +37,11 @@ export async function fetchClientCredentialsToken(cfg: OAuth2ClientCredentials, 
   } catch (err) {
     throw new Error(`OAuth2 token endpoint ${at} unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_TOKEN_RESPONSE_BYTES) {
-      res.body.destroy();
-      throw new Error(`OAuth2 token endpoint ${at} answered more than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
+  const raw = await readCapped(res.body, MAX_TOKEN_RESPONSE_BYTES);
+  if (raw === undefined) throw new Error(`OAuth2 token endpoint ${at} answered more than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
   let body: { access_token?: unknown; expires_in?: unknown; error?: unknown };
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+    body = JSON.parse(raw.toString('utf8')) as typeof body;
   } catch {
     throw new Error(`OAuth2 token endpoint ${at} answered ${res.statusCode} without JSON`);
   }

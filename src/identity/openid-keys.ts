@@ -13,6 +13,7 @@
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { request, type Dispatcher } from 'undici';
+import { readCapped } from '../upstream/read-bounded.ts';
 
 export interface OpenIdKeysOptions {
   readonly dispatcher: Dispatcher;
@@ -122,19 +123,11 @@ class Issuer implements IssuerKeys {
   async #getJson(url: string): Promise<unknown> {
     const t = this.#o.timeoutMs;
     const res = await request(url, { dispatcher: this.#o.dispatcher, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(t), headersTimeout: t, bodyTimeout: t });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_DOCUMENT_BYTES) {
-        res.body.destroy();
-        throw new Error(`${url} answered more than ${MAX_DOCUMENT_BYTES} bytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
+    const raw = await readCapped(res.body, MAX_DOCUMENT_BYTES);
+    if (raw === undefined) throw new Error(`${url} answered more than ${MAX_DOCUMENT_BYTES} bytes`);
     if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}`);
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      return JSON.parse(raw.toString('utf8')) as unknown;
     } catch {
       throw new Error(`${url} did not answer JSON`);
     }

@@ -46,3 +46,31 @@ export function readBounded(body: Readable, limit: number, backendId: string): P
     body.on('error', onError);
   });
 }
+
+/**
+ * Reads a whole body of at most `limit` bytes: undefined when it is larger (the body is then
+ * destroyed, so its connection is not held for bytes nobody wants). For small answers read in
+ * full or refused: identity documents and tokens, embeddings.
+ */
+export function readCapped(body: Readable, limit: number): Promise<Buffer | undefined> {
+  return new Promise<Buffer | undefined>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.destroy();
+      resolve(undefined);
+    };
+    const onEnd = (): void => resolve(chunks.length === 1 ? (chunks[0]) : Buffer.concat(chunks, size));
+    body.on('data', onData);
+    body.on('end', onEnd);
+    // Stays attached: an error after the refusal settles nothing and must not go unhandled.
+    body.on('error', reject);
+  });
+}
