@@ -21,6 +21,9 @@ import { LedgerWriter } from './writer.ts';
 
 export type ActiveLedgerConfig = Exclude<LedgerConfig, { store: 'off' }>;
 
+/** Where a ledger is, as the store needs it (a configured ledger is one). */
+export type LedgerTarget = { readonly store: 'sqlite'; readonly path: string; readonly timeoutMs: number } | { readonly store: 'postgres'; readonly url: string; readonly timeoutMs: number };
+
 export interface Ledger {
   readonly writer: LedgerWriter;
   readonly pricing: Pricing;
@@ -37,7 +40,7 @@ export function createPricing(config: Config, logger: Logger): Pricing {
 }
 
 /** The store a ledger configuration names; paths are relative to the config file. */
-export function openLedgerStore(ledger: ActiveLedgerConfig, configFile: string | undefined, onError: (err: Error) => void, readOnly = false): LedgerStore {
+export function openLedgerStore(ledger: LedgerTarget, configFile: string | undefined, onError: (err: Error) => void, readOnly = false): LedgerStore {
   if (ledger.store === 'sqlite') return new SqliteLedgerStore({ path: ledgerPath(ledger.path, configFile), busyTimeoutMs: ledger.timeoutMs, readOnly });
   return new PostgresLedgerStore({ url: ledger.url, timeoutMs: ledger.timeoutMs, onError });
 }
