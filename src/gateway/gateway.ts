@@ -275,6 +275,9 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         logger.level = next.config.log.level;
       }
       for (const notice of fresh.notices) logger.info({ notice }, 'policy notice');
+      if (JSON.stringify([next.config.ledger, next.config.pricing]) !== JSON.stringify([config.ledger, config.pricing])) {
+        logger.warn({ configFile: next.file }, 'ledger and pricing changes take effect at the next start (the running ledger and prices stay as they are)');
+      }
       logger.info({ configFile: next.file }, 'configuration reloaded');
       // Requests already running keep the old backends' pools; close them once those finish.
       retired.add(old);

@@ -4,7 +4,7 @@
  * Stages and the statuses their failures produce are listed in docs/lifecycle.md.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { requestId as newRequestId } from '../core/request-id.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
@@ -64,7 +64,7 @@ export class RequestHandler {
     const path = canonical.ok ? canonical.path : '/';
     // The gateway's id is always its own (usage records and ledger keys must be unique); a
     // client's id is kept beside it for correlation.
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const clientId = req.headers['x-request-id'];
     const ctx = new RequestContext(
       requestId,
