@@ -233,7 +233,7 @@ const ledgerCommon = {
   /** Rows per insert. */
   batchSize: z.number().int().positive().max(2000).default(500),
   /** Longest a row waits in memory before its batch is written. */
-  flushIntervalMs: z.number().int().positive().max(60_000).default(200),
+  flushIntervalMs: z.number().int().positive().max(60_000).default(500),
   /** Rows waiting in memory at most; past it rows go to the spool at once. */
   maxQueue: z.number().int().positive().max(1_000_000).default(50_000),
   /** Timeout of every database call (connect, insert, query); a batch that takes longer is spooled. */

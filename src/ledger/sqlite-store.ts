@@ -5,11 +5,14 @@
  * a crash of the process; a power cut may lose the last batches, which is SQLite's WAL trade-off).
  * The file is opened on first use and reopened after a failure, so a file that cannot be written
  * (read-only, disk full) is an outage the writer spools through, not a start-up failure.
+ * Usage queries run in a worker thread, bounded by the timeout: a scan of a large ledger never
+ * stalls the requests in flight.
  * @module
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import { COLUMNS, roundUsd, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
 
 const SCHEMA_VERSION = 1;
@@ -90,39 +93,33 @@ export class SqliteLedgerStore implements LedgerStore {
     }
   }
 
-  query(q: UsageQuery): Promise<UsageRow[]> {
-    try {
-      const db = this.#open();
-      const where: string[] = [];
-      const params: string[] = [];
-      if (q.from !== null) {
-        where.push('ts >= ?');
-        params.push(q.from);
-      }
-      if (q.to !== null) {
-        where.push('ts < ?');
-        params.push(q.to);
-      }
-      const key = GROUP_EXPR[q.groupBy];
-      const sql =
-        `SELECT ${key} AS key, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, ` +
-        `SUM(total_tokens) AS total, SUM(cost_usd) AS cost FROM usage_ledger ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
-        `GROUP BY ${key} ORDER BY ${q.groupBy === 'day' ? 'key' : 'cost DESC, requests DESC, key'}`;
-      const rows = db.prepare(sql).all(...params) as Array<Record<string, string | number | null>>;
-      return Promise.resolve(
-        rows.map((r) => ({
-          key: r['key'] === null ? null : String(r['key']),
-          requests: Number(r['requests']),
-          promptTokens: Number(r['prompt']),
-          completionTokens: Number(r['completion']),
-          totalTokens: Number(r['total']),
-          costUsd: roundUsd(Number(r['cost'])),
-        })),
-      );
-    } catch (err) {
-      this.#reset();
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  async query(q: UsageQuery): Promise<UsageRow[]> {
+    // A ledger that was never written has no table yet: create it (the writer would anyway).
+    if (this.#opts.readOnly !== true) this.#open();
+    const where: string[] = [];
+    const params: string[] = [];
+    if (q.from !== null) {
+      where.push('ts >= ?');
+      params.push(q.from);
     }
+    if (q.to !== null) {
+      where.push('ts < ?');
+      params.push(q.to);
+    }
+    const key = GROUP_EXPR[q.groupBy];
+    const sql =
+      `SELECT ${key} AS key, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, ` +
+      `SUM(total_tokens) AS total, SUM(cost_usd) AS cost FROM usage_ledger ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `GROUP BY ${key} ORDER BY ${q.groupBy === 'day' ? 'key' : 'cost DESC, requests DESC, key'}`;
+    const rows = await runQuery({ path: this.#opts.path, sql, params, busyTimeoutMs: this.#opts.busyTimeoutMs }, this.#opts.busyTimeoutMs);
+    return rows.map((r) => ({
+      key: r['key'] === null || r['key'] === undefined ? null : String(r['key']),
+      requests: Number(r['requests']),
+      promptTokens: Number(r['prompt']),
+      completionTokens: Number(r['completion']),
+      totalTokens: Number(r['total']),
+      costUsd: roundUsd(Number(r['cost'])),
+    }));
   }
 
   #reset(): void {
@@ -157,4 +154,27 @@ function migrate(db: DatabaseSync): void {
       throw err;
     }
   }
+}
+
+type QueryRow = Record<string, string | number | null | undefined>;
+
+/** One query in a worker thread (sqlite-query-worker.ts), terminated after `timeoutMs`. */
+function runQuery(job: { path: string; sql: string; params: string[]; busyTimeoutMs: number }, timeoutMs: number): Promise<QueryRow[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sqlite-query-worker.ts', import.meta.url), { workerData: job });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`ledger query took longer than ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.once('message', (m: { rows?: QueryRow[]; error?: string }) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      if (m.error !== undefined) reject(new Error(m.error));
+      else resolve(m.rows ?? []);
+    });
+    worker.once('error', (err: unknown) => {
+      clearTimeout(timer);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
 }
