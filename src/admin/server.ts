@@ -29,6 +29,8 @@ export interface AdminDeps {
   readonly clock: () => number;
   /** The ledger's usage query, when a ledger is configured. */
   readonly usage?: ((q: UsageQuery) => Promise<UsageRow[]>) | undefined;
+  /** The ledger writer's counters for /status, when a ledger is configured. */
+  readonly ledgerStatus?: (() => unknown) | undefined;
 }
 
 export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -108,6 +110,7 @@ function status(deps: AdminDeps): unknown {
     products: Object.entries(c.products).map(([id, p]) => ({ id, apis: p.apis })),
     subscriptions: Object.entries(c.subscriptions).map(([id, s]) => ({ id, product: s.product, state: s.state, keys: s.keys.length })),
     namedValues: Object.entries(c.namedValues).map(([id, v]) => ({ id, secret: v.secret, source: v.env !== undefined ? 'env' : v.file !== undefined ? 'file' : 'value' })),
+    ledger: deps.ledgerStatus?.() ?? null,
   };
 }
 

@@ -216,6 +216,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         configFile: loaded.file,
         clock,
         usage: ledger?.query,
+        ledgerStatus: ledger?.status,
       }),
     );
     adminUrl = await listen(admin, config.admin.listen, 'admin').catch(failed);

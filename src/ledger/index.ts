@@ -30,6 +30,8 @@ export interface Ledger {
   /** The usage-bus consumer. */
   readonly record: (usage: Usage) => void;
   readonly query: (q: UsageQuery) => Promise<UsageRow[]>;
+  /** For the admin /status: the store, rows waiting, written, spooled, replayed, dropped, spool size. */
+  readonly status: () => LedgerStatus;
   /** Drains the queue (store or spool), then closes the store. */
   readonly close: () => Promise<void>;
 }
@@ -47,6 +49,16 @@ export function openLedgerStore(ledger: LedgerTarget, configFile: string | undef
 
 export function ledgerPath(path: string, configFile: string | undefined): string {
   return resolve(configFile === undefined || configFile.startsWith('<') ? process.cwd() : dirname(resolve(configFile)), path);
+}
+
+export interface LedgerStatus {
+  readonly store: 'sqlite' | 'postgres';
+  readonly pending: number;
+  readonly written: number;
+  readonly spooled: number;
+  readonly replayed: number;
+  readonly dropped: number;
+  readonly spoolBytes: number;
 }
 
 export function createLedger(config: Config, configFile: string | undefined, logger: Logger, pricing: Pricing): Ledger | null {
@@ -80,6 +92,7 @@ export function createLedger(config: Config, configFile: string | undefined, log
     pricing,
     record: (usage) => writer.add(rowOf(usage, pricing)),
     query: (q) => store.query(q),
+    status: () => ({ store: lc.store, pending: writer.pending, ...writer.stats, spoolBytes: spool.bytes }),
     close: () => writer.close(),
   };
 }

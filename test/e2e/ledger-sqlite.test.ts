@@ -244,6 +244,9 @@ describe('ledger on SQLite: a database that refuses writes', () => {
       // The overridden price applies: 1 USD per 1M input tokens, 2 per 1M output tokens.
       for (const r of stored) assert.equal(r.cost_usd, Math.round(((r.prompt_tokens * 1 + r.completion_tokens * 2) / 1e6) * 1e10) / 1e10);
       assert.equal(t.gw.ledger?.writer.stats.dropped, 0);
+      // The admin /status shows the writer's counters.
+      const status = (await (await fetch(`${t.gw.adminUrl}/status`)).json()) as { ledger: Record<string, unknown> };
+      assert.deepEqual(status.ledger, { store: 'sqlite', pending: 0, written: 30, spooled: 100, replayed: 100, dropped: 0, spoolBytes: 0 });
     } finally {
       await t.close();
     }
