@@ -3,9 +3,9 @@
 // measured minutes apart, not a whole run apart) and then summarised, so
 // slow drift of the machine cancels out.
 
-export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis' | 'pool' | 'cache-hit' | 'cache-miss';
+export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis' | 'pool' | 'cache-hit' | 'cache-miss' | 'ledger';
 /** Every target, in the order a round visits them. */
-export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis', 'pool', 'cache-hit', 'cache-miss'];
+export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis', 'pool', 'cache-hit', 'cache-miss', 'ledger'];
 
 export interface Sample {
   rps: number;
@@ -86,6 +86,8 @@ export const THROUGHPUT = {
   redis: throughput('redis', 'limits', 0.8),
   // A hit never reaches the backend, so it should beat forwarding at all.
   cacheHit: throughput('cache-hit', 'floor', 1.0),
+  // The usage ledger on SQLite: at most 5% of the same chain's requests/s (issue 14).
+  ledger: throughput('ledger', 'tollgate', 0.95),
 } as const;
 
 /** The per-round Versus check of a throughput target. */
@@ -132,6 +134,8 @@ const VERSUS: Versus[] = [
   { name: 'pool CPU per request', target: 'pool', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
   throughputCheck(THROUGHPUT.redis),
   { name: 'redis CPU per request', target: 'redis', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'limits', limit: '' },
+  throughputCheck(THROUGHPUT.ledger),
+  { name: 'ledger CPU per request', target: 'ledger', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
   throughputCheck(THROUGHPUT.cacheHit),
   { name: 'cache-hit CPU per request', target: 'cache-hit', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
   // A miss is the tollgate request plus one embeddings round trip and the lookup itself.
@@ -198,7 +202,7 @@ export interface Summary {
 }
 
 export function summarise(rounds: Round[]): Summary {
-  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {}, pool: {}, 'cache-hit': {}, 'cache-miss': {} };
+  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {}, pool: {}, 'cache-hit': {}, 'cache-miss': {}, ledger: {} };
   const ratios: Summary['ratios'] = {};
   const checks: Check[] = [];
   for (const row of ROWS) {

@@ -11,7 +11,7 @@ import { load } from './measure.ts';
 import { THROUGHPUT, type TargetName } from './report.ts';
 
 /** The per-round throughput targets, in the order the table lists them. */
-const SLICE_CHECKS = [THROUGHPUT.tollgate, THROUGHPUT.limits, THROUGHPUT.redis, THROUGHPUT.pool];
+const SLICE_CHECKS = [THROUGHPUT.tollgate, THROUGHPUT.limits, THROUGHPUT.redis, THROUGHPUT.pool, THROUGHPUT.ledger];
 
 export interface SliceRatio {
   name: string;

@@ -51,6 +51,8 @@ export interface Variant {
   redisUrl?: string;
   /** The API's backend is a pool of three members (the same backend, three connection pools), each with a circuit breaker. */
   pool?: boolean;
+  /** The usage ledger on SQLite (a file beside the temporary config file). */
+  ledger?: boolean;
 }
 
 const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker: BREAKER }
@@ -89,7 +91,7 @@ products:
   bench: { apis: [openai] }
 subscriptions:
   bench: { product: bench, keys: ["{{bench-key}}"] }
-${state}${cacheSection}`;
+${state}${cacheSection}${v.ledger === true ? 'ledger: { store: sqlite, path: ledger.sqlite }\n' : ''}`;
 }
 
 async function isReady(url: string): Promise<boolean> {

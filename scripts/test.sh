@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite on a fresh machine. Installs npm packages (and redis-server, which
-# the tests start privately on free loopback ports) when missing,
+# `npm test`: the whole suite on a fresh machine. Installs npm packages (and redis-server and
+# PostgreSQL, which the tests start privately on free loopback ports) when missing,
 # then typecheck, lint, and every test through node's test runner (its closing lines are the verdict).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 bash scripts/ensure-redis.sh
+bash scripts/ensure-postgres.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "node $(node --version)"
 tsc -p tsconfig.json

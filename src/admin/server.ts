@@ -1,7 +1,7 @@
 /**
  * The admin listener (its own port, loopback by default): liveness, readiness, a config and
  * backend summary without secrets (with each backend's circuit breaker state and recent error
- * rate), and Prometheus metrics.
+ * rate), Prometheus metrics, and usage totals from the ledger (`/usage`).
  *
  * With `admin.keys` set (mandatory when the listener is not on loopback), every path but exactly
  * `/health` and `/ready` answers 401 without a key, whatever it is (unknown paths, `//status`,
@@ -14,6 +14,8 @@ import type { Runtime } from '../gateway/runtime.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { redactSecrets } from '../secrets/redactor.ts';
 import { AdminKeys, OPEN_ADMIN_PATHS } from './auth.ts';
+import type { UsageQuery, UsageRow } from '../ledger/store.ts';
+import { usageQuery, UsageQueryError } from '../ledger/query-params.ts';
 
 export interface AdminDeps {
   readonly runtime: () => Runtime;
@@ -25,6 +27,10 @@ export interface AdminDeps {
   readonly configFile: string | undefined;
   /** Wall clock for breaker times (tests move it). */
   readonly clock: () => number;
+  /** The ledger's usage query, when a ledger is configured. */
+  readonly usage?: ((q: UsageQuery) => Promise<UsageRow[]>) | undefined;
+  /** The ledger writer's counters for /status, when a ledger is configured. */
+  readonly ledgerStatus?: (() => unknown) | undefined;
 }
 
 export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -59,6 +65,8 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
           () => json(res, 500, { error: { message: 'metrics collection failed', code: 'GW_ERR_INTERNAL' } }),
         );
         return;
+      case '/usage':
+        return usage(deps, req.url ?? '/', res);
       default:
         return json(res, 404, { error: { message: `No admin endpoint at ${path}.`, code: 'GW_ERR_ROUTE_NOT_FOUND' } });
     }
@@ -102,7 +110,29 @@ function status(deps: AdminDeps): unknown {
     products: Object.entries(c.products).map(([id, p]) => ({ id, apis: p.apis })),
     subscriptions: Object.entries(c.subscriptions).map(([id, s]) => ({ id, product: s.product, state: s.state, keys: s.keys.length })),
     namedValues: Object.entries(c.namedValues).map(([id, v]) => ({ id, secret: v.secret, source: v.env !== undefined ? 'env' : v.file !== undefined ? 'file' : 'value' })),
+    ledger: deps.ledgerStatus?.() ?? null,
   };
+}
+
+/**
+ * `GET /usage?groupBy=&from=&to=`: totals per subscription, product, deployment or UTC day. Served
+ * only where the admin listener is: on loopback, or behind admin keys (gateway.ts refuses to
+ * start an open admin listener elsewhere).
+ */
+function usage(deps: AdminDeps, url: string, res: ServerResponse): void {
+  if (deps.usage === undefined) return json(res, 404, { error: { message: 'No usage ledger is configured (set ledger.store in the configuration).', code: 'GW_ERR_ROUTE_NOT_FOUND' } });
+  let q: UsageQuery;
+  try {
+    const params = new URL(url, 'http://admin').searchParams;
+    q = usageQuery(params.get('groupBy'), params.get('from'), params.get('to'), deps.clock());
+  } catch (err) {
+    if (err instanceof UsageQueryError) return json(res, 400, { error: { message: err.message, code: 'GW_ERR_INVALID_REQUEST', param: err.param } });
+    throw err;
+  }
+  deps.usage(q).then(
+    (rows) => json(res, 200, { groupBy: q.groupBy, from: q.from, to: q.to, rows }),
+    () => json(res, 503, { error: { message: 'The usage ledger cannot be read right now; retry shortly.', code: 'GW_ERR_STATE_UNAVAILABLE' } }),
+  );
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

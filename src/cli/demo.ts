@@ -8,6 +8,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 
 export const DEMO_DEPLOYMENTS = ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'];
@@ -34,10 +35,21 @@ const DEMO_POLICY = `<policies>
   <on-error />
 </policies>`;
 
+/**
+ * The demo's ledger: `TOLLGATE_DEMO_LEDGER` (a file, or `off`), else `.tollgate/demo-ledger.sqlite`
+ * in the working directory, where `tollgate usage` without --config looks too.
+ */
+export function demoLedgerPath(env: NodeJS.ProcessEnv): string {
+  const v = env['TOLLGATE_DEMO_LEDGER'];
+  return resolve(v === undefined || v === '' ? '.tollgate/demo-ledger.sqlite' : v);
+}
+
 export interface Demo {
   readonly key: string;
   readonly config: Record<string, unknown>;
   readonly simulators: RunningSimulator[];
+  /** The demo's SQLite ledger, or null with TOLLGATE_DEMO_LEDGER=off. */
+  readonly ledgerPath: string | null;
 }
 
 export async function startDemo(env: NodeJS.ProcessEnv, listen: string, adminListen: string): Promise<Demo> {
@@ -97,6 +109,8 @@ export async function startDemo(env: NodeJS.ProcessEnv, listen: string, adminLis
     policies: DEMO_POLICY,
     products: { starter: { apis: ['openai', 'azure-openai'] } },
     subscriptions: { demo: { product: 'starter', keys: ['{{demo-key}}'] } },
+    // Every request's usage and cost, durably (`tollgate usage`, the admin /usage).
+    ledger: env['TOLLGATE_DEMO_LEDGER'] === 'off' ? { store: 'off' } : { store: 'sqlite', path: demoLedgerPath(env) },
   };
-  return { key, config, simulators };
+  return { key, config, simulators, ledgerPath: env['TOLLGATE_DEMO_LEDGER'] === 'off' ? null : demoLedgerPath(env) };
 }

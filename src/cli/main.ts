@@ -1,5 +1,5 @@
 /**
- * `tollgate` command line: start, validate, policy set, status, simulate.
+ * `tollgate` command line: start, validate, policy set, status, usage, simulate.
  * @module
  */
 import { HelpRequested, UsageError, parseCommandArgs } from './args.ts';
@@ -13,6 +13,7 @@ import { runSimulateCli } from '../simulator/index.ts';
 import { VERSION } from '../version.ts';
 import { startDemo } from './demo.ts';
 import { status } from './status.ts';
+import { usage } from './usage.ts';
 import { redactSecrets } from '../secrets/redactor.ts';
 
 const USAGE = `tollgate ${VERSION}: a self-hosted AI gateway
@@ -29,6 +30,11 @@ Usage:
       Show a running gateway's backends: circuit breaker state, time left, last trip, recent
       error rate, and pool members (reads the admin listener's /status; the admin key, when
       admin.keys is set, from --admin-key or TOLLGATE_ADMIN_KEY).
+  tollgate usage [--by subscription|product|deployment|day] [--since WHEN] [--until WHEN]
+                 [--json] [--config FILE]
+      Requests, tokens and cost from the usage ledger (the config's ledger; without --config, the
+      demo's). WHEN is a date or time (2026-01-31, 2026-01-31T12:00:00Z) or a duration back from
+      now (30m, 24h, 7d, 4w).
   tollgate simulate [--port P] [--host H] [--name NAME] [--tpm N] [--rpm N] [--latency-ms N]
                     [--tokens-per-second N] [--fail-rate F] [--require-key K] [--seed N] [--models a,b]
       Run the OpenAI-compatible simulator alone.
@@ -51,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       return policySet(rest);
     case 'status':
       return status(rest);
+    case 'usage':
+      return usage(rest);
     case 'simulate':
       // runSimulateCli reports bad flags (2) and listen failures (1) through process.exitCode.
       await runSimulateCli(rest);
@@ -186,7 +194,7 @@ async function start(args: string[]): Promise<number> {
     }
   });
   // Printed only now that the signal handlers are in place: whoever reads the pid may signal it at once.
-  if (demo !== undefined) printDemoBanner(gateway.url, gateway.adminUrl, demo.key, demo.simulators);
+  if (demo !== undefined) printDemoBanner(gateway.url, gateway.adminUrl, demo.key, demo.simulators, demo.ledgerPath);
   // The pid is the one to signal (HUP reloads, INT/TERM drain): README's "Signals".
   else console.log(`tollgate ${VERSION}: gateway ${gateway.url}, admin ${gateway.adminUrl ?? '(disabled)'}, config ${values.config ?? ''}, pid ${process.pid}`);
 
@@ -211,13 +219,14 @@ function watchNpmParent(stop: () => void): void {
   timer.unref();
 }
 
-function printDemoBanner(url: string, adminUrl: string | null, key: string, sims: ReadonlyArray<{ name: string; url: string }>): void {
+function printDemoBanner(url: string, adminUrl: string | null, key: string, sims: ReadonlyArray<{ name: string; url: string }>, ledger: string | null): void {
   const lines = [
     `Tollgate ${VERSION}: demo mode (no --config given)`,
     '',
     `  OpenAI base URL        ${url}/v1`,
     `  Azure OpenAI endpoint  ${url}   (deployments: gpt-4o, gpt-4o-mini, text-embedding-3-small)`,
-    `  Admin                  ${adminUrl ?? '(disabled)'}   (/health /ready /status /metrics)`,
+    `  Admin                  ${adminUrl ?? '(disabled)'}   (/health /ready /status /metrics /usage)`,
+    `  Usage ledger           ${ledger ?? '(off)'}   (tollgate usage)`,
     `  Subscription key       ${key}`,
     `  Process id             ${process.pid}   (SIGINT/SIGTERM drain and stop)`,
     '',

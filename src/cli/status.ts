@@ -68,7 +68,8 @@ export async function status(args: string[]): Promise<number> {
   return 0;
 }
 
-function printTable(head: string[], rows: string[][]): void {
+/** Left-aligned columns, two spaces apart (shared by the CLI's table printers). */
+export function printTable(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   for (const row of [head, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
 }

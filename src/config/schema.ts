@@ -191,10 +191,17 @@ export const apiSchema = z.strictObject({
   operations: z.record(z.string().min(1), operationSchema).default({}),
 });
 
+/** A spending cap in USD per calendar period (UTC), enforced before the backend is called (docs/metering.md#budgets). */
+export const budgetSchema = z.strictObject({
+  usd: z.number().positive().max(1e9),
+  period: z.enum(['hourly', 'daily', 'weekly', 'monthly', 'yearly']).default('monthly'),
+});
+
 export const productSchema = z.strictObject({
   displayName: z.string().optional(),
   apis: z.array(z.string().min(1)).default([]),
   policies: policySourceSchema.optional(),
+  budget: budgetSchema.optional(),
 });
 
 /** Sinks named by `log-to-eventhub logger-id`; their behaviour arrives with the usage loggers. */
@@ -208,7 +215,39 @@ export const subscriptionSchema = z.strictObject({
   product: z.string().min(1),
   keys: z.array(z.string().min(8, 'a subscription key needs at least 8 characters')).min(1).max(8),
   state: z.enum(['active', 'suspended']).default('active'),
+  budget: budgetSchema.optional(),
 });
+
+/** USD per 1M tokens for one model (docs/metering.md#cost). */
+export const modelPriceSchema = z.strictObject({
+  input: z.number().min(0).max(1e6),
+  output: z.number().min(0).max(1e6),
+  cachedInput: z.number().min(0).max(1e6).optional(),
+});
+
+const ledgerCommon = {
+  /** The spool for rows the database cannot take (an outage): default next to the SQLite file, or `tollgate-ledger.spool.jsonl` beside the config file. */
+  spoolPath: z.string().min(1).optional(),
+  /** The spool's size cap; past it rows are dropped with an error line. */
+  maxSpoolBytes: z.number().int().positive().max(64 * 1024 * MiB).default(256 * MiB),
+  /** Rows per insert. */
+  batchSize: z.number().int().positive().max(2000).default(500),
+  /** Longest a row waits in memory before its batch is written. */
+  flushIntervalMs: z.number().int().positive().max(60_000).default(500),
+  /** Rows waiting in memory at most; past it rows go to the spool at once. */
+  maxQueue: z.number().int().positive().max(1_000_000).default(50_000),
+  /** Timeout of every database call (connect, insert, query); a batch that takes longer is spooled. */
+  timeoutMs: z.number().int().positive().max(600_000).default(5000),
+  /** After a database failure, how long rows go to the spool before the database is tried again. */
+  retryMs: z.number().int().positive().max(3_600_000).default(2000),
+};
+
+/** The durable usage ledger (docs/metering.md#ledger). */
+export const ledgerSchema = z.discriminatedUnion('store', [
+  z.strictObject({ store: z.literal('sqlite'), /** The SQLite file (relative to the config file). */ path: z.string().min(1), ...ledgerCommon }),
+  z.strictObject({ store: z.literal('postgres'), /** `postgres://user:password@host:port/db` (use a named value for the password). */ url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL'), ...ledgerCommon }),
+  z.strictObject({ store: z.literal('off') }),
+]);
 
 export const simulatorSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
@@ -300,6 +339,10 @@ export const configSchema = z.strictObject({
   /** Policy fragments for `<include-fragment fragment-id="...">`. */
   fragments: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid fragment id'), policySourceSchema).default({}),
   loggers: z.record(z.string().min(1), loggerSchema).default({}),
+  /** The durable usage ledger: every request's usage record with its cost (default: off). */
+  ledger: ledgerSchema.default({ store: 'off' }),
+  /** Prices per model in USD per 1M tokens; they override the shipped table (src/ledger/default-prices.ts). */
+  pricing: z.record(z.string().min(1), modelPriceSchema).default({}),
   /** Requests policies make themselves (send-request). */
   outbound: z
     .strictObject({
@@ -377,3 +420,5 @@ export type CircuitBreakerRule = z.output<typeof circuitBreakerRuleSchema>;
 export type PoolMember = z.output<typeof poolMemberSchema>;
 export type ApiConfig = z.output<typeof apiSchema>;
 export type SimulatorConfig = z.output<typeof simulatorSchema>;
+export type LedgerConfig = z.output<typeof ledgerSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;

@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   GW_ERR_TOKEN_QUOTA: { status: 403, type: 'rate_limit_error' },
   GW_ERR_RATE_LIMIT: { status: 429, type: 'rate_limit_error' },
   GW_ERR_QUOTA: { status: 403, type: 'rate_limit_error' },
+  GW_ERR_BUDGET_EXCEEDED: { status: 403, type: 'rate_limit_error' },
   GW_ERR_STATE_UNAVAILABLE: { status: 503, type: 'server_error' },
   GW_ERR_POLICY_FAILED: { status: 500, type: 'server_error' },
   GW_ERR_INVALID_HEADER_VALUE: { status: 400, type: 'invalid_request_error' },

@@ -29,6 +29,8 @@ import { createResponseCaches, type ResponseCaches } from '../cache/services.ts'
 import { CacheSharing } from '../cache/redis-sharing.ts';
 import { OutageLog } from '../state/outage-log.ts';
 import { IdentityService } from '../identity/service.ts';
+import { createLedger, createPricing, type Ledger } from '../ledger/index.ts';
+import { BudgetGate } from '../ledger/budget.ts';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -52,6 +54,8 @@ export interface RunningGateway {
   readonly handler: RequestHandler;
   /** The semantic and response caches (they outlive reloads). */
   readonly responseCaches: ResponseCaches;
+  /** The usage ledger (`ledger:`), or null when none is configured. */
+  readonly ledger: Ledger | null;
   /** The runtime serving new requests (replaced by `reload`). */
   current(): Runtime;
   /**
@@ -151,6 +155,19 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   );
   for (const notice of runtime.notices) logger.info({ notice }, 'policy notice');
   const usageBus = new UsageBus((err) => logger.error({ err: describeCause(err) }, 'usage consumer failed'));
+  // Prices, the ledger and its database outlive reloads (like the limit store): the configuration
+  // the process started with decides them; budgets follow reloads (they are read per configuration).
+  const pricing = createPricing(config, logger);
+  let ledger: Ledger | null;
+  try {
+    ledger = createLedger(config, loaded.file, logger, pricing);
+  } catch (err) {
+    return failed(err);
+  }
+  if (ledger !== null) {
+    started.push(() => ledger.close());
+    usageBus.subscribe(ledger.record);
+  }
   // Checked per record, not once: a reload may change log.level.
   usageBus.subscribe((usage) => {
     if (logger.isLevelEnabled('debug')) logger.debug({ usage }, 'usage');
@@ -162,6 +179,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     metrics,
     logger,
     now,
+    budgets: new BudgetGate(limits, pricing, clock),
     estimator: {
       prompt: (body, operation, model) => countPromptTokens(body, operation, model),
       text: (text, model) => countTextTokens(text, model),
@@ -197,6 +215,8 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         version: VERSION,
         configFile: loaded.file,
         clock,
+        usage: ledger?.query,
+        ledgerStatus: ledger?.status,
       }),
     );
     adminUrl = await listen(admin, config.admin.listen, 'admin').catch(failed);
@@ -214,7 +234,13 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     if (handler.inFlight.size > 0) {
       logger.warn({ inFlight: handler.inFlight.size }, 'shutdown grace period over; cutting remaining requests');
       for (const ctx of handler.inFlight) ctx.abortController.abort();
+      // A cut request still ends with its usage record (status 499 or its error): give the
+      // handlers a moment to publish it, so the ledger below gets every row.
+      const cutDeadline = Date.now() + 2000;
+      while (handler.inFlight.size > 0 && Date.now() < cutDeadline) await new Promise((r) => setTimeout(r, 10));
     }
+    // Every request has published its record: write what the ledger still holds (or spool it).
+    await ledger?.close();
     server.closeAllConnections();
     if (admin !== null) {
       admin.close();
@@ -250,6 +276,9 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
         logger.level = next.config.log.level;
       }
       for (const notice of fresh.notices) logger.info({ notice }, 'policy notice');
+      if (JSON.stringify([next.config.ledger, next.config.pricing]) !== JSON.stringify([config.ledger, config.pricing])) {
+        logger.warn({ configFile: next.file }, 'ledger and pricing changes take effect at the next start (the running ledger and prices stay as they are)');
+      }
       logger.info({ configFile: next.file }, 'configuration reloaded');
       // Requests already running keep the old backends' pools; close them once those finish.
       retired.add(old);
@@ -261,6 +290,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     simulators,
     handler,
     responseCaches,
+    ledger,
     close(graceMs = config.gateway.shutdownGraceMs) {
       closing ??= shutdown(graceMs);
       return closing;

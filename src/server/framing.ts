@@ -15,7 +15,7 @@
  * be the smuggled half and is dropped unanswered.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { requestId as newRequestId } from '../core/request-id.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError, renderErrorBody } from '../core/errors.ts';
@@ -63,7 +63,7 @@ export function withFramingChecks(next: (req: IncomingMessage, res: ServerRespon
       return;
     }
     refused.add(socket);
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const body = renderErrorBody(err, requestId);
     res.writeHead(err.status, {
       'content-type': 'application/json',

@@ -4,7 +4,7 @@
  * Stages and the statuses their failures produce are listed in docs/lifecycle.md.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { requestId as newRequestId } from '../core/request-id.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
@@ -25,6 +25,7 @@ import { errorResponse } from '../core/error-response.ts';
 import { headerBytes } from '../limits/header-bytes.ts';
 import { estimateTokens, type TokenEstimator } from './estimate.ts';
 import { reasonOf } from '../upstream/errors.ts';
+import type { BudgetGate } from '../ledger/budget.ts';
 
 export interface HandlerDeps {
   readonly runtime: () => Runtime;
@@ -33,6 +34,8 @@ export interface HandlerDeps {
   readonly logger: Logger;
   readonly estimator: TokenEstimator;
   readonly now: () => number;
+  /** Product and subscription budgets (docs/metering.md#budgets). */
+  readonly budgets?: BudgetGate | undefined;
 }
 
 const isSet = (v: string | string[] | undefined): boolean => typeof v === 'string' && v !== '';
@@ -61,7 +64,7 @@ export class RequestHandler {
     const path = canonical.ok ? canonical.path : '/';
     // The gateway's id is always its own (usage records and ledger keys must be unique); a
     // client's id is kept beside it for correlation.
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const clientId = req.headers['x-request-id'];
     const ctx = new RequestContext(
       requestId,
@@ -103,6 +106,8 @@ export class RequestHandler {
       if (ctx.request.method === 'TRACE' && !api.allowTrace) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed on this API.');
       await this.#prepare(ctx, req, runtime, api);
       if (ctx.response === null) {
+        // Budgets reserve with the limit policies, in the one admission after the inbound section.
+        if (!ctx.preflight) this.#deps.budgets?.claim(ctx, runtime.config);
         const pipeline = runtime.pipelineFor(api.id, ctx.productId, ctx.operation?.id ?? null);
         // A CORS preflight carries no key: only the cors policy may act on it (as in APIM), so no
         // other policy (send-request, expressions, trace, limits) runs for an anonymous caller.

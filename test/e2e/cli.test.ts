@@ -40,7 +40,10 @@ async function waitForOutput(r: Running, re: RegExp, timeoutMs = 15_000): Promis
 
 test('with no config, start runs the demo: prints URLs, the key and a curl line; Ctrl-C stops it cleanly', async () => {
   const key = 'tg-demo-key-from-env-123456';
-  const r = run(['start', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { TOLLGATE_DEMO_KEY: key });
+  // The demo's ledger goes to a temporary file here (by default .tollgate/demo-ledger.sqlite).
+  const ledgerDir = mkdtempSync(join(tmpdir(), 'tollgate-demo-ledger-'));
+  const ledgerEnv = { TOLLGATE_DEMO_LEDGER: join(ledgerDir, 'demo.sqlite') };
+  const r = run(['start', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { TOLLGATE_DEMO_KEY: key, ...ledgerEnv });
   try {
     const m = await waitForOutput(r, /OpenAI base URL\s+(http:\/\/127\.0\.0\.1:\d+)\/v1/);
     await waitForOutput(r, /Ctrl-C stops the gateway/);
@@ -67,6 +70,15 @@ test('with no config, start runs the demo: prints URLs, the key and a curl line;
     r.child.kill('SIGINT');
   }
   assert.equal(await r.exited, 0);
+  // The demo recorded both requests in its ledger; `tollgate usage` without --config reads it.
+  try {
+    assert.match(r.stdout(), /Usage ledger\s+\S+demo\.sqlite/);
+    const usage = spawnSync(process.execPath, [MAIN, 'usage'], { encoding: 'utf8', env: { ...process.env, ...ledgerEnv } });
+    assert.equal(usage.status, 0, usage.stderr);
+    assert.match(usage.stdout, /^demo\s+2\s+/m);
+  } finally {
+    rmSync(ledgerDir, { recursive: true, force: true });
+  }
 });
 
 test('start --config runs the gateway from a file, including simulators declared in it', async () => {

@@ -21,16 +21,26 @@ import type { CounterRequest } from '../../state/limit-store.ts';
 
 const PERIODS = ['Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as const;
 
-/** Tokens to reserve for this request before it is forwarded. */
-export function estimateTokens(ctx: RequestContext): number {
+/**
+ * What a request may cost before it is forwarded: its prompt counted with the tokenizer, and at
+ * most `max_tokens` (or `max_completion_tokens`, `max_output_tokens`) per choice. Budgets price
+ * the two parts apart.
+ */
+export function estimateTokenParts(ctx: RequestContext): { prompt: number; completion: number } {
   const json = ctx.request.json;
-  if (json === null) return 0;
+  if (json === null) return { prompt: 0, completion: 0 };
   const kind = ctx.metering?.usage;
   const op = kind === 'chat' || kind === 'responses' ? 'chat' : kind === 'completions' ? 'completions' : kind === 'embeddings' ? 'embeddings' : null;
   const prompt = op === null ? 0 : countPromptTokens(json, op, ctx.deployment ?? undefined);
   const max = json['max_completion_tokens'] ?? json['max_tokens'] ?? json['max_output_tokens'];
   const n = typeof json['n'] === 'number' && json['n'] > 1 ? json['n'] : 1;
-  return prompt + (typeof max === 'number' && max > 0 ? Math.min(max, 1_000_000) * n : 0);
+  return { prompt, completion: typeof max === 'number' && max > 0 ? Math.min(max, 1_000_000) * n : 0 };
+}
+
+/** Tokens to reserve for this request before it is forwarded. */
+export function estimateTokens(ctx: RequestContext): number {
+  const parts = estimateTokenParts(ctx);
+  return parts.prompt + parts.completion;
 }
 
 /** What the request really cost, in tokens, once it is over. */

@@ -1,0 +1,180 @@
+/**
+ * The ledger in a SQLite file through node:sqlite: WAL (readers such as `tollgate usage` never
+ * block the writer), `BEGIN IMMEDIATE` batches with a busy timeout (several processes may share
+ * the file without SQLITE_BUSY surfacing), and `synchronous=NORMAL` (a committed batch survives
+ * a crash of the process; a power cut may lose the last batches, which is SQLite's WAL trade-off).
+ * The file is opened on first use and reopened after a failure, so a file that cannot be written
+ * (read-only, disk full) is an outage the writer spools through, not a start-up failure.
+ * Usage queries run in a worker thread, bounded by the timeout: a scan of a large ledger never
+ * stalls the requests in flight.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
+import { COLUMNS, roundUsd, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS usage_ledger (
+    request_id TEXT PRIMARY KEY NOT NULL,
+    ts TEXT NOT NULL,
+    subscription TEXT, product TEXT, api TEXT, operation TEXT, deployment TEXT, model TEXT, backend TEXT,
+    status INTEGER NOT NULL, streamed INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+    cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, token_source TEXT NOT NULL,
+    cache TEXT, latency_ms REAL NOT NULL, error_code TEXT, cost_usd REAL NOT NULL, client_request_id TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS usage_ledger_ts ON usage_ledger (ts);`,
+];
+
+const GROUP_EXPR: Record<UsageQuery['groupBy'], string> = {
+  subscription: 'subscription',
+  product: 'product',
+  deployment: 'deployment',
+  day: 'substr(ts, 1, 10)',
+};
+
+export interface SqliteLedgerOptions {
+  readonly path: string;
+  /** How long a writer waits for another process's lock before failing (the batch is then spooled). */
+  readonly busyTimeoutMs: number;
+  /** Open read-only (the `tollgate usage` command): no migration, no directory created. */
+  readonly readOnly?: boolean;
+}
+
+export class SqliteLedgerStore implements LedgerStore {
+  readonly #opts: SqliteLedgerOptions;
+  #db: DatabaseSync | null = null;
+  #insert: StatementSync | null = null;
+
+  constructor(opts: SqliteLedgerOptions) {
+    this.#opts = opts;
+  }
+
+  #open(): DatabaseSync {
+    if (this.#db !== null) return this.#db;
+    const readOnly = this.#opts.readOnly === true;
+    if (!readOnly) mkdirSync(dirname(this.#opts.path), { recursive: true });
+    const db = new DatabaseSync(this.#opts.path, { readOnly, timeout: this.#opts.busyTimeoutMs });
+    try {
+      if (!readOnly) {
+        db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+        migrate(db);
+      }
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.#db = db;
+    return db;
+  }
+
+  insert(rows: readonly LedgerRow[]): Promise<void> {
+    try {
+      const db = this.#open();
+      this.#insert ??= db.prepare(`INSERT INTO usage_ledger (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (request_id) DO NOTHING`);
+      const stmt = this.#insert;
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const r of rows) stmt.run(...valuesOf(r));
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+      return Promise.resolve();
+    } catch (err) {
+      // Reopen next time: the file may have been replaced, fixed or made writable again.
+      this.#reset();
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  async query(q: UsageQuery): Promise<UsageRow[]> {
+    // A ledger that was never written has no table yet: create it (the writer would anyway).
+    if (this.#opts.readOnly !== true) this.#open();
+    const where: string[] = [];
+    const params: string[] = [];
+    if (q.from !== null) {
+      where.push('ts >= ?');
+      params.push(q.from);
+    }
+    if (q.to !== null) {
+      where.push('ts < ?');
+      params.push(q.to);
+    }
+    const key = GROUP_EXPR[q.groupBy];
+    const sql =
+      `SELECT ${key} AS key, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, ` +
+      `SUM(total_tokens) AS total, SUM(cost_usd) AS cost FROM usage_ledger ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `GROUP BY ${key} ORDER BY ${q.groupBy === 'day' ? 'key' : 'cost DESC, requests DESC, key'}`;
+    const rows = await runQuery({ path: this.#opts.path, sql, params, busyTimeoutMs: this.#opts.busyTimeoutMs }, this.#opts.busyTimeoutMs);
+    return rows.map((r) => ({
+      key: r['key'] === null || r['key'] === undefined ? null : String(r['key']),
+      requests: Number(r['requests']),
+      promptTokens: Number(r['prompt']),
+      completionTokens: Number(r['completion']),
+      totalTokens: Number(r['total']),
+      costUsd: roundUsd(Number(r['cost'])),
+    }));
+  }
+
+  #reset(): void {
+    try {
+      this.#db?.close();
+    } catch {
+      // already closed or unusable: nothing to release
+    }
+    this.#db = null;
+    this.#insert = null;
+  }
+
+  close(): Promise<void> {
+    this.#reset();
+    return Promise.resolve();
+  }
+}
+
+/** Applies the migrations past the file's `user_version`, each in its own transaction. */
+function migrate(db: DatabaseSync): void {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;
+  const current = row?.user_version ?? 0;
+  if (current > SCHEMA_VERSION) throw new Error(`ledger file schema version ${current} is newer than this gateway's (${SCHEMA_VERSION})`);
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(MIGRATIONS[v] as string);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+type QueryRow = Record<string, string | number | null | undefined>;
+
+/** One query in a worker thread (sqlite-query-worker.ts), terminated after `timeoutMs`. */
+function runQuery(job: { path: string; sql: string; params: string[]; busyTimeoutMs: number }, timeoutMs: number): Promise<QueryRow[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sqlite-query-worker.ts', import.meta.url), { workerData: job });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`ledger query took longer than ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.once('message', (m: { rows?: QueryRow[]; error?: string }) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      if (m.error !== undefined) reject(new Error(m.error));
+      else resolve(m.rows ?? []);
+    });
+    worker.once('error', (err: unknown) => {
+      clearTimeout(timer);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+}
