@@ -26,7 +26,7 @@ type St = (f: Frame) => Completion;
 const SUBTYPES: Readonly<Record<string, readonly string[]>> = {
   Exception: ['*'],
   SystemException: ['*'],
-  ArgumentException: ['ArgumentException', 'ArgumentNullException', 'ArgumentOutOfRangeException'],
+  ArgumentException: ['ArgumentException', 'ArgumentNullException', 'ArgumentOutOfRangeException', 'RegexParseException'],
   JsonException: ['JsonException', 'JsonReaderException', 'JsonSerializationException'],
   ArithmeticException: ['ArithmeticException', 'DivideByZeroException', 'OverflowException'],
 };

@@ -8,6 +8,7 @@ import './context-model.ts';
 import './core-members.ts';
 import './datetime-members.ts';
 import './json-members.ts';
+import './regex-members.ts';
 import './statics.ts';
 import './strings.ts';
 import { CsError, noMember, nullRef } from './errors.ts';

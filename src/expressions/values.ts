@@ -105,6 +105,23 @@ export function defineEnum(type: string, names: readonly string[]): ReadonlyMap<
   return m;
 }
 
+/** A `[Flags]` enum: members with explicit values, combined with `|` (operators.ts). */
+export function defineFlags(type: string, members: Readonly<Record<string, number>>): ReadonlyMap<string, CsEnum> {
+  const m = new Map<string, CsEnum>();
+  for (const [n, v] of Object.entries(members)) m.set(n, new CsEnum(type, n, v));
+  enums.set(type, m);
+  return m;
+}
+
+/** The value `v` of flags enum `type`: a member when one has that value, else a combination named as .NET prints it. */
+export function flagsValue(type: string, v: number): CsEnum {
+  const members = [...(enums.get(type)?.values() ?? [])];
+  const exact = members.find((e) => e.value === v);
+  if (exact !== undefined) return exact;
+  const names = members.filter((e) => e.value !== 0 && (v & e.value) === e.value).map((e) => e.name);
+  return new CsEnum(type, names.length > 0 ? names.join(', ') : String(v), v);
+}
+
 export function enumValue(type: string, name: string): CsEnum {
   const v = enums.get(type)?.get(name);
   if (v === undefined) throw new Error(`internal: no enum ${type}.${name}`);
