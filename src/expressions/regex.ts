@@ -210,6 +210,9 @@ export class CsMatch extends CsGroup {
   override get kind(): string {
     return 'Match';
   }
+  override isA(n: string): boolean {
+    return n === 'Group';
+  }
   override get typeName(): string {
     return 'System.Text.RegularExpressions.Match';
   }

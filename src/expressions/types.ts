@@ -33,6 +33,9 @@ const ALIASES: Readonly<Record<string, string>> = {
   Exception: 'Exception',
   Regex: 'Regex', Match: 'Match', Group: 'Group', MatchCollection: 'MatchCollection', GroupCollection: 'GroupCollection',
   RegexOptions: 'RegexOptions',
+  HashSet: 'HashSet', ISet: 'HashSet', Uri: 'Uri', UriKind: 'UriKind',
+  HashAlgorithm: 'HashAlgorithm', HMAC: 'HMAC', KeyedHashAlgorithm: 'HMAC',
+  ...Object.fromEntries(['SHA1', 'SHA256', 'SHA384', 'SHA512', 'MD5'].flatMap((n) => [n, `${n}Managed`, `HMAC${n}`].map((x) => [x, x]))),
 };
 
 export const NAMESPACES = new Set([

@@ -25,6 +25,10 @@ export abstract class Host {
   formatWith(_fmt: string): string {
     return this.toCs();
   }
+  /** Whether the value is also a `name` (a base type or interface), beyond its own `kind`. */
+  isA(_name: string): boolean {
+    return false;
+  }
   /** The elements, when the value is enumerable (`foreach`, LINQ); null otherwise. */
   enumerate(): readonly unknown[] | null {
     return null;
