@@ -300,6 +300,13 @@ export const configSchema = z.strictObject({
   /** Policy fragments for `<include-fragment fragment-id="...">`. */
   fragments: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid fragment id'), policySourceSchema).default({}),
   loggers: z.record(z.string().min(1), loggerSchema).default({}),
+  /** JSON schemas for validate-content's `schema-id`: a file (relative to the config file) or the schema inline. */
+  schemas: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid schema id'),
+      z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ inline: z.union([z.record(z.string(), z.unknown()), z.string().min(1)]) })]),
+    )
+    .default({}),
   /** Requests policies make themselves (send-request). */
   outbound: z
     .strictObject({
