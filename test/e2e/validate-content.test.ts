@@ -9,10 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigObject } from '../../src/config/load.ts';
-import { buildRuntime } from '../../src/gateway/runtime.ts';
-import { Metrics } from '../../src/observability/metrics.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { loadError } from '../helpers/load-error.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../helpers/gateway.ts';
 
 const CHAT_SCHEMA = {
@@ -174,29 +171,12 @@ test('a response that conforms passes; schemas load from files relative to the c
   }
 });
 
-/** Builds the runtime alone (no listener, no simulator) and returns its load error. */
-function loadError(policies: string, schemas: Record<string, unknown>): string {
-  const loaded = loadConfigObject({
-    gateway: { listen: '127.0.0.1:0' },
-    backends: { b: { url: 'http://127.0.0.1:9/openai' } },
-    apis: { openai: { path: '', type: 'openai', backend: 'b', policies } },
-    schemas,
-  });
-  try {
-    buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.message;
-  }
-  return assert.fail('expected a load error');
-}
-
 test('what cannot work is a load error: unknown schema-id, xml, a missing schema-ref, a broken schema, max-size over APIM\'s limit', () => {
   const vc = (content: string, max = 100): string => doc(`<validate-content unspecified-content-type-action="prevent" max-size="${max}" size-exceeded-action="prevent">${content}</validate-content>`);
-  assert.match(loadError(vc('<content type="application/json" validate-as="json" schema-id="nope" action="prevent" />'), {}), /schema-id.*names no schema/);
-  assert.match(loadError(vc('<content type="application/xml" validate-as="xml" action="prevent" />'), {}), /"xml" is not supported/);
-  assert.match(loadError(vc('<content type="application/json" validate-as="json" schema-id="chat" schema-ref="#/missing" action="prevent" />'), { chat: { inline: CHAT_SCHEMA } }), /schema-ref "#\/missing" does not exist/);
-  assert.match(loadError(vc(''), { broken: { inline: { type: 'object', properties: { a: { type: 'string', pattern: '(a)\\1' } } } } }), /schemas.*does not compile/);
-  assert.match(loadError(vc(''), { missing: { file: '/nonexistent/schema.json' } }), /cannot read \/nonexistent\/schema.json/);
-  assert.match(loadError(vc('', 204800), {}), /max-size/);
+  assert.match(loadError(vc('<content type="application/json" validate-as="json" schema-id="nope" action="prevent" />'), { schemas: {} }), /schema-id.*names no schema/);
+  assert.match(loadError(vc('<content type="application/xml" validate-as="xml" action="prevent" />'), { schemas: {} }), /"xml" is not supported/);
+  assert.match(loadError(vc('<content type="application/json" validate-as="json" schema-id="chat" schema-ref="#/missing" action="prevent" />'), { schemas: { chat: { inline: CHAT_SCHEMA } } }), /schema-ref "#\/missing" does not exist/);
+  assert.match(loadError(vc(''), { schemas: { broken: { inline: { type: 'object', properties: { a: { type: 'string', pattern: '(a)\\1' } } } } } }), /schemas.*does not compile/);
+  assert.match(loadError(vc(''), { schemas: { missing: { file: '/nonexistent/schema.json' } } }), /cannot read \/nonexistent\/schema.json/);
+  assert.match(loadError(vc('', 204800), { schemas: {} }), /max-size/);
 });
