@@ -48,6 +48,13 @@ function items(v: unknown): readonly unknown[] {
   return seq;
 }
 
+/** A set of `v`'s elements compared as `like` compares them. */
+function setLike(like: CsHashSet, v: unknown): CsHashSet {
+  const other = new CsHashSet(like.dict.ignoreCase);
+  for (const x of items(v)) other.add(x);
+  return other;
+}
+
 defineStatic(['HashSet'], {
   ctor: [0, 2, (a) => {
     const cmp = a.find((x): x is CsEnum => x instanceof CsEnum);
@@ -68,20 +75,17 @@ defineType<CsHashSet>('HashSet', 'System.Collections.Generic.HashSet`1', {
     UnionWith: [1, 1, (s, a) => void items(a[0]).forEach((x) => s.add(x))],
     ExceptWith: [1, 1, (s, a) => void items(a[0]).forEach((x) => s.remove(x))],
     IntersectWith: [1, 1, (s, a) => {
-      const other = new CsHashSet(s.dict.ignoreCase);
-      for (const x of items(a[0])) other.add(x);
+      const other = setLike(s, a[0]);
       for (const x of s.enumerate()) if (!other.has(x)) s.remove(x);
     }],
     Overlaps: [1, 1, (s, a) => items(a[0]).some((x) => s.has(x))],
     IsSubsetOf: [1, 1, (s, a) => {
-      const other = new CsHashSet(s.dict.ignoreCase);
-      for (const x of items(a[0])) other.add(x);
+      const other = setLike(s, a[0]);
       return s.enumerate().every((x) => other.has(x));
     }],
     IsSupersetOf: [1, 1, (s, a) => items(a[0]).every((x) => s.has(x))],
     SetEquals: [1, 1, (s, a) => {
-      const other = new CsHashSet(s.dict.ignoreCase);
-      for (const x of items(a[0])) other.add(x);
+      const other = setLike(s, a[0]);
       return other.dict.map.size === s.dict.map.size && s.enumerate().every((x) => other.has(x));
     }],
   },
