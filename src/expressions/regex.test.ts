@@ -21,6 +21,7 @@ test('Regex static members: IsMatch, Match, Matches, Replace, Split, Escape, wit
   assert.equal(run('@(string.Join("|", Regex.Split("a, b;c", @"[,;]\\s*")))'), 'a|b|c');
   assert.equal(run('@(Regex.Escape("a.b*c (d) #1"))'), 'a\\.b\\*c\\ \\(d\\)\\ \\#1');
   assert.equal(run('@(Regex.Unescape(@"a\\.b\\n"))'), 'a.b\n');
+  assert.equal(run('@(Regex.IsMatch("x a.b (c) #1 y", Regex.Escape("a.b (c) #1")) && !Regex.IsMatch("aXb", Regex.Escape("a.b")))'), true);
   assert.equal(run('@(Regex.IsMatch("line1\\nline2", "^line2$", RegexOptions.Multiline))'), true);
   assert.equal(run('@(Regex.IsMatch("line1\\nline2", "^line2$"))'), false);
   assert.equal(run('@(Regex.IsMatch("a\\nb", "a.b", RegexOptions.Singleline))'), true);
