@@ -120,7 +120,7 @@ test('size limit: prevent answers 400 with APIM\'s message; the errors variable 
 test('an unspecified content type is refused; content-type-map maps a missing or other type first', () =>
   withGateway(
     doc(`<validate-content unspecified-content-type-action="prevent" max-size="102400" size-exceeded-action="prevent">
-           <content-type-map missing-content-type-value="application/json"><type from="application/hal+json" to="application/json" /></content-type-map>
+           <content-type-map missing-content-type-value="application/json"><type from="application/hal+json" to="application/json" /><type when="@(context.Request.Headers.GetValueOrDefault(&quot;x-json&quot;, &quot;&quot;) == &quot;yes&quot;)" to="application/json" /></content-type-map>
            <content type="application/json" validate-as="json" schema-id="chat" action="prevent" />
          </validate-content>`),
     async (t) => {
@@ -134,6 +134,14 @@ test('an unspecified content type is refused; content-type-map maps a missing or
       const missing = await post(t, JSON.stringify({ model: 'gpt-4o', messages: [] }), null);
       assert.equal(missing.status, 400);
       await missing.arrayBuffer();
+      // A <type when="@(...)"> mapping: text/csv is validated as JSON only when the header says so.
+      const mapped = await fetch(`${t.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'api-key': TEST_KEY, 'content-type': 'text/csv', 'x-json': 'yes' },
+        body: good,
+      });
+      assert.equal(mapped.status, 200);
+      await mapped.arrayBuffer();
     },
   ));
 
