@@ -343,6 +343,13 @@ export const configSchema = z.strictObject({
   ledger: ledgerSchema.default({ store: 'off' }),
   /** Prices per model in USD per 1M tokens; they override the shipped table (src/ledger/default-prices.ts). */
   pricing: z.record(z.string().min(1), modelPriceSchema).default({}),
+  /** JSON schemas for validate-content's `schema-id`: a file (relative to the config file) or the schema inline. */
+  schemas: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid schema id'),
+      z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ inline: z.union([z.record(z.string(), z.unknown()), z.string().min(1)]) })]),
+    )
+    .default({}),
   /** Requests policies make themselves (send-request). */
   outbound: z
     .strictObject({

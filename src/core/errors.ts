@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   GW_ERR_POLICY_FAILED: { status: 500, type: 'server_error' },
   GW_ERR_INVALID_HEADER_VALUE: { status: 400, type: 'invalid_request_error' },
   GW_ERR_POLICY_CHECK_HEADER: { status: 401, type: 'authentication_error' },
+  GW_ERR_CONTENT_VALIDATION: { status: 400, type: 'invalid_request_error' },
   GW_ERR_IP_FORBIDDEN: { status: 403, type: 'permission_error' },
   GW_ERR_SEND_REQUEST_FAILED: { status: 502, type: 'server_error' },
   GW_ERR_SEND_REQUEST_FORBIDDEN_TARGET: { status: 500, type: 'server_error' },

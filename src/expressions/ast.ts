@@ -100,4 +100,13 @@ export type Stmt =
       readonly catches: readonly { readonly type: TypeRef | null; readonly name: string | null; readonly body: Stmt }[];
       readonly fin: Stmt | null;
     }
+  | {
+      readonly k: 'switch';
+      readonly off: number;
+      readonly e: Expr;
+      /** Each section: its labels (null for `default`) and its statements. */
+      readonly sections: readonly { readonly labels: readonly (Expr | null)[]; readonly body: readonly Stmt[]; readonly off: number }[];
+    }
+  /** `using (var x = e) body` or `using (e) body`: `decl` or `e` is disposed when the body ends. */
+  | { readonly k: 'using'; readonly off: number; readonly decl: Stmt | null; readonly e: Expr | null; readonly body: Stmt }
   | { readonly k: 'empty'; readonly off: number };

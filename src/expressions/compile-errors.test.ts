@@ -61,7 +61,8 @@ test('positions in multi-line blocks count lines and columns from the @', () => 
   at('@{\n  var x = 1;\n  return y;\n}', 14, 10, /The name 'y' does not exist/);
   at('@{\n    var a = 1;\n    var a = 2;\n    return a;\n}', 14, 9, /'a' is already defined/);
   at('@{\n  if (true) { return 1; }\n}', 14, 1, /Not all code paths return a value/);
-  at('@{\n  switch (1) { }\n  return 1;\n}', 13, 3, /'switch' statements are not supported/);
+  at('@{\n  lock (x) { }\n  return 1;\n}', 13, 3, /'lock' statements are not supported/);
+  at('@{\n  switch (1) {\n    case 2: return 1;\n  }\n}', 16, 1, /Not all code paths return a value/);
   at('@{\n  1 + 2;\n  return 1;\n}', 13, 3, /Only assignment, call, increment, decrement and new object expressions/);
   at('@{\n  break;\n}', 13, 3, /No enclosing loop/);
   at('@{\n  return;\n}', 13, 3, /must return a value/);

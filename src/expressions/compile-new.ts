@@ -3,6 +3,7 @@
  * @module
  */
 import type { Arg, Expr, InitEntry, TypeRef } from './ast.ts';
+import { prepareCall } from './compile-const.ts';
 import { defaultOf, implicitTo } from './conversions.ts';
 import { callMethod, setIndex } from './dispatch.ts';
 import { CsError } from './errors.ts';
@@ -24,9 +25,12 @@ export function compileAnon(c: ExprCompiler, e: Extract<Expr, { k: 'newAnon' }>)
 
 export function compileNew(c: ExprCompiler, type: TypeRef, rawArgs: readonly Arg[], init: readonly InitEntry[] | null, off: number): Ev {
   const ct = resolveType(type);
-  const ctor = staticType(ct.n)?.ctor ?? fail(`The type '${ct.display}' cannot be created in policy expressions`, type.off);
+  const st = staticType(ct.n);
+  const ctor = st?.ctor ?? fail(`The type '${ct.display}' cannot be created in policy expressions`, type.off);
   const args = c.args(rawArgs);
   if (args.length < ctor.min || args.length > ctor.max) fail(`'${ct.display}' does not contain a constructor that takes ${args.length} arguments`, off);
+  const prepared = st === undefined ? null : prepareCall(st, '.ctor', rawArgs, (n) => c.scope.find(n) !== undefined, off);
+  const make = prepared === null ? ctor.fn : (a: unknown[]) => prepared(a, []);
   const entries = (init ?? []).map((en) => (en.k === 'add' ? { k: 'add' as const, args: en.args.map((a) => c.expr(a)), off: en.off } : { k: 'index' as const, keys: en.index.map((a) => c.expr(a)), value: c.expr(en.value), off: en.off }));
   return (f) => {
     if (--f.left < 0) budgetExceeded();
@@ -34,7 +38,7 @@ export function compileNew(c: ExprCompiler, type: TypeRef, rawArgs: readonly Arg
     let obj: unknown;
     try {
       chargeArgs(a);
-      obj = settle(ctor.fn(a, ct), a);
+      obj = settle(make(a, ct), a);
     } catch (err) {
       located(err, off);
     }

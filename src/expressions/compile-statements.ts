@@ -5,6 +5,7 @@
  */
 import type { Stmt } from './ast.ts';
 import type { Compiler } from './compile.ts';
+import { compileSwitch, compileUsing } from './compile-switch.ts';
 import { ExceptionValue, throwValue } from './core-members.ts';
 import { castTo, defaultOf, implicitTo } from './conversions.ts';
 import { CsError, nullRef } from './errors.ts';
@@ -15,18 +16,18 @@ import { truth } from './operators.ts';
 import { resolveType } from './types.ts';
 import { csTypeName } from './values.ts';
 
-const NORMAL = 0;
-const BREAK = 1;
+export const NORMAL = 0;
+export const BREAK = 1;
 const CONTINUE = 2;
 const RETURN = 3;
 type Completion = 0 | 1 | 2 | 3;
-type St = (f: Frame) => Completion;
+export type St = (f: Frame) => Completion;
 
 /** Base types a `catch (T)` also catches. */
 const SUBTYPES: Readonly<Record<string, readonly string[]>> = {
   Exception: ['*'],
   SystemException: ['*'],
-  ArgumentException: ['ArgumentException', 'ArgumentNullException', 'ArgumentOutOfRangeException'],
+  ArgumentException: ['ArgumentException', 'ArgumentNullException', 'ArgumentOutOfRangeException', 'RegexParseException'],
   JsonException: ['JsonException', 'JsonReaderException', 'JsonSerializationException'],
   ArithmeticException: ['ArithmeticException', 'DivideByZeroException', 'OverflowException'],
 };
@@ -39,21 +40,23 @@ function catches(typeName: string | null, err: CsError): boolean {
   return family === undefined ? actual === short : family.includes('*') || family.includes(actual);
 }
 
-interface Ctx {
+export interface Ctx {
   loops: number;
+  /** Enclosing switch statements (a `break` may leave one). */
+  switches: number;
   /** Inside a lambda body `return;` is fine; at top level a value is required. */
   inLambda: boolean;
   /** Slot holding the exception being handled, for `throw;`. */
   caught: number | null;
 }
 
-class StatementCompiler {
+export class StatementCompiler {
   readonly c: Compiler;
   constructor(c: Compiler) {
     this.c = c;
   }
 
-  private scoped<T>(fn: () => T): T {
+  scoped<T>(fn: () => T): T {
     const outer = this.c.scope;
     this.c.scope = new Scope(outer);
     try {
@@ -164,7 +167,7 @@ class StatementCompiler {
       }
       case 'break':
       case 'continue': {
-        if (x.loops === 0) return fail(`No enclosing loop out of which to ${s.k}`, s.off);
+        if (x.loops === 0 && (s.k === 'continue' || x.switches === 0)) return fail(`No enclosing loop out of which to ${s.k}`, s.off);
         const code = s.k === 'break' ? BREAK : CONTINUE;
         return () => code;
       }
@@ -186,6 +189,10 @@ class StatementCompiler {
       }
       case 'try':
         return this.tryStmt(s, x);
+      case 'switch':
+        return compileSwitch(this, s, x);
+      case 'using':
+        return compileUsing(this, s, x);
     }
   }
 
@@ -282,6 +289,11 @@ export function alwaysReturns(s: Stmt): boolean {
       return alwaysReturns(s.body) || (s.c.k === 'lit' && s.c.value === true && !breaks(s.body));
     case 'try':
       return (alwaysReturns(s.body) && s.catches.every((h) => alwaysReturns(h.body))) || (s.fin !== null && alwaysReturns(s.fin));
+    case 'using':
+      return alwaysReturns(s.body);
+    case 'switch':
+      // Exhaustive (a default) and no section can leave the switch with `break`.
+      return s.sections.some((sec) => sec.labels.includes(null)) && s.sections.every((sec) => sec.body.some(alwaysReturns) && !sec.body.some(breaks));
     case 'break': case 'continue': case 'decl': case 'empty': case 'expr': case 'foreach':
       return false;
   }
@@ -298,7 +310,10 @@ function breaks(s: Stmt): boolean {
       return breaks(s.t) || (s.f !== null && breaks(s.f));
     case 'try':
       return breaks(s.body) || s.catches.some((h) => breaks(h.body)) || (s.fin !== null && breaks(s.fin));
-    // A break inside a nested loop leaves that loop only.
+    case 'using':
+      return breaks(s.body);
+    // A break inside a nested loop or switch leaves that one only.
+    case 'switch':
     case 'continue': case 'decl': case 'do': case 'empty': case 'expr': case 'for': case 'foreach': case 'return': case 'throw': case 'while':
       return false;
   }
@@ -307,7 +322,7 @@ function breaks(s: Stmt): boolean {
 /** Compiles a top-level `@{ }` block (which must return a value) or a lambda body. */
 export function compileBlock(c: Compiler, s: Stmt, inLambda: boolean): Ev {
   const sc = new StatementCompiler(c);
-  const st = sc.stmt(s, { loops: 0, inLambda, caught: null });
+  const st = sc.stmt(s, { loops: 0, switches: 0, inLambda, caught: null });
   if (!inLambda && !alwaysReturns(s)) fail('Not all code paths return a value', s.k === 'block' ? s.end : s.off);
   return (f) => {
     f.ret = null;

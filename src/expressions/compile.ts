@@ -10,6 +10,7 @@ import { asType, castTo, defaultOf, implicitTo, isType } from './conversions.ts'
 import { ContextModel } from './context-model.ts';
 import { callMethod, getIndex, getMember } from './dispatch.ts';
 import { compileAssign } from './compile-assign.ts';
+import { prepareCall } from './compile-const.ts';
 import { compileAnon, compileInterpolation, compileNew, compileNewArray } from './compile-new.ts';
 import { type Ev, type ExprCompiler, type Frame, SHORT, Scope, type Slot, fail, located } from './frame.ts';
 import { budgetExceeded } from './limits.ts';
@@ -152,7 +153,6 @@ export class Compiler implements ExprCompiler {
     const s = stripNamespace(name);
     if (s !== null && staticType(s) !== undefined) return fail(`'${name}' is a type, which is not valid in the given context`, off);
     if (NAMESPACES.has(name)) return fail(`'${name}' is a namespace, which is not valid in the given context`, off);
-    if (name === 'Regex') return fail('Regular expressions are not supported in policy expressions', off);
     return fail(`The name '${name}' does not exist in the current context`, off);
   }
 
@@ -251,12 +251,13 @@ export class Compiler implements ExprCompiler {
     if (st !== undefined) {
       const m = st.methods.get(name) ?? fail(`'${st.name}' does not contain a definition for '${name}'`, off);
       if (args.length < m.min || args.length > m.max) fail(`No overload for method '${name}' takes ${args.length} arguments`, off);
+      const fn = prepareCall(st, name, e.args, (n) => this.scope.find(n) !== undefined, off) ?? m.fn;
       return (f) => {
         if (--f.left < 0) budgetExceeded();
         const a = args.map((ev) => ev(f));
         try {
           chargeArgs(a);
-          return settle(m.fn(a, targs), a);
+          return settle(fn(a, targs), a);
         } catch (err) {
           located(err, off);
         }

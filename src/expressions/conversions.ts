@@ -137,7 +137,7 @@ export function isType(v: unknown, ct: CType): boolean {
       return typeof v === 'string' || Array.isArray(v) || v instanceof Uint8Array || (v instanceof Host && v.enumerate() !== null);
     default:
       // Host types named by kind: IResponse, IMessageBody, StringBuilder, Random, Exception.
-      return v instanceof Host && v.kind === ct.n;
+      return v instanceof Host && (v.kind === ct.n || v.isA(ct.n));
   }
 }
 

@@ -36,12 +36,20 @@ export interface Meter {
   readonly now: () => number;
   /** Uniform in [0, 1). */
   readonly random: () => number;
+  /** Wall-clock milliseconds of regex matching still allowed (REGEX_TIME_BUDGET_MS when unset). */
+  regexMsLeft?: number;
 }
+
+/**
+ * Milliseconds of regex matching one evaluation may spend. Each search is linear and charged
+ * steps before it runs; this bounds the searches a Matches/Replace/Split loop repeats (see regex.ts).
+ */
+export const REGEX_TIME_BUDGET_MS = 100;
 
 export const systemNow = (): number => performance.timeOrigin + performance.now();
 
 /** Outside an evaluation (e.g. the gateway calling `toCSharpString`) nothing is charged. */
-const FREE: Meter = { left: Infinity, allocLeft: Infinity, now: systemNow, random: Math.random };
+const FREE: Meter = { left: Infinity, allocLeft: Infinity, now: systemNow, random: Math.random, regexMsLeft: Infinity };
 let current: Meter = FREE;
 
 /** Makes `m` the meter host operations charge; returns the previous one for restoring. */
@@ -69,6 +77,13 @@ export function budgetExceeded(): never {
 
 export function allocationExceeded(): never {
   throw new LimitError('AllocationBudgetExceeded', 'The expression produced more data than one evaluation may (strings, collections or JSON).');
+}
+
+/** Spends `ms` of the evaluation's regex time; false once it is used up. */
+export function spendRegexTime(ms: number): boolean {
+  const left = (current.regexMsLeft ?? REGEX_TIME_BUDGET_MS) - ms;
+  current.regexMsLeft = left;
+  return left >= 0;
 }
 
 /** Charges `n` steps to the current evaluation. */

@@ -9,7 +9,7 @@ import { CsDateTime, CsGuid, CsTimeSpan } from './datetime.ts';
 import { CsError, unsupported } from './errors.ts';
 import { JValue, jvalueToCs } from './json.ts';
 import { chargeWork, joinedChars } from './limits.ts';
-import { CsChar, CsDouble, CsEnum, csString, csTypeName, dbl } from './values.ts';
+import { CsChar, CsDouble, CsEnum, csString, csTypeName, dbl, flagsValue } from './values.ts';
 
 /** A JValue's C# value; anything else unchanged. */
 export function unwrap(v: unknown): unknown {
@@ -141,6 +141,9 @@ export function bitwise(op: '&' | '|' | '^' | '<<' | '>>', a: unknown, b: unknow
   const y = unwrap(b);
   if (typeof x === 'boolean' && typeof y === 'boolean' && op !== '<<' && op !== '>>') {
     return op === '&' ? x && y : op === '|' ? x || y : x !== y;
+  }
+  if (x instanceof CsEnum && y instanceof CsEnum && x.type === y.type && (op === '&' || op === '|' || op === '^')) {
+    return flagsValue(x.type, op === '&' ? x.value & y.value : op === '|' ? x.value | y.value : x.value ^ y.value);
   }
   const nx = x instanceof CsChar ? x.code : x;
   const ny = y instanceof CsChar ? y.code : y;

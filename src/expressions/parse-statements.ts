@@ -9,8 +9,9 @@ import type { Arg, Expr, InitEntry, Stmt, TypeRef } from './ast.ts';
 import { SyntaxFault } from './errors.ts';
 import type { Tok } from './lexer.ts';
 import { Parser, PREDEFINED, describe } from './parser.ts';
+import { parseSwitch, parseUsing } from './parse-switch.ts';
 
-const UNSUPPORTED_STATEMENTS = new Set(['switch', 'goto', 'lock', 'using', 'yield', 'fixed', 'unsafe', 'checked', 'unchecked', 'const', 'static', 'class', 'struct', 'delegate']);
+const UNSUPPORTED_STATEMENTS = new Set(['goto', 'lock', 'yield', 'fixed', 'unsafe', 'checked', 'unchecked', 'const', 'static', 'class', 'struct', 'delegate']);
 const STATEMENT_EXPRESSIONS = new Set(['call', 'assign', 'incdec', 'new']);
 
 /** `{ statements }` with the `{` at the current position. */
@@ -147,6 +148,13 @@ function statement(p: Parser): Stmt {
         return { k: t.v, off: t.off };
       case 'try':
         return parseTry(p);
+      case 'switch':
+        return parseSwitch(p, parseStatement);
+      case 'using':
+        return parseUsing(p, parseStatement, (q) => {
+          const type = tryDeclType(q);
+          return type === null ? null : parseDecl(q, type);
+        });
       default:
         if (UNSUPPORTED_STATEMENTS.has(t.v)) p.fail(`'${t.v}' statements are not supported in policy expressions`);
     }

@@ -101,8 +101,20 @@ export interface StaticMethod {
   readonly fn: (args: unknown[], targs: readonly CType[]) => unknown;
 }
 
+/** An argument whose value is not known at compile time (see `prepare`). */
+export const NOT_CONST: unique symbol = Symbol('not-const');
+export type StaticFn = (args: unknown[], targs: readonly CType[]) => unknown;
+/**
+ * Load-time preparation of a call from its constant arguments (NOT_CONST where unknown): returns
+ * the function to run instead (e.g. with a pattern compiled once), or null to keep the generic one.
+ * Throws a CsError for a constant argument that can never work; the compiler makes it a load error.
+ */
+export type Prepare = (consts: readonly unknown[]) => StaticFn | null;
+
 export interface StaticDesc {
   readonly name: string;
+  /** By method name, `.ctor` for the constructor. */
+  readonly prepare: ReadonlyMap<string, Prepare>;
   readonly props: ReadonlyMap<string, () => unknown>;
   readonly methods: ReadonlyMap<string, StaticMethod>;
   /** `new T(args)`; `type` carries generic arguments (`List<string>`). */
@@ -113,6 +125,7 @@ export interface StaticSpec {
   readonly props?: Readonly<Record<string, () => unknown>>;
   readonly methods?: Readonly<Record<string, readonly [number, number, (args: unknown[], targs: readonly CType[]) => unknown]>>;
   readonly ctor?: readonly [number, number, (args: unknown[], type: CType) => unknown];
+  readonly prepare?: Readonly<Record<string, Prepare>>;
 }
 
 const statics = new Map<string, StaticDesc>();
@@ -122,6 +135,7 @@ export function defineStatic(names: readonly string[], spec: StaticSpec): void {
   const [name = ''] = names;
   const desc: StaticDesc = {
     name,
+    prepare: new Map(Object.entries(spec.prepare ?? {})),
     props: new Map(Object.entries(spec.props ?? {})),
     methods: new Map(Object.entries(spec.methods ?? {}).map(([k, [min, max, fn]]) => [k, { min, max, fn }])),
     ctor: spec.ctor === undefined ? null : { min: spec.ctor[0], max: spec.ctor[1], fn: spec.ctor[2] },

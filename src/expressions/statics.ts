@@ -12,8 +12,9 @@ import { toSeq } from './linq.ts';
 import { parseDouble, parseInteger, roundHalfEven } from './numbers.ts';
 import { csEquals, unwrap } from './operators.ts';
 import { defineStatic } from './registry.ts';
+import { makeUri, tryCreateUri, uriKinds, uriPartials } from './uri.ts';
 import { clrName, type CType } from './types.ts';
-import { CsChar, CsDict, CsDouble, CsEnum, CsList, Host, csString, csTypeName, dbl, defineEnum } from './values.ts';
+import { CsChar, CsDict, CsDouble, CsEnum, CsList, Host, OutRef, csString, csTypeName, dbl, defineEnum } from './values.ts';
 
 const midpoint = defineEnum('System.MidpointRounding', ['ToEven', 'AwayFromZero', 'ToZero', 'ToNegativeInfinity', 'ToPositiveInfinity']);
 
@@ -220,12 +221,18 @@ function unescape(s: string, plus: boolean): string {
 }
 
 defineStatic(['Uri'], {
+  ctor: [1, 2, (a) => makeUri(a)],
+  props: { UriSchemeHttp: () => 'http', UriSchemeHttps: () => 'https', SchemeDelimiter: () => '://' },
   methods: {
+    TryCreate: [3, 3, (a) => tryCreateUri(a)],
+    IsWellFormedUriString: [2, 2, (a) => tryCreateUri([a[0], a[1], new OutRef(() => undefined)])],
     EscapeDataString: [1, 1, (a) => escapeData(str(a, 0, 'stringToEscape'))],
     UnescapeDataString: [1, 1, (a) => unescape(str(a, 0, 'stringToUnescape'), false)],
     EscapeUriString: [1, 1, (a) => { const s = str(a, 0, 'stringToEscape'); chargeWork(s.length * ESCAPE_WEIGHT); return mapChunks(s, encodeURI, STEPS_PER_GROWTH); }],
   },
 });
+defineStatic(['UriKind'], { props: Object.fromEntries([...uriKinds].map(([k, v]) => [k, () => v])) });
+defineStatic(['UriPartial'], { props: Object.fromEntries([...uriPartials].map(([k, v]) => [k, () => v])) });
 defineStatic(['WebUtility', 'HttpUtility'], {
   methods: {
     UrlEncode: [1, 1, (a) => { const s = strOrNull(a, 0); return s === null ? null : escapeData(s).replace(/%20/g, '+'); }],

@@ -31,11 +31,17 @@ const ALIASES: Readonly<Record<string, string>> = {
   Dictionary: 'Dictionary', IDictionary: 'Dictionary', IReadOnlyDictionary: 'Dictionary',
   KeyValuePair: 'KeyValuePair', StringBuilder: 'StringBuilder', Random: 'Random',
   Exception: 'Exception',
+  Regex: 'Regex', Match: 'Match', Group: 'Group', MatchCollection: 'MatchCollection', GroupCollection: 'GroupCollection',
+  RegexOptions: 'RegexOptions',
+  HashSet: 'HashSet', ISet: 'HashSet', Uri: 'Uri', UriKind: 'UriKind',
+  HashAlgorithm: 'HashAlgorithm', HMAC: 'HMAC', KeyedHashAlgorithm: 'HMAC',
+  ...Object.fromEntries(['SHA1', 'SHA256', 'SHA384', 'SHA512', 'MD5'].flatMap((n) => [n, `${n}Managed`, `HMAC${n}`].map((x) => [x, x]))),
 };
 
 export const NAMESPACES = new Set([
   'System', 'System.Text', 'System.Linq', 'System.Collections', 'System.Collections.Generic', 'System.Net',
   'Newtonsoft', 'Newtonsoft.Json', 'Newtonsoft.Json.Linq', 'Microsoft.Azure.ApiManagement.Policies', 'System.Security',
+  'System.Text.RegularExpressions', 'System.Security.Cryptography', 'System.Globalization',
 ]);
 
 const VALUE_TYPES = new Set(['int', 'long', 'double', 'bool', 'char', 'byte', 'DateTime', 'DateTimeOffset', 'TimeSpan', 'Guid', 'KeyValuePair']);

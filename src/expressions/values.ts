@@ -25,6 +25,10 @@ export abstract class Host {
   formatWith(_fmt: string): string {
     return this.toCs();
   }
+  /** Whether the value is also a `name` (a base type or interface), beyond its own `kind`. */
+  isA(_name: string): boolean {
+    return false;
+  }
   /** The elements, when the value is enumerable (`foreach`, LINQ); null otherwise. */
   enumerate(): readonly unknown[] | null {
     return null;
@@ -103,6 +107,23 @@ export function defineEnum(type: string, names: readonly string[]): ReadonlyMap<
   names.forEach((n, i) => m.set(n, new CsEnum(type, n, i)));
   enums.set(type, m);
   return m;
+}
+
+/** A `[Flags]` enum: members with explicit values, combined with `|` (operators.ts). */
+export function defineFlags(type: string, members: Readonly<Record<string, number>>): ReadonlyMap<string, CsEnum> {
+  const m = new Map<string, CsEnum>();
+  for (const [n, v] of Object.entries(members)) m.set(n, new CsEnum(type, n, v));
+  enums.set(type, m);
+  return m;
+}
+
+/** The value `v` of flags enum `type`: a member when one has that value, else a combination named as .NET prints it. */
+export function flagsValue(type: string, v: number): CsEnum {
+  const members = [...(enums.get(type)?.values() ?? [])];
+  const exact = members.find((e) => e.value === v);
+  if (exact !== undefined) return exact;
+  const names = members.filter((e) => e.value !== 0 && (v & e.value) === e.value).map((e) => e.name);
+  return new CsEnum(type, names.length > 0 ? names.join(', ') : String(v), v);
 }
 
 export function enumValue(type: string, name: string): CsEnum {

@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, sortIssues, type ConfigIssue, type LoadedConfig } from '../config/load.ts';
+import { loadContentSchemas } from '../policies/validate-content/schemas.ts';
 import type { ApiInfo } from '../core/context.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import { KeyStore } from '../auth/key-store.ts';
@@ -87,6 +88,15 @@ export interface RuntimeDeps {
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
 
+/** The validate-content schemas; a schema that cannot be read or compiled is a config error. */
+function schemasOf(loaded: LoadedConfig): ReadonlyMap<string, object> {
+  try {
+    return loadContentSchemas(loaded.config.schemas, loaded.file);
+  } catch (err) {
+    throw new ConfigError([{ file: loaded.file ?? '<config>', line: 1, col: 1, path: 'schemas', message: (err as Error).message }]);
+  }
+}
+
 /** @throws ConfigError when a policy document does not compile (every problem, located). */
 export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   const config = loaded.config;
@@ -115,6 +125,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     limits,
     identity,
     entraAuthorityHost: config.identity.authorityHost?.replace(/\/+$/, '') ?? identity.authorityHost,
+    contentSchemas: schemasOf(loaded),
   };
   const close = async (): Promise<void> => {
     const owned = deps.identity === undefined ? [identity.close()] : [];

@@ -34,6 +34,7 @@ import { setStatusDefinition } from './set-status/index.ts';
 import { setVariableDefinition } from './set-variable/index.ts';
 import { traceDefinition } from './trace/index.ts';
 import { validateAzureAdTokenDefinition } from './validate-azure-ad-token/index.ts';
+import { validateContentDefinition } from './validate-content/index.ts';
 import { validateJwtDefinition } from './validate-jwt/index.ts';
 
 export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
@@ -70,6 +71,7 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   setVariableDefinition,
   traceDefinition,
   validateAzureAdTokenDefinition,
+  validateContentDefinition,
   validateJwtDefinition,
   ...deferredDefinitions,
 ];

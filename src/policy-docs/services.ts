@@ -35,4 +35,6 @@ export interface PolicyServices {
   readonly identity: IdentityService;
   /** Entra ID authority for validate-azure-ad-token (config `identity.authorityHost`, else the service's). */
   readonly entraAuthorityHost: string;
+  /** JSON schemas for validate-content `schema-id` (config `schemas`); none when absent. */
+  readonly contentSchemas?: ReadonlyMap<string, object>;
 }

@@ -31,7 +31,6 @@ export interface DeferredSpec {
 }
 
 const str = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'string', ...o });
-const int = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'int', min: 0, ...o });
 const bool = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'bool', ...o });
 
 
@@ -58,17 +57,5 @@ export const DEFERRED: readonly DeferredSpec[] = [
     attrs: { 'backend-id': str({ required: true, ref: 'backend' }), 'shield-prompt': bool(), 'enforce-on-completions': bool() },
     children: { categories: { 'output-type': { kind: { oneOf: ['FourSeverityLevels', 'EightSeverityLevels'] } } }, blocklists: {} },
     arrives: 'content safety',
-  },
-  {
-    names: ['validate-content'],
-    sections: ['inbound', 'outbound', 'on-error'],
-    attrs: {
-      'unspecified-content-type-action': { kind: { oneOf: ['ignore', 'prevent', 'detect'] }, required: true },
-      'max-size': int({ required: true, min: 0 }),
-      'size-exceeded-action': { kind: { oneOf: ['ignore', 'prevent', 'detect'] }, required: true },
-      'errors-variable-name': str(),
-    },
-    children: { content: { type: str(), 'validate-as': str(), 'schema-id': str(), 'schema-ref': str(), action: str(), 'allow-additional-properties': bool() } },
-    arrives: 'content validation',
   },
 ];
