@@ -4,6 +4,7 @@
  * (global → product → API → operation); `<include-fragment>` inlines a compiled fragment.
  * @module
  */
+import { admitAfter, admitsEarly } from '../limits/early-admission.ts';
 import type { Pipeline, Policy, PolicySection } from '../core/pipeline.ts';
 import { PolicyDocError, type PolicyElement, type SourcePos } from './element.ts';
 import { ElementReader } from './reader.ts';
@@ -76,7 +77,7 @@ export class PolicyCompiler {
   list(elements: readonly PolicyElement[], scope: CompileScope, topLevel = false): Policy[] {
     const out: Policy[] = [];
     let sawBase = false;
-    for (const el of elements) {
+    for (const [i, el] of elements.entries()) {
       if (el.name === 'base') {
         if (!topLevel) throw new PolicyDocError('<base/> may only appear directly inside a section', el.pos);
         if (sawBase) throw new PolicyDocError('<base/> appears twice in this section', el.pos);
@@ -89,7 +90,9 @@ export class PolicyCompiler {
         out.push(...this.#fragment(el, scope));
         continue;
       }
-      out.push(this.one(el, scope));
+      const policy = this.one(el, scope);
+      // Limits are admitted at the end of inbound unless a later policy reads their variables (decided here, once).
+      out.push(scope.section === 'inbound' && admitsEarly(elements, i) ? admitAfter(policy) : policy);
     }
     return out;
   }
