@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { formatReport, runCorpus } from '../helpers/apim-corpus.ts';
 
 /** THE CORPUS FLOORS: documents that must load, and loaded documents that must answer without a gateway fault. */
-export const CORPUS_FLOORS = { documents: 126, loaded: 107, served: 103 } as const;
+export const CORPUS_FLOORS = { documents: 126, loaded: 108, served: 108 } as const;
 
 void test('published APIM policy documents load and answer one chat request without a gateway fault', async (t) => {
   const report = await runCorpus(fileURLToPath(new URL('../fixtures/apim-policies/', import.meta.url)));
