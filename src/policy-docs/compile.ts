@@ -86,13 +86,15 @@ export class PolicyCompiler {
         out.push(BASE);
         continue;
       }
+      // Limits are admitted at the end of inbound unless a later policy reads their variables (decided here, once).
+      const early = scope.section === 'inbound' && admitsEarly(elements, i, this.#env.fragments);
       if (el.name === 'include-fragment') {
-        out.push(...this.#fragment(el, scope));
+        const included = this.#fragment(el, scope);
+        out.push(...(early ? [...included, admitAfter({ name: 'include-fragment', run: () => undefined })] : included));
         continue;
       }
       const policy = this.one(el, scope);
-      // Limits are admitted at the end of inbound unless a later policy reads their variables (decided here, once).
-      out.push(scope.section === 'inbound' && admitsEarly(elements, i) ? admitAfter(policy) : policy);
+      out.push(early ? admitAfter(policy) : policy);
     }
     return out;
   }

@@ -141,3 +141,25 @@ test('rate-limit-by-key counts increment-count from the response body, and only 
     await t.close();
   }
 });
+
+test('through fragments too: a limit in a fragment is read by the includer right after it, and a fragment reads its includer\'s limit', async () => {
+  const t = await startTestGateway({
+    config: {
+      fragments: {
+        'rate-fragment': `<fragment>${RATE}</fragment>`,
+        'read-tokens': '<fragment><set-header name="x-tokens-left" exists-action="override"><value>@(context.Variables.GetValueOrDefault&lt;int&gt;("tokens-left", -1) &gt; 0 ? "yes" : "no")</value></set-header></fragment>',
+      },
+    },
+    apiPolicies: doc(`<include-fragment fragment-id="rate-fragment" />${READ_CALLS}${TOKENS}<include-fragment fragment-id="read-tokens" />`),
+  });
+  try {
+    const res = await chat(t);
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    const seen = t.sim.requests.at(-1)?.headers;
+    assert.equal(seen?.['x-calls-left'], '99');
+    assert.equal(seen?.['x-tokens-left'], 'yes');
+  } finally {
+    await t.close();
+  }
+});
