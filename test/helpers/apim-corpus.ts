@@ -12,7 +12,7 @@
  * Used by test/e2e/apim-corpus.test.ts (floors) and scripts/apim-corpus.ts (report for any directory).
  * @module
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
@@ -20,15 +20,11 @@ import { loadConfigObject, ConfigError } from '../../src/config/load.ts';
 import { startGateway } from '../../src/gateway/gateway.ts';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { GUID, fragmentTable, readCorpus, type CorpusDoc } from './apim-corpus-docs.ts';
+
+export { fillPlaceholders, fragmentTable, readCorpus, type CorpusDoc } from './apim-corpus-docs.ts';
 
 export const CORPUS_KEY = 'corpus-subscription-key-0123456789';
-
-export interface CorpusDoc {
-  readonly file: string;
-  readonly kind: 'policies' | 'fragment';
-  /** The text with the deploy-time placeholders filled in. */
-  readonly text: string;
-}
 
 export type ServeOutcome =
   | { readonly kind: 'answered'; readonly status: number }
@@ -53,55 +49,6 @@ export interface CorpusReport {
   readonly served: number;
   readonly loadRate: number;
   readonly serveRate: number;
-}
-
-const GUID = '00000000-0000-4000-8000-000000000001';
-
-/**
- * The README's deploy-time placeholders (single braces; APIM never sees them). Only these exact
- * tokens are replaced: a C# interpolation like `$"{region}"` is the document's own code.
- */
-export function fillPlaceholders(text: string, backendId: string): string {
-  const tokenLimit = `<when condition="@(true)"><llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="1000" estimate-prompt-tokens="true" /></when>`;
-  let out = text
-    .replaceAll('{backend-id}', backendId)
-    .replaceAll('{retry-count}', '2')
-    .replaceAll('{tpm}', '1000')
-    .replaceAll('{tenant-id}', GUID)
-    .replaceAll('{client-application-id}', GUID)
-    .replaceAll('{group-id}', GUID)
-    .replaceAll('{product-token-limits}', tokenLimit);
-  // A Bicep format() template: `{0}`-style arguments, and `{{`/`}}` for literal braces. Only a
-  // document that has no `@(`/`@{` expressions around its `{0}` is read that way.
-  if (/\{[0-9]\}/.test(out) && !/string\.Format\s*\(/.test(out) && /format\(/i.test(out)) {
-    out = out.replace(/\{([0-9])\}/g, 'value$1').replaceAll('{{', '{').replaceAll('}}', '}');
-  }
-  return out;
-}
-
-/** `fragment-id → file` from the README's "Fragment ids" table (the first file when several). */
-export function fragmentTable(dir: string): Map<string, string[]> {
-  const table = new Map<string, string[]>();
-  const readme = join(dir, 'README.md');
-  if (!existsSync(readme)) return table;
-  for (const line of readFileSync(readme, 'utf8').split('\n')) {
-    const m = /^\|\s*`([^`]+)`\s*\|\s*(`.*`)\s*\|\s*$/.exec(line);
-    if (m === null) continue;
-    const files = [...(m[2] ?? '').matchAll(/`([^`]+\.xml)`/g)].map((f) => f[1] ?? '');
-    if (files.length > 0 && !(m[1] ?? '').endsWith('.xml')) table.set(m[1] ?? '', files);
-  }
-  return table;
-}
-
-export function readCorpus(dir: string, backendId = 'corpus-pool'): CorpusDoc[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.xml'))
-    .sort()
-    .map((file) => {
-      const text = fillPlaceholders(readFileSync(join(dir, file), 'utf8'), backendId);
-      const root = /<(policies|fragment)\b/.exec(text.replace(/<!--[\s\S]*?-->/g, ''));
-      return { file, kind: root?.[1] === 'fragment' ? 'fragment' : 'policies', text };
-    });
 }
 
 const refs = (text: string, re: RegExp): string[] => [...new Set([...text.matchAll(re)].map((m) => m[1] ?? ''))];
