@@ -136,12 +136,12 @@ function inlineOffset(node: unknown, here: SourcePos, lc: PolicyLoadContext): Of
 
 function shift(el: PolicyElement, o: Offset): PolicyElement {
   const move = (p: SourcePos): SourcePos => ({ file: p.file, line: o.line + p.line - 1, col: p.line === 1 ? o.firstCol + p.col - 1 : o.indent + p.col - 1 });
-  const attrs = new Map([...el.attrs].map(([k, v]) => [k, { value: v.value, pos: move(v.pos) }]));
+  const attrs = new Map([...el.attrs].map(([k, v]) => [k, { ...v, pos: move(v.pos) }]));
   return {
     name: el.name,
     attrs,
     children: el.children.map((c) => shift(c, o)),
-    text: el.text === null ? null : { value: el.text.value, pos: move(el.text.pos) },
+    text: el.text === null ? null : { ...el.text, pos: move(el.text.pos) },
     pos: move(el.pos),
   };
 }

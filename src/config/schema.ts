@@ -210,12 +210,27 @@ export const loggerSchema = z.looseObject({
   description: z.string().optional(),
 });
 
+/** A group of a subscription's owner: an id (also its name), or both. */
+export const userGroupSchema = z.union([z.string().min(1), z.strictObject({ id: z.string().min(1), name: z.string().min(1).optional() })]);
+
+/** The user who owns a subscription (APIM's `context.User`). */
+export const subscriptionUserSchema = z.strictObject({
+  id: z.string().min(1),
+  email: z.string().min(1).optional(),
+  firstName: z.string().optional(),
+  lastName: z.string().optional(),
+  groups: z.array(userGroupSchema).max(100).default([]),
+  note: z.string().optional(),
+});
+
 export const subscriptionSchema = z.strictObject({
   displayName: z.string().optional(),
   product: z.string().min(1),
   keys: z.array(z.string().min(8, 'a subscription key needs at least 8 characters')).min(1).max(8),
   state: z.enum(['active', 'suspended']).default('active'),
   budget: budgetSchema.optional(),
+  /** The subscription's owner: `context.User` (null when absent, as for an APIM subscription without a user). */
+  user: subscriptionUserSchema.optional(),
 });
 
 /** USD per 1M tokens for one model (docs/metering.md#cost). */

@@ -18,11 +18,22 @@ export interface OperationInfo {
   readonly urlTemplate: string;
 }
 
+export interface UserInfo {
+  readonly id: string;
+  readonly email: string | null;
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly note: string | null;
+  readonly groups: readonly { readonly id: string; readonly name: string }[];
+}
+
 export interface SubscriptionInfo {
   readonly id: string;
   readonly name: string;
   readonly productId: string;
   readonly state: 'active' | 'suspended';
+  /** The subscription's owner (`context.User`), when configured. */
+  readonly user?: UserInfo | null;
 }
 
 export interface ApiInfo {

@@ -31,7 +31,8 @@ test('context.Request: method, URL parts, IP, headers, matched parameters', () =
 
 test('context.Response: status, reason, headers, body', () => {
   const ctx = makeContext();
-  assert.equal(run('@(context.Response)', ctx), null);
+  // Before a backend answered: an empty 200 OK, as in APIM (never null).
+  assert.equal(run('@(context.Response.StatusCode + " " + context.Response.StatusReason + " " + context.Response.Headers.Count + " " + (context.Response.Body == null))', ctx), '200 OK 0 True');
   ctx.response = { status: 429, headers: { 'retry-after': '10' }, body: { kind: 'buffer', data: Buffer.from('{"error":{"code":"429"}}') } };
   assert.equal(run('@(context.Response.StatusCode + " " + context.Response.StatusReason)', ctx), '429 Too Many Requests');
   assert.equal(run('@(context.Response.Headers.GetValueOrDefault("Retry-After", "0"))', ctx), '10');

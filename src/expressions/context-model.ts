@@ -7,7 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { presentedKey } from '../auth/key-store.ts';
-import type { RequestContext } from '../core/context.ts';
+import type { RequestContext, UserInfo } from '../core/context.ts';
 import { StoredResponse } from '../policies/send-request/stored-response.ts';
 import { argAt, out, str } from './args.ts';
 import { castTo, defaultOf } from './conversions.ts';
@@ -301,6 +301,33 @@ part('IOperation', {
   Method: (p) => p.ctx.operation?.method ?? null,
   UrlTemplate: (p) => p.ctx.operation?.urlTemplate ?? null,
 });
+/** `context.User`'s group (APIM's IGroup). */
+class GroupModel extends View {
+  readonly id: string;
+  readonly name: string;
+  constructor(id: string, name: string) {
+    super();
+    this.id = id;
+    this.name = name;
+  }
+  get kind(): string {
+    return 'IGroup';
+  }
+}
+defineType<GroupModel>('IGroup', 'Microsoft.Azure.ApiManagement.Policies.IGroup', { props: { Id: (g) => g.id, Name: (g) => g.name } });
+
+// Read only when context.User is not null, i.e. the subscription names its owner.
+const ownerOf = (p: Part): UserInfo => p.ctx.subscription?.user as UserInfo;
+part('IUser', {
+  Id: (p) => ownerOf(p).id,
+  Email: (p) => ownerOf(p).email,
+  FirstName: (p) => ownerOf(p).firstName,
+  LastName: (p) => ownerOf(p).lastName,
+  Note: (p) => ownerOf(p).note,
+  Groups: (p) => ownerOf(p).groups.map((g) => new GroupModel(g.id, g.name)),
+  Identities: () => [],
+  RegistrationDate: () => null,
+});
 part('IGateway', { Id: () => 'tollgate', InstanceId: () => 'tollgate', IsManaged: () => false });
 part('IDeployment', {
   Region: () => 'local',
@@ -318,9 +345,17 @@ part('ILastError', {
   PolicyId: () => null,
 });
 
-const responseOf = (ctx: RequestContext): ResponseModel | null => {
+/**
+ * APIM's context.Response is never null: before a backend has answered it is an empty 200 OK (no
+ * headers, no body). Microsoft's retry/failover pattern depends on it, reading
+ * `context.Response.StatusCode == 429` inside `<retry>` before the first forward-request to pick
+ * the backend of the first try.
+ */
+const NO_RESPONSE_YET = new ResponseModel(200, Object.freeze({}), null);
+
+const responseOf = (ctx: RequestContext): ResponseModel => {
   const r = ctx.response;
-  if (r === null) return null;
+  if (r === null) return NO_RESPONSE_YET;
   return new ResponseModel(r.status, r.headers, r.body.kind === 'buffer' ? r.body.data : null);
 };
 
@@ -332,7 +367,7 @@ defineType<ContextModel>('IProxyRequestContext', 'Microsoft.Azure.ApiManagement.
     Product: (c) => (c.ctx.productId === null ? null : new Part('IProduct', c.ctx)),
     Api: (c) => (c.ctx.api === null ? null : new Part('IApi', c.ctx)),
     Operation: (c) => (c.ctx.operation === null ? null : new Part('IOperation', c.ctx)),
-    User: () => null,
+    User: (c) => (c.ctx.subscription?.user == null ? null : new Part('IUser', c.ctx)),
     Variables: (c) => new MapView(c.ctx.variables),
     RequestId: (c) => requestGuid(c.ctx.requestId),
     Deployment: (c) => new Part('IDeployment', c.ctx),

@@ -6,7 +6,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import type { PolicyElement, PolicyValue } from '../policy-docs/element.ts';
-import { readXmlWithNamedValues } from '../policy-docs/xml-secrets.ts';
+import { readPolicyDocument } from '../policy-docs/read.ts';
 import { compileExpression } from './index.ts';
 import { makeContext } from './test-support.ts';
 
@@ -16,7 +16,7 @@ const DIR = new URL('../../test/fixtures/apim-policies/', import.meta.url);
 function load(file: string): PolicyElement {
   const text = readFileSync(new URL(file, DIR), 'utf8');
   const names = new Map([...text.matchAll(/\{\{([^}]+)\}\}/g)].map((m) => [m[1] ?? '', `nv-${m[1] ?? ''}`]));
-  return readXmlWithNamedValues(text, file, names);
+  return readPolicyDocument({ kind: 'xml', file, text, namedValues: names });
 }
 
 function expressions(el: PolicyElement, out: PolicyValue[] = []): PolicyValue[] {

@@ -159,7 +159,19 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
 
   const keyStore = new KeyStore();
   for (const [id, sub] of Object.entries(config.subscriptions)) {
-    const info = { id, name: sub.displayName ?? id, productId: sub.product, state: sub.state };
+    const u = sub.user;
+    const user =
+      u === undefined
+        ? null
+        : {
+            id: u.id,
+            email: u.email ?? null,
+            firstName: u.firstName ?? null,
+            lastName: u.lastName ?? null,
+            note: u.note ?? null,
+            groups: u.groups.map((g) => (typeof g === 'string' ? { id: g, name: g } : { id: g.id, name: g.name ?? g.id })),
+          };
+    const info = { id, name: sub.displayName ?? id, productId: sub.product, state: sub.state, user };
     for (const key of sub.keys) keyStore.add(key, info);
   }
 

@@ -4,6 +4,7 @@
  * (global → product → API → operation); `<include-fragment>` inlines a compiled fragment.
  * @module
  */
+import { admitAfter, admitsEarly } from '../limits/early-admission.ts';
 import type { Pipeline, Policy, PolicySection } from '../core/pipeline.ts';
 import { PolicyDocError, type PolicyElement, type SourcePos } from './element.ts';
 import { ElementReader } from './reader.ts';
@@ -76,7 +77,7 @@ export class PolicyCompiler {
   list(elements: readonly PolicyElement[], scope: CompileScope, topLevel = false): Policy[] {
     const out: Policy[] = [];
     let sawBase = false;
-    for (const el of elements) {
+    for (const [i, el] of elements.entries()) {
       if (el.name === 'base') {
         if (!topLevel) throw new PolicyDocError('<base/> may only appear directly inside a section', el.pos);
         if (sawBase) throw new PolicyDocError('<base/> appears twice in this section', el.pos);
@@ -85,11 +86,15 @@ export class PolicyCompiler {
         out.push(BASE);
         continue;
       }
+      // Limits are admitted at the end of inbound unless a later policy reads their variables (decided here, once).
+      const early = scope.section === 'inbound' && admitsEarly(elements, i, this.#env.fragments);
       if (el.name === 'include-fragment') {
-        out.push(...this.#fragment(el, scope));
+        const included = this.#fragment(el, scope);
+        out.push(...(early ? [...included, admitAfter({ name: 'include-fragment', run: () => undefined })] : included));
         continue;
       }
-      out.push(this.one(el, scope));
+      const policy = this.one(el, scope);
+      out.push(early ? admitAfter(policy) : policy);
     }
     return out;
   }

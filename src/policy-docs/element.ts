@@ -17,6 +17,8 @@ export interface SourcePos {
 export interface PolicyValue {
   readonly value: string;
   readonly pos: SourcePos;
+  /** The named values substituted into this value, so that errors about it can name them. */
+  readonly namedValues?: readonly string[];
 }
 
 export interface PolicyElement {

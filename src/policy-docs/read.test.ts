@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineCounter, parseDocument } from 'yaml';
 import type { PolicyElement } from './element.ts';
-import { readPolicyDocument, substituteNamedValues } from './read.ts';
+import { readPolicyDocument } from './read.ts';
 import { throwsAt } from '../../test/helpers/policy-docs.ts';
 
 const VALUES = new Map([
@@ -27,36 +27,36 @@ function first(el: PolicyElement, name: string): PolicyElement {
   throw new Error(`no <${name}>`);
 }
 
-test('substituteNamedValues replaces {{name}} and leaves comments and non-names alone', () => {
-  const text = '<value>{{aoai-key}}/{{v}}{{empty}}</value><!-- {{retired}} --><set-body>{{ liquid }} {{"a":1}}</set-body>';
-  assert.equal(
-    substituteNamedValues(text, VALUES, 'p.xml'),
-    '<value>k-123/v</value><!-- {{retired}} --><set-body>{{ liquid }} {{"a":1}}</set-body>',
-  );
-  assert.equal(substituteNamedValues('<policies/>', VALUES, 'p.xml'), '<policies/>');
+test('named values are substituted in values; comments and non-names are left alone', () => {
+  const text = '<fragment><set-header name="h"><value>{{aoai-key}}/{{v}}{{empty}}</value></set-header><!-- {{retired}} --><set-body>{{ liquid }} {{"a":1}}</set-body></fragment>';
+  const root = readPolicyDocument({ kind: 'xml', text, file: 'p.xml', namedValues: VALUES });
+  assert.equal(first(root, 'value').text?.value, 'k-123/v');
+  assert.deepEqual(first(root, 'value').text?.namedValues, ['aoai-key', 'v', 'empty']);
+  assert.equal(first(root, 'set-body').text?.value, '{{ liquid }} {{"a":1}}');
+  assert.equal(first(root, 'set-body').text?.namedValues, undefined);
 });
 
 test('an unknown named value is reported where it is written', () => {
   const text = '<policies>\n  <inbound>\n    <set-header name="api-key"><value>{{v}}{{missing}}</value></set-header>';
-  throwsAt(() => substituteNamedValues(text, VALUES, 'p.xml'), 3, 44, /unknown named value \{\{missing\}\}/);
-  throwsAt(() => readPolicyDocument({ kind: 'xml', text, file: 'p.xml', namedValues: VALUES }), 3, 44, /\{\{missing\}\}/);
+  throwsAt(() => readPolicyDocument({ kind: 'xml', text: `${text}</inbound></policies>`, file: 'p.xml', namedValues: VALUES }), 3, 44, /unknown named value \{\{missing\}\} in the text of <value>/);
 });
 
 test('after substitution, positions still point into the original text', () => {
   const text = '<fragment>\n  <set-header name="{{header-name}}" value="{{v}}" exists-action="override" />\n</fragment>';
   const root = readPolicyDocument({ kind: 'xml', text, file: 'p.xml', namedValues: VALUES });
   const header = first(root, 'set-header');
-  assert.deepEqual(header.attrs.get('name'), { value: 'x-a-much-longer-header-name', pos: { file: 'p.xml', line: 2, col: 21 } });
-  assert.deepEqual(header.attrs.get('value'), { value: 'v', pos: { file: 'p.xml', line: 2, col: 45 } });
+  assert.deepEqual(header.attrs.get('name'), { value: 'x-a-much-longer-header-name', pos: { file: 'p.xml', line: 2, col: 21 }, namedValues: ['header-name'] });
+  assert.deepEqual(header.attrs.get('value'), { value: 'v', pos: { file: 'p.xml', line: 2, col: 45 }, namedValues: ['v'] });
   assert.deepEqual(header.attrs.get('exists-action')?.pos, { file: 'p.xml', line: 2, col: 67 });
 
   // A later error on the same line, after two substitutions of different lengths.
   const dup = text.replace('exists-action="override"', 'exists-action="override" name="x"');
   throwsAt(() => readPolicyDocument({ kind: 'xml', text: dup, file: 'p.xml', namedValues: VALUES }), 2, 77, /duplicate attribute 'name'/);
 
-  // An error caused by the value itself points at its reference.
-  const broken = '<fragment>\n  <x a="{{quote}}" />\n</fragment>';
-  throwsAt(() => readPolicyDocument({ kind: 'xml', text: broken, file: 'p.xml', namedValues: VALUES }), 2, 9, /attribute 'b' of <x> must be separated/);
+  // A value holding a quote stays a value: it cannot end the attribute early.
+  const quoted = readPolicyDocument({ kind: 'xml', text: '<fragment>\n  <x a="{{quote}}" />\n</fragment>', file: 'p.xml', namedValues: VALUES });
+  assert.deepEqual([...first(quoted, 'x').attrs.keys()], ['a']);
+  assert.equal(first(quoted, 'x').attrs.get('a')?.value, 'a"b');
 });
 
 test('a named value may hold a policy expression', () => {
@@ -69,7 +69,8 @@ test('a named value may hold a policy expression', () => {
 
 test('substitution cannot grow a document past the size limit', () => {
   const big = new Map([['big', 'x'.repeat(600_000)]]);
-  throwsAt(() => substituteNamedValues('<value>{{big}}</value>\n<value>{{big}}</value>', big, 'p.xml'), 2, 8, /makes the policy document larger than/);
+  const text = '<fragment><a v="{{big}}" />\n<a v="{{big}}" /></fragment>';
+  throwsAt(() => readPolicyDocument({ kind: 'xml', text, file: 'p.xml', namedValues: big }), 2, 7, /makes the policy document larger than/);
 });
 
 test('yaml sources dispatch to the YAML reader, with named values in values', () => {

@@ -4,10 +4,9 @@
  * @module
  */
 import type { Document, LineCounter } from 'yaml';
-import { PolicyDocError, type PolicyElement, type PolicyValue, type SourcePos } from './element.ts';
-import { substituteWithMap } from './xml-named-values.ts';
+import type { PolicyElement, SourcePos } from './element.ts';
+import { substituteInTree } from './named-values.ts';
 import { parsePolicyXml } from './xml-reader.ts';
-import { readXmlWithNamedValues } from './xml-secrets.ts';
 import { policyFromYaml } from './yaml-reader.ts';
 
 export type PolicySource =
@@ -15,7 +14,7 @@ export type PolicySource =
       readonly kind: 'xml';
       readonly text: string;
       readonly file: string;
-      /** When given, `{{name}}` references are substituted before parsing (as APIM does). */
+      /** When given, `{{name}}` references in attribute values and texts are substituted (src/policy-docs/named-values.ts). */
       readonly namedValues?: ReadonlyMap<string, string> | undefined;
     }
   | {
@@ -49,8 +48,8 @@ export type PolicySource =
 export function readPolicyDocument(source: PolicySource): PolicyElement {
   switch (source.kind) {
     case 'xml': {
-      if (source.namedValues === undefined) return parsePolicyXml(source.text, source.file);
-      return readXmlWithNamedValues(source.text, source.file, source.namedValues);
+      const root = parsePolicyXml(source.text, source.file);
+      return source.namedValues === undefined ? root : substituteInTree(root, source.namedValues);
     }
     case 'yaml': {
       const root = policyFromYaml(
@@ -61,43 +60,4 @@ export function readPolicyDocument(source: PolicySource): PolicyElement {
       return source.namedValues === undefined ? root : substituteInTree(root, source.namedValues);
     }
   }
-}
-
-/**
- * Replaces `{{name}}` in XML text (outside comments) with its value, as APIM does before reading a
- * policy. {@link readPolicyDocument} with `namedValues` is preferred: it also keeps the positions
- * of later errors pointing into the original text, which parsing this function's result cannot.
- * @throws PolicyDocError at the `{{` of an unknown name (a position in `text`).
- * @example
- * ```ts
- * substituteNamedValues('<value>{{region}}</value>', new Map([['region', 'eastus']]), 'api.xml');
- * // '<value>eastus</value>'
- * ```
- */
-export function substituteNamedValues(text: string, values: ReadonlyMap<string, string>, file: string): string {
-  return substituteWithMap(text, values, file).text;
-}
-
-const REF = /\{\{([A-Za-z0-9._-]+)\}\}/g;
-
-/** YAML has no document text to substitute in, so values are substituted where they ended up. */
-function substituteInTree(el: PolicyElement, values: ReadonlyMap<string, string>): PolicyElement {
-  const sub = (v: PolicyValue, where: string): PolicyValue => {
-    if (!v.value.includes('{{')) return v;
-    const value = v.value.replace(REF, (_m, name: string) => {
-      const found = values.get(name);
-      if (found === undefined) throw new PolicyDocError(`unknown named value {{${name}}} in ${where}`, v.pos);
-      return found;
-    });
-    return { value, pos: v.pos };
-  };
-  const attrs = new Map<string, PolicyValue>();
-  for (const [k, v] of el.attrs) attrs.set(k, sub(v, `attribute '${k}' of <${el.name}>`));
-  return {
-    name: el.name,
-    attrs,
-    children: el.children.map((c) => substituteInTree(c, values)),
-    text: el.text === null ? null : sub(el.text, `the text of <${el.name}>`),
-    pos: el.pos,
-  };
 }

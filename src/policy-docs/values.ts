@@ -15,6 +15,7 @@ import {
   ExpressionCompileError,
 } from '../expressions/index.ts';
 import { PolicyDocError, type PolicyValue } from './element.ts';
+import { namedValuesNote } from './named-values.ts';
 import { containsSecret } from '../secrets/redactor.ts';
 
 /** A value computed per request (a constant returns the same thing every time). */
@@ -30,7 +31,7 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
     try {
       return constant(parse(v.value));
     } catch (err) {
-      throw new PolicyDocError(`${what}: ${(err as Error).message}`, v.pos);
+      throw new PolicyDocError(`${what}${namedValuesNote(v)}: ${(err as Error).message}`, v.pos);
     }
   }
   let compiled;
@@ -40,7 +41,10 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
     if (err instanceof ExpressionCompileError) {
       // An expression holding a secret named value may quote any part of it in its syntax error
       // (a secret with a `"` ends its string literal early): say where, not what.
-      if (containsSecret(v.value)) throw new PolicyDocError(`${what}: the expression does not compile (it contains a secret named value, so the detail is not shown)`, v.pos);
+      if (containsSecret(v.value)) throw new PolicyDocError(`${what}${namedValuesNote(v)}: the expression does not compile (it contains a secret named value, so the detail is not shown)`, v.pos);
+      // Positions inside an expression that named values were substituted into no longer match
+      // the file: the error is reported at the value, naming what was substituted.
+      if (v.namedValues !== undefined) throw new PolicyDocError(`${what}${namedValuesNote(v)}: ${err.message}`, v.pos);
       throw new PolicyDocError(`${what}: ${err.message}`, err.pos);
     }
     throw err;

@@ -174,7 +174,12 @@ export class RequestHandler {
     if (spec.jsonBody && request.body !== null) {
       const json = parseJsonObject(request.body);
       request.json = json;
-      if (route.route.family === 'v1' && typeof json['model'] === 'string') ctx.deployment = json['model'];
+      if (route.route.family === 'v1' && typeof json['model'] === 'string') {
+        // On the OpenAI surface the body's model is the deployment: policies written for Azure's
+        // /deployments/{deployment-id}/ paths (per-model choose) read it the same way.
+        ctx.deployment = json['model'];
+        request.matchedParameters.set('deployment-id', json['model']);
+      }
       ctx.streaming = json['stream'] === true;
       if (ctx.streaming && (spec.usage === 'chat' || spec.usage === 'completions')) {
         const changed = withStreamUsage(request.body, json);

@@ -7,6 +7,7 @@
  * `Out of call volume quota. Quota will be replenished in hh:mm:ss.` with Retry-After.
  * @module
  */
+import { incrementCount } from '../../limits/increment.ts';
 import { GatewayError } from '../../core/errors.ts';
 import type { RequestContext } from '../../core/context.ts';
 import type { Policy } from '../../core/pipeline.ts';
@@ -58,14 +59,14 @@ export function readQuotaPeriod(r: ElementReader): { period: Dyn<number>; anchor
 export function compileQuotaLimit(r: ElementReader, env: PolicyEnv, limitsOf: (ctx: RequestContext, now: number) => readonly QuotaLimit[]): Policy {
   r.noText();
   const condition = r.bool('increment-condition');
-  const count = r.int('increment-count', { min: 1, max: 1_000_000, fallback: 1 }) as Dyn<number>;
+  const count = incrementCount(r.int('increment-count', { min: 1, max: 1_000_000, fallback: 1 }) as Dyn<number>);
   const { limits, clock } = env.services;
   return {
     name: r.el.name,
     run(ctx) {
       if (ctx.preflight) return;
       const applied = limitsOf(ctx, clock());
-      const cost = count(ctx);
+      const cost = count.reserve(ctx);
       // Which counter measures what, in claim order: actual() must answer in the same order.
       const measures: Array<'calls' | 'bytes'> = [];
       const counters: CounterRequest[] = [];
@@ -102,7 +103,8 @@ export function compileQuotaLimit(r: ElementReader, env: PolicyEnv, limitsOf: (c
           }
           if (!counted) return measures.map(() => 0);
           const bytes = (c.request.body?.length ?? 0) + c.responseHeaderBytes + c.responseBytes;
-          return measures.map((m) => (m === 'calls' ? cost : bytes));
+          const calls = count.settle(c, cost);
+          return measures.map((m) => (m === 'calls' ? calls : bytes));
         },
       });
     },

@@ -2,7 +2,8 @@
  * What `rate-limit` and `rate-limit-by-key` share: calls per sliding `renewal-period` on one or
  * more counters, reserved before forwarding through the request's admission batch. With an
  * `increment-condition` (evaluated when the response is known, as APIM's example
- * `context.Response.StatusCode == 200` implies) a call that fails the condition is given back.
+ * `context.Response.StatusCode == 200` implies) a call that fails the condition is given back;
+ * an `increment-count` expression is likewise evaluated when the response is known.
  * Over any counter: 429 `Rate limit is exceeded. Try again in N seconds.` with Retry-After.
  * @module
  */
@@ -15,6 +16,7 @@ import type { Dyn } from '../../policy-docs/values.ts';
 import type { CounterState } from '../../state/limit-store.ts';
 import { admissionOf } from '../../limits/admission.ts';
 import { headerNameAttr, variableNameAttr } from '../../limits/attrs.ts';
+import { incrementCount } from '../../limits/increment.ts';
 import { retryAfterSeconds, setHeader, setVariable } from '../../limits/claim-output.ts';
 import { slidingWindow } from '../../limits/windows.ts';
 
@@ -41,7 +43,7 @@ export function readCallLimit(r: ElementReader): { calls: Dyn<number>; period: D
 export function compileCallLimit(r: ElementReader, env: PolicyEnv, limitsOf: (ctx: RequestContext) => readonly CallLimit[]): Policy {
   r.noText();
   const condition = r.bool('increment-condition');
-  const count = r.int('increment-count', { min: 1, max: 1_000_000, fallback: 1 }) as Dyn<number>;
+  const count = incrementCount(r.int('increment-count', { min: 1, max: 1_000_000, fallback: 1 }) as Dyn<number>);
   const out = {
     retryHeader: headerNameAttr(r, env, 'retry-after-header-name', 'Retry-After'),
     retryVar: variableNameAttr(r, 'retry-after-variable-name'),
@@ -55,7 +57,7 @@ export function compileCallLimit(r: ElementReader, env: PolicyEnv, limitsOf: (ct
     run(ctx) {
       if (ctx.preflight) return;
       const applied = limitsOf(ctx);
-      const cost = count(ctx);
+      const cost = count.reserve(ctx);
       admissionOf(ctx, limits, clock).add({
         counters: applied.map((l) => ({ key: l.key, window: slidingWindow(l.period), limit: l.calls, cost })),
         admitted(c, states) {
@@ -77,12 +79,12 @@ export function compileCallLimit(r: ElementReader, env: PolicyEnv, limitsOf: (ct
           return new GatewayError('GW_ERR_RATE_LIMIT', `Rate limit is exceeded. Try again in ${seconds} seconds.`, { headers });
         },
         actual(c) {
-          let counted = cost;
+          let counted = count.settle(c, cost);
           if (condition !== undefined) {
             try {
-              counted = condition(c) ? cost : 0;
+              if (!condition(c)) counted = 0;
             } catch {
-              counted = cost;
+              // Off the response path: a failing condition keeps the count.
             }
           }
           return applied.map(() => counted);

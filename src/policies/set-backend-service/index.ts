@@ -3,7 +3,8 @@
  * forward-request sends the request. A backend-id must name a configured backend (checked at
  * load when it is a constant); a base-url carries no backend credentials. A base-url computed by
  * an expression is a run-time URL (it may come from a header): forward-request sends it through
- * the SSRF-guarded outbound client; a constant one is the operator's and is trusted.
+ * the SSRF-guarded outbound client; a constant one is the operator's and is trusted. An `id`
+ * attribute (written by APIM's portal editor) is accepted and ignored.
  * @module
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
@@ -14,6 +15,9 @@ export const setBackendServiceDefinition: PolicyDefinition = {
   sections: ['inbound', 'backend'],
   compile(r, _scope, env) {
     r.children([]);
+    // APIM's form-based policy editor writes `id="apim-generated-policy"` on the element it
+    // generates; APIM accepts and ignores it, and so does Tollgate.
+    r.raw('id');
     const backendId = r.string('backend-id');
     const baseUrl = r.string('base-url');
     if ((backendId === undefined) === (baseUrl === undefined)) throw r.fail(null, 'needs exactly one of backend-id and base-url');
