@@ -7,6 +7,7 @@ import * as nodeModule from 'node:module';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { HEAP_FLAGS } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const main = join(root, 'src', 'cli', 'main.ts');
@@ -18,9 +19,11 @@ const major = Number(process.versions.node.split('.')[0]);
 // is created, so `start` re-executes itself with the flag: process.execve keeps the PID (and so
 // the signals a supervisor sends) and the stdio. A size the operator gives (in NODE_OPTIONS or
 // on the command line) is kept, and TOLLGATE_NODE_FLAGS=0 leaves the flags to Node.
-const HEAP_FLAGS = ['--max-semi-space-size=8'];
+// A process with an IPC channel to its parent (a supervisor such as pm2, or the bench) is not
+// re-executed: the channel's descriptor does not survive execve. Such a parent gives the flag.
 function reexecWithHeapFlags() {
   if (process.argv[2] !== 'start' || typeof process.execve !== 'function' || process.env.TOLLGATE_NODE_FLAGS === '0') return;
+  if (process.channel !== undefined) return;
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   if (given.some((a) => /^--max-semi-space-size\b/.test(a))) return;
   process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
