@@ -3,7 +3,6 @@
 // when invoked by an older Node, re-run under the Node 24 that npm installed next to it.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import * as nodeModule from 'node:module';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -31,12 +30,6 @@ function reexecWithHeapFlags() {
 
 if (major >= 24) {
   reexecWithHeapFlags();
-  // Node's on-disk compile cache (in the OS temp dir unless NODE_COMPILE_CACHE names one) keeps
-  // the TypeScript-stripped sources and V8 code cache between starts: a start from the cache
-  // never instantiates the type stripper (~25 MB of resident memory) and starts faster. Where
-  // the directory cannot be written, Node carries on without it. NODE_DISABLE_COMPILE_CACHE=1
-  // turns it off.
-  nodeModule.enableCompileCache?.();
   // Same process, same PID: signals sent to this PID reach the gateway itself.
   await import(main);
 } else {
