@@ -31,9 +31,21 @@ test('npm run bench measures direct, floor, tollgate and limits without skipping
   }
   assert.deepEqual(
     r.summary.checks.map((c) => c.name),
-    ['requests/s', 'added latency c=1', 'stream TTFB', 'CPU per request', 'limits requests/s', 'tollgate requests/s (slices)', 'limits requests/s (slices)'],
-    'the four tollgate targets of the issue and the memory-store one are checked, the throughput ones again in alternating slices',
+    [
+      'requests/s',
+      'added latency c=1',
+      'stream TTFB',
+      'CPU per request',
+      'limits requests/s',
+      'limits CPU per request',
+      'tollgate peak RSS',
+      'limits peak RSS',
+      'tollgate requests/s (slices)',
+      'limits requests/s (slices)',
+    ],
+    'the tollgate targets of the issue (CPU, memory) and the memory-store ones are checked, the throughput ones again in alternating slices',
   );
+  for (const target of ['floor', 'tollgate', 'limits'] as const) assert.ok((round[target]?.rssPeakMb ?? 0) > 0, `${target}: peak RSS read`);
   assert.ok(r.slices !== null && r.slices.rps.limits !== undefined && r.slices.rps.limits > 0, 'every target got its slice');
   assert.ok(r.table.includes('limits requests/s'), 'the limits check is in the table');
 });

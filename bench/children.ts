@@ -112,8 +112,30 @@ export function cpuViaProc(pid: number): number {
 
 export interface CpuReader {
   source: 'ipc' | 'proc';
+  /** Peak resident memory (VmHWM) of the child so far, MB; null when unreadable. */
+  rssPeakMb(): number | null;
   /** Cumulative CPU time (user+system) of the child, µs. */
   read(): Promise<number>;
+}
+
+function rssPeakMb(pid: number): number | null {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time of this process's waited-for children (wrk runs), µs, from /proc/self/stat; 0 without /proc. */
+export function childrenCpuUs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[13]) + Number(f[14])) * 1e6) / CLK_TCK;
+  } catch {
+    return 0;
+  }
 }
 
 /** Picks the most precise source that works for this child, once, so that
@@ -121,9 +143,9 @@ export interface CpuReader {
 export async function cpuReader(child: Child): Promise<CpuReader> {
   try {
     await cpuViaIpc(child);
-    return { source: 'ipc', read: () => cpuViaIpc(child) };
+    return { source: 'ipc', read: () => cpuViaIpc(child), rssPeakMb: () => rssPeakMb(child.pid) };
   } catch {
-    return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid)) };
+    return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid)), rssPeakMb: () => rssPeakMb(child.pid) };
   }
 }
 

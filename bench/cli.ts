@@ -88,6 +88,8 @@ export async function main(run: (o: BenchOptions) => Promise<BenchResult>, stopA
     });
     console.log(`\n${result.table}`);
     const failed = result.summary.checks.filter((c) => !c.pass);
+    // Every missed check in one line (some, like the Redis fallbacks, are not rows of the tables).
+    if (failed.length > 0) console.log(`\nchecks missed: ${failed.map((c) => `${c.name} ${Number(c.value.toFixed(3))} (target ${c.limit})`).join('; ')}`);
     if (values.strict && (failed.length > 0 || Object.keys(result.skipped).length > 0)) process.exitCode = 1;
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);

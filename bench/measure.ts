@@ -1,10 +1,11 @@
 // The three measurements run against one target URL: load at fixed
-// concurrency (autocannon), the same at concurrency 1, and streaming
+// concurrency (wrk, or autocannon without it), the same at concurrency 1, and streaming
 // time-to-first-byte (a sequential undici loop).
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { ensureWrk, runWrk } from './wrk.ts';
 
 export const CHAT_PATH = '/v1/chat/completions';
 export const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
@@ -64,11 +65,27 @@ export function percentile(sorted: Float64Array, p: number): number {
 }
 
 /**
- * One autocannon run with a single worker in this process. Percentiles come
+ * One load run at `connections`: wrk (bench/wrk.ts) when it is available, else autocannon with a
+ * single worker in this process. Percentiles come
  * from the raw per-response times: autocannon's own histogram has 1 ms
  * buckets, too coarse for the sub-millisecond differences compared here.
  */
-export function load(origin: string, apiKey: string, connections: number, durationS: number): Promise<LoadResult> {
+export async function load(origin: string, apiKey: string, connections: number, durationS: number): Promise<LoadResult> {
+  const wrk = loadGenerator() === 'wrk' ? ensureWrk() : null;
+  if (wrk !== null) {
+    const r = await runWrk(wrk, origin + CHAT_PATH, headersFor(apiKey), BODY, connections, durationS);
+    return { ...r, durationS: r.durationS > 0 ? r.durationS : durationS, rps: r.requests / (r.durationS > 0 ? r.durationS : durationS) };
+  }
+  return autocannonLoad(origin, apiKey, connections, durationS);
+}
+
+/** `wrk` (the default; BENCH_LOAD_GENERATOR=autocannon picks autocannon), or autocannon when wrk cannot be had. */
+export function loadGenerator(): 'wrk' | 'autocannon' {
+  if (process.env.BENCH_LOAD_GENERATOR === 'autocannon') return 'autocannon';
+  return ensureWrk() === null ? 'autocannon' : 'wrk';
+}
+
+function autocannonLoad(origin: string, apiKey: string, connections: number, durationS: number): Promise<LoadResult> {
   const samples: number[] = [];
   return new Promise((resolve, reject) => {
     const opts: AcOptions = {

@@ -23,7 +23,7 @@ export async function startBenchRedis(): Promise<RunningRedis> {
 
 /** CPU of the redis-server process from /proc (10 ms ticks: fine over seconds of load). */
 export function redisCpu(redis: RunningRedis): CpuReader {
-  return { source: 'proc', read: () => Promise.resolve(cpuViaProc(redis.process.pid ?? -1)) };
+  return { source: 'proc', read: () => Promise.resolve(cpuViaProc(redis.process.pid ?? -1)), rssPeakMb: () => null };
 }
 
 /** One inline command over a raw socket (no client library in the way);

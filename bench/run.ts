@@ -16,9 +16,9 @@ import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cpuReader, killAllSync, machineCpu, pinSelf, startChild, stopAll, stopChild, waitReady } from './children.ts';
+import { childrenCpuUs, cpuReader, killAllSync, machineCpu, pinSelf, startChild, stopAll, stopChild, waitReady } from './children.ts';
 import type { Child, CpuReader } from './children.ts';
-import { checkTarget, load, ttfb } from './measure.ts';
+import { checkTarget, load, loadGenerator, ttfb } from './measure.ts';
 import { TARGETS, renderTable, summarise } from './report.ts';
 import type { Round, Sample, Summary, TargetName } from './report.ts';
 import { redisCpu, redisKeys, startBenchRedis } from './redis-target.ts';
@@ -79,6 +79,8 @@ export interface BenchResult {
     ttfbRequests: number;
     targets: TargetName[];
     cpuSource: Partial<Record<TargetName | 'backend' | 'redis-server', 'ipc' | 'proc'>>;
+    /** wrk, or autocannon when wrk could not be found or installed (bench/wrk.ts). */
+    loadGenerator: 'wrk' | 'autocannon';
     /** e.g. "proxy on cpu 1; backend and load generator on cpu 0", or "none". */
     pinning: string;
   };
@@ -109,13 +111,13 @@ async function measureTarget(t: Target, backendCpu: CpuReader, o: Settings, warm
   // Counters are read when the gateway is quiet (before the CPU readings, so
   // that the scrapes are not charged to the run).
   const g0 = t.admin === undefined ? undefined : await settledCounters(t.admin);
-  const [p0, b0, r0, m0, s0] = [await t.cpu?.read(), await backendCpu.read(), await t.store?.read(), machineCpu(), process.cpuUsage()];
+  const [p0, b0, r0, m0, s0, w0] = [await t.cpu?.read(), await backendCpu.read(), await t.store?.read(), machineCpu(), process.cpuUsage(), childrenCpuUs()];
   const t0 = performance.now();
   const main = await load(t.origin, BENCH_KEY, o.concurrency, o.duration);
   const wallUs = (performance.now() - t0) * 1000;
-  const [p1, b1, r1, m1, s1] = [await t.cpu?.read(), await backendCpu.read(), await t.store?.read(), machineCpu(), process.cpuUsage(s0)];
+  const [p1, b1, r1, m1, s1, w1] = [await t.cpu?.read(), await backendCpu.read(), await t.store?.read(), machineCpu(), process.cpuUsage(s0), childrenCpuUs()];
   const g1 = t.admin === undefined ? undefined : await settledCounters(t.admin);
-  const ownUs = (p1 ?? 0) - (p0 ?? 0) + (b1 - b0) + (r1 ?? 0) - (r0 ?? 0) + s1.user + s1.system;
+  const ownUs = (p1 ?? 0) - (p0 ?? 0) + (b1 - b0) + (r1 ?? 0) - (r0 ?? 0) + s1.user + s1.system + (w1 - w0); // w: wrk, a child of this process
   const c1 = await load(t.origin, BENCH_KEY, 1, o.duration);
   const stream = await ttfb(t.origin, BENCH_KEY, o.ttfbRequests, Math.min(20, o.ttfbRequests));
   const perReq = (a: number, b: number): number => (main.requests > 0 ? (b - a) / main.requests : Number.NaN);
@@ -132,6 +134,7 @@ async function measureTarget(t: Target, backendCpu: CpuReader, o: Settings, warm
     ttfbP50Ms: stream.p50Ms,
     ttfbP99Ms: stream.p99Ms,
     proxyCpuUsPerReq: p0 === undefined || p1 === undefined ? null : perReq(p0, p1),
+    rssPeakMb: t.cpu?.rssPeakMb() ?? null,
     backendCpuUsPerReq: perReq(b0, b1),
     cpuSource: t.cpu?.source ?? null,
     otherCpuPct: Math.max(0, (100 * (m1.busyUs - m0.busyUs - ownUs)) / wallUs),
@@ -285,6 +288,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         ttfbRequests: o.ttfbRequests,
         targets: wanted,
         cpuSource,
+        loadGenerator: loadGenerator(),
         pinning: unpin ? `proxy on cpu ${PROXY_CPU}; backend, load generator and redis-server on cpu ${LOAD_CPU}` : 'none',
       },
       skipped,

@@ -1,4 +1,4 @@
-// Starts the real gateway (`node src/cli/main.ts start`) with auth and usage
+// Starts the real gateway (`node bin/tollgate.js start`, as users run it) with auth and usage
 // extraction on, configured only through its documented config file; the
 // `limits` and `redis` targets add a token-limit policy and a state store;
 // `pool` sends through a backend pool of three members with circuit breakers.
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { HEAP_FLAGS } from '../bin/node-flags.js';
 import { startChild } from './children.ts';
 import type { Child } from './children.ts';
 
@@ -118,7 +119,7 @@ export async function startTollgate(repoRoot: string, backendPort: number, cpuLi
   const [port, adminPort] = [await freePort(), await freePort()];
   const config = join(dir, 'tollgate.yaml');
   await writeFile(config, configYaml(port, adminPort, backendPort, variant));
-  const child = startChild(name, ['src/cli/main.ts', 'start', '--config', config], repoRoot, cpuList);
+  const child = startChild(name, [...HEAP_FLAGS, 'bin/tollgate.js', 'start', '--config', config], repoRoot, cpuList);
 
   let exited: string | undefined;
   void child.exited.then((why) => (exited = why));

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-exec node_modules/.bin/node src/cli/main.ts start "$@"
+exec node_modules/.bin/node bin/tollgate.js start "$@"

@@ -8,12 +8,8 @@ import { startGateway } from '../gateway/gateway.ts';
 import { buildRuntime } from '../gateway/runtime.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createLogger } from '../observability/logger.ts';
-import { policySet } from './policy-set.ts';
-import { runSimulateCli } from '../simulator/index.ts';
 import { VERSION } from '../version.ts';
-import { startDemo } from './demo.ts';
-import { status } from './status.ts';
-import { usage } from './usage.ts';
+import type { startDemo } from './demo.ts';
 import { redactSecrets } from '../secrets/redactor.ts';
 
 const USAGE = `tollgate ${VERSION}: a self-hosted AI gateway
@@ -54,14 +50,14 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validate(rest);
     case 'policy':
-      return policySet(rest);
+      return (await import('./policy-set.ts')).policySet(rest);
     case 'status':
-      return status(rest);
+      return (await import('./status.ts')).status(rest);
     case 'usage':
-      return usage(rest);
+      return (await import('./usage.ts')).usage(rest);
     case 'simulate':
       // runSimulateCli reports bad flags (2) and listen failures (1) through process.exitCode.
-      await runSimulateCli(rest);
+      await (await import('../simulator/index.ts')).runSimulateCli(rest);
       return typeof process.exitCode === 'number' ? process.exitCode : 0;
     case 'version':
     case '--version':
@@ -122,6 +118,9 @@ async function start(args: string[]): Promise<number> {
         loaded = { ...loaded, config: { ...c, gateway: { ...c.gateway, listen: values.listen ?? c.gateway.listen }, admin: { ...c.admin, listen: values['admin-listen'] ?? c.admin.listen } } };
       }
     } else {
+      // Imported here: the demo's simulators (and the other commands' modules) are not loaded
+      // by a gateway started from a config, which keeps its resident memory down.
+      const { startDemo } = await import('./demo.ts');
       demo = await startDemo(process.env, values.listen ?? '127.0.0.1:8080', values['admin-listen'] ?? '127.0.0.1:8081');
       loaded = loadConfigObject(demo.config, process.env, '<demo>');
     }

@@ -16,7 +16,7 @@ import { RequestHandler } from '../server/handler.ts';
 import { withFramingChecks } from '../server/framing.ts';
 import { createAdminHandler } from '../admin/server.ts';
 import { adminKeyProblem } from '../admin/auth.ts';
-import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
+import type { RunningSimulator } from '../simulator/index.ts';
 import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 import { VERSION } from '../version.ts';
@@ -83,7 +83,10 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled(started.reverse().map((stop) => stop()));
     throw err;
   };
+  // The simulator's modules are loaded only by a config that runs one (resident memory).
+  const { startSimulator } = Object.keys(config.simulators).length > 0 ? await import('../simulator/index.ts') : { startSimulator: null };
   for (const [name, sim] of Object.entries(config.simulators)) {
+    if (startSimulator === null) break;
     simulators.set(
       name,
       await startSimulator({

@@ -30,9 +30,18 @@ interface Pending {
 
 /** A command got no reply within its deadline. */
 export class CommandTimeoutError extends Error {
-  constructor(ms: number) {
+  /**
+   * `sentAt`: when the command was written; `detectedAt`: when its deadline was found passed
+   * (both on the Deadlines' clock). Timeouts of commands written before an earlier timeout was
+   * detected saw the same silence of Redis: the store's breaker counts them once.
+   */
+  readonly sentAt: number;
+  readonly detectedAt: number;
+  constructor(ms: number, sentAt = 0, detectedAt = 0) {
     super(`Command timed out (${ms} ms)`);
     this.name = 'CommandTimeoutError';
+    this.sentAt = sentAt;
+    this.detectedAt = detectedAt;
   }
 }
 
@@ -113,7 +122,7 @@ export class Deadlines {
       if (!e.done) {
         if (e.at > now) break;
         e.done = true;
-        e.reject(new CommandTimeoutError(this.#ms));
+        e.reject(new CommandTimeoutError(this.#ms, e.at - this.#ms, now));
       }
       this.#head++;
     }

@@ -422,4 +422,31 @@ describe('Redis faults (RELIABILITY A5, A6)', () => {
     assert.ok(closedBack >= 0 && closedBack <= 1000, `fail-closed store used Redis again after ${closedBack.toFixed(0)} ms`);
     t.diagnostic(`Redis used again ${openBack.toFixed(0)} ms (fail-open) and ${closedBack.toFixed(0)} ms (fail-closed) after SIGCONT`);
   });
+
+  test('a short freeze with 32 calls in flight is one breaker failure: those calls fall back, the breaker stays closed, Redis serves again at once', async () => {
+    const events: RedisLimitStoreEvent[] = [];
+    const store = await open({ url: faulty.url, failMode: 'open', commandTimeoutMs: 20, onEvent: (e) => events.push(e) });
+    const rs = (): CounterRequest[] => [req('tpm:stall', 1_000_000, 1)];
+    assert.equal((await store.reserve(rs(), Date.now())).admitted, true);
+    faulty.pause();
+    let burst: Reservation[];
+    try {
+      burst = await Promise.all(Array.from({ length: 32 }, () => store.reserve(rs(), Date.now())));
+    } finally {
+      faulty.resume();
+    }
+    assert.ok(burst.every((r) => r.admitted), 'fail-open answers');
+    assert.equal(store.stats.fallbacks, 32, 'every call in flight timed out');
+    // Counted one by one, these 32 timeouts opened the breaker: 1 s of fallback for every request.
+    assert.equal(events.filter((e) => e.type === 'breaker-open').length, 0, 'one silence, one failure');
+    const resumed = performance.now();
+    let served = false;
+    while (!served && performance.now() - resumed < 900) {
+      const fb = store.stats.fallbacks;
+      await store.reserve(rs(), Date.now());
+      served = store.stats.fallbacks === fb;
+      if (!served) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(served, 'Redis served a reserve again within 900 ms (an open breaker would wait 1000 ms)');
+  });
 });
