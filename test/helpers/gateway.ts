@@ -43,6 +43,8 @@ export interface TestGatewayOptions {
   extraNamedValues?: Record<string, unknown>;
   /** Runs once the simulator listens and before the gateway starts (e.g. to point the managed identity at it). */
   beforeGateway?: (sim: RunningSimulator) => void;
+  /** Where `type: stdout` usage loggers write. */
+  stdout?: Writable;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -89,6 +91,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     logger: createLogger(loaded.config.log.level, sink),
     defaultMetrics: false,
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
+    ...(opts.stdout !== undefined && { stdout: opts.stdout }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
   });
   const usages: Usage[] = [];
