@@ -133,7 +133,8 @@ export class LogSink {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return this.#drop(batch.length, 'drain deadline passed');
       try {
-        await this.#writer.write(batch, signal);
+        // A writer that ignores the signal still cannot hold a drain past its deadline.
+        await abortable(this.#writer.write(batch, signal), signal);
         this.#outage.success();
         this.#deps.count('written', batch.length);
         return;
@@ -174,6 +175,15 @@ export function messageLine(message: string): string {
     }
   }
   return JSON.stringify(message);
+}
+
+function abortable(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('drain deadline passed'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
