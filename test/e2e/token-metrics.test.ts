@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { useSimulatedManagedIdentity } from '../helpers/identity.ts';
-import { startTestGateway, TEST_KEY, waitFor, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.ts';
+import { postChat, waitFor, withTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { loadConfigObject, ConfigError } from '../../src/config/load.ts';
 import { startGateway } from '../../src/gateway/gateway.ts';
 
@@ -22,22 +22,7 @@ const pattern5 = readFileSync(join(SEEDS, 'pattern5-multi-tenant.xml'), 'utf8');
 const doc = (inbound: string, outbound = '<base />'): string =>
   `<policies><inbound><base />${inbound}</inbound><backend><base /></backend><outbound>${outbound}</outbound><on-error><base /></on-error></policies>`;
 
-async function withGateway(opts: TestGatewayOptions, fn: (t: TestGateway) => Promise<void>): Promise<void> {
-  const t = await startTestGateway(opts);
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
-function chat(t: TestGateway, body: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${t.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'api-key': TEST_KEY, 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'count my tokens' }], max_tokens: 5, ...body }),
-  });
-}
 
 async function metrics(t: TestGateway): Promise<string> {
   return (await fetch(`${t.gw.adminUrl}/metrics`)).text();
@@ -49,11 +34,11 @@ function sample(text: string, metric: string, labels: string): number | undefine
 }
 
 test('Pattern 5 verbatim: per-tenant Total, Prompt and Completion tokens on /metrics equal the backend\'s usage, streams included', () =>
-  withGateway({ apiPolicies: `<policies>\n${pattern5}\n<backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>`, extraBackends: { 'openai-backend': { urlFromSim: true } } }, async (t) => {
-    const plain = await chat(t);
+  withTestGateway({ apiPolicies: `<policies>\n${pattern5}\n<backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>`, extraBackends: { 'openai-backend': { urlFromSim: true } } }, async (t) => {
+    const plain = await postChat(t);
     assert.equal(plain.status, 200);
     const u1 = ((await plain.json()) as { usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }).usage;
-    const streamed = await chat(t, { stream: true, max_tokens: 9 });
+    const streamed = await postChat(t, { stream: true, max_tokens: 9 });
     assert.equal(streamed.status, 200);
     await streamed.text();
     const u2 = t.usages.at(-1)!;
@@ -67,13 +52,13 @@ test('Pattern 5 verbatim: per-tenant Total, Prompt and Completion tokens on /met
   }));
 
 test('default dimensions resolve without a value; a request the backend never answered adds no tokens', () =>
-  withGateway(
+  withTestGateway(
     {
       apiPolicies: doc('<llm-emit-token-metric namespace="usage"><dimension name="Subscription ID" /><dimension name="Backend ID" /><dimension name="Operation ID" /><dimension name="User ID" /></llm-emit-token-metric>'),
     },
     async (t) => {
-      await (await chat(t)).arrayBuffer();
-      const failed = await chat(t, {}, { 'x-sim-fail': '500' });
+      await (await postChat(t)).arrayBuffer();
+      const failed = await postChat(t, {}, { 'x-sim-fail': '500' });
       await failed.arrayBuffer();
       const text = await metrics(t);
       const labels = 'subscription_id="team-a",backend_id="sim",operation_id="ChatCompletions_Create",user_id="N/A"';
@@ -83,13 +68,13 @@ test('default dimensions resolve without a value; a request the backend never an
   ));
 
 test('label sets past telemetry.maxSeriesPerMetric are counted under one "other" series, with one warning', () =>
-  withGateway(
+  withTestGateway(
     {
       apiPolicies: doc('<llm-emit-token-metric namespace="capped"><dimension name="Tenant" value="@(context.Request.Headers.GetValueOrDefault(&quot;x-tenant&quot;, &quot;none&quot;))" /></llm-emit-token-metric>'),
       config: { telemetry: { maxSeriesPerMetric: 2 } },
     },
     async (t) => {
-      for (const tenant of ['a', 'b', 'c', 'd', 'a']) await (await chat(t, {}, { 'x-tenant': tenant })).arrayBuffer();
+      for (const tenant of ['a', 'b', 'c', 'd', 'a']) await (await postChat(t, {}, { 'x-tenant': tenant })).arrayBuffer();
       const text = await metrics(t);
       const series = text.split('\n').filter((l) => l.startsWith('tollgate_custom_capped_total_tokens{'));
       assert.deepEqual(
@@ -104,7 +89,7 @@ test('label sets past telemetry.maxSeriesPerMetric are counted under one "other"
   ));
 
 test('emit-metric works on a streamed answer; in outbound it runs at the stream\'s end and may count the usage', () =>
-  withGateway(
+  withTestGateway(
     {
       apiPolicies: doc(
         '<emit-metric name="calls" namespace="s" value="1"><dimension name="API ID" /></emit-metric>',
@@ -112,10 +97,10 @@ test('emit-metric works on a streamed answer; in outbound it runs at the stream\
       ),
     },
     async (t) => {
-      const s = await chat(t, { stream: true });
+      const s = await postChat(t, { stream: true });
       assert.equal(s.status, 200);
       assert.match(await s.text(), /data: \[DONE\]/);
-      const p = await chat(t);
+      const p = await postChat(t);
       assert.equal(p.status, 200);
       await p.arrayBuffer();
       const text = await metrics(t);
@@ -178,14 +163,14 @@ test('with telemetry.otlp the token metrics are exported over OTLP/HTTP to a loc
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   try {
-    await withGateway(
+    await withTestGateway(
       {
         apiPolicies: doc('<azure-openai-emit-token-metric namespace="ai-gateway"><dimension name="Tenant" value="@(context.Subscription.Id)" /><dimension name="API ID" /></azure-openai-emit-token-metric>'),
         config: { telemetry: { otlp: { url: `http://127.0.0.1:${port}/v1/metrics`, intervalMs: 200, timeoutMs: 200, headers: { 'x-collector-key': 'k-123' } } } },
       },
       async (t) => {
-        await (await chat(t)).arrayBuffer();
-        await (await chat(t, { stream: true })).text();
+        await (await postChat(t)).arrayBuffer();
+        await (await postChat(t, { stream: true })).text();
         const expected = t.usages[0]!.totalTokens + t.usages[1]!.totalTokens;
         const totalOf = (e: OtlpExport): number | undefined => {
           const m = e.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)).find((x) => x.name === 'ai-gateway.Total_Tokens');

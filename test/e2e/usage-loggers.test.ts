@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { startTestGateway, TEST_KEY, waitFor, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.ts';
+import { postChat, startTestGateway, waitFor, withTestGateway } from '../helpers/gateway.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { loadConfigObject, ConfigError } from '../../src/config/load.ts';
 
@@ -26,22 +26,7 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'tollgate-loggers-'));
 }
 
-async function withGateway(opts: TestGatewayOptions, fn: (t: TestGateway) => Promise<void>): Promise<void> {
-  const t = await startTestGateway(opts);
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
-function chat(t: TestGateway, body: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${t.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'api-key': TEST_KEY, 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'how many tokens is this?' }], max_tokens: 7, ...body }),
-  });
-}
 
 /** The usage chunk of an SSE answer the client asked usage for. */
 function streamUsage(sse: string): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
@@ -69,17 +54,17 @@ test('the seed\'s token usage logging block, verbatim, writes the backend\'s rea
   const dir = tempDir();
   const path = join(dir, 'usage.jsonl');
   try {
-    await withGateway(
+    await withTestGateway(
       {
         apiPolicies: `<policies><inbound><base /></inbound><backend><base /></backend>${seedLogging}<on-error><base /></on-error></policies>`,
         config: { loggers: { 'token-usage-logger': { type: 'file', path, flushIntervalMs: 20 } } },
       },
       async (t) => {
-        const plain = await chat(t, {}, { 'x-model': 'gpt-4o' });
+        const plain = await postChat(t, {}, { 'x-model': 'gpt-4o' });
         assert.equal(plain.status, 200);
         const usage = ((await plain.json()) as { usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }).usage;
         // The client asks for the usage chunk itself, so the test sees what the backend reported.
-        const streamed = await chat(t, { stream: true, stream_options: { include_usage: true }, max_tokens: 11 });
+        const streamed = await postChat(t, { stream: true, stream_options: { include_usage: true }, max_tokens: 11 });
         assert.equal(streamed.status, 200);
         const streamedUsage = streamUsage(await streamed.text());
         await waitFor(() => readLines(path).length === 2, 5000, 'two log lines');
@@ -104,13 +89,13 @@ test('a stream the gateway asked usage for (the client did not) logs its real nu
   const dir = tempDir();
   const path = join(dir, 'usage.jsonl');
   try {
-    await withGateway(
+    await withTestGateway(
       {
         apiPolicies: doc('', `<base /><log-to-eventhub logger-id="u">@(context.Response.Headers.GetValueOrDefault("x-ms-total-tokens", "none") + "/" + context.Response.StatusCode)</log-to-eventhub>`),
         config: { loggers: { u: { type: 'file', path, flushIntervalMs: 20 } } },
       },
       async (t) => {
-        const res = await chat(t, { stream: true });
+        const res = await postChat(t, { stream: true });
         const text = await res.text();
         assert.doesNotMatch(text, /"usage":\{/);
         await waitFor(() => readLines(path).length === 1, 5000, 'one log line');
@@ -128,7 +113,7 @@ test('a file logger rotates by size and keeps maxFiles old files, every line who
   const dir = tempDir();
   const path = join(dir, 'logs', 'rotating.jsonl');
   try {
-    await withGateway(
+    await withTestGateway(
       {
         apiPolicies: doc(`<log-to-eventhub logger-id="f">@(new JObject(new JProperty("pad", new string('x', 400)), new JProperty("id", context.RequestId.ToString())).ToString())</log-to-eventhub>`, '<base />'),
         config: { loggers: { f: { type: 'file', path, maxBytes: 1024, maxFiles: 2, batchSize: 1, flushIntervalMs: 10 } } },
@@ -136,7 +121,7 @@ test('a file logger rotates by size and keeps maxFiles old files, every line who
       async (t) => {
         const ids: string[] = [];
         for (let i = 0; i < 8; i++) {
-          const res = await chat(t);
+          const res = await postChat(t);
           ids.push(res.headers.get('x-request-id')!);
           await res.arrayBuffer();
         }
@@ -198,7 +183,7 @@ test('an http logger POSTs batches as JSON arrays with its headers, and retries 
   const rx = await startReceiver();
   rx.script.push(503, 503);
   try {
-    await withGateway(
+    await withTestGateway(
       {
         apiPolicies: doc('', `<base /><log-to-eventhub logger-id="h">@(new JObject(new JProperty("sub", context.Subscription.Id), new JProperty("total", context.Response.Headers.GetValueOrDefault("x-ms-total-tokens", "0"))).ToString())</log-to-eventhub>`),
         extraNamedValues: { 'ingest-token': { value: 'ingest-secret-123', secret: true } },
@@ -208,7 +193,7 @@ test('an http logger POSTs batches as JSON arrays with its headers, and retries 
         },
       },
       async (t) => {
-        for (let i = 0; i < 3; i++) await (await chat(t)).arrayBuffer();
+        for (let i = 0; i < 3; i++) await (await postChat(t)).arrayBuffer();
         await waitFor(() => rx.bodies.length === 1, 5000, 'one batch');
         const batch = rx.bodies[0] as Array<{ sub: string; total: string }>;
         assert.equal(batch.length, 3);
@@ -232,14 +217,14 @@ test('a logger that cannot write never fails or delays the request: it is report
   const rx = await startReceiver();
   const url = rx.url;
   await rx.close();
-  await withGateway(
+  await withTestGateway(
     {
       apiPolicies: doc('<log-to-eventhub logger-id="h">lost</log-to-eventhub>', '<base />'),
       config: { outbound: { allowPrivateNetworks: true }, loggers: { h: { type: 'http', url, batchSize: 1, flushIntervalMs: 10, maxRetries: 1, retryBackoffMs: 10 } } },
     },
     async (t) => {
       for (let i = 0; i < 3; i++) {
-        const res = await chat(t);
+        const res = await postChat(t);
         assert.equal(res.status, 200);
         await res.arrayBuffer();
       }
@@ -267,14 +252,14 @@ test('a redis-stream logger XADDs each message to its stream, capped with MAXLEN
   const redis = await startRedis();
   const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
-    await withGateway(
+    await withTestGateway(
       {
         apiPolicies: doc('', '<base /><log-to-eventhub logger-id="r">@(new JObject(new JProperty("total", int.Parse(context.Response.Headers.GetValueOrDefault("x-ms-total-tokens", "0")))).ToString())</log-to-eventhub>'),
         config: { loggers: { r: { type: 'redis-stream', url: redis.url, stream: 'usage:tokens', maxLen: 1000, flushIntervalMs: 20 } } },
       },
       async (t) => {
-        await (await chat(t)).arrayBuffer();
-        await (await chat(t, { stream: true })).text();
+        await (await postChat(t)).arrayBuffer();
+        await (await postChat(t, { stream: true })).text();
         await client.connect();
         let entries: Array<[string, string[]]> = [];
         await until(async () => (entries = await client.xrange('usage:tokens', '-', '+')).length === 2, 5000, 'two stream entries');
@@ -306,7 +291,7 @@ test('a stdout logger writes one JSON line per message; messages queued at shutd
     stdout: out,
   });
   try {
-    for (let i = 0; i < 5; i++) await (await chat(t)).arrayBuffer();
+    for (let i = 0; i < 5; i++) await (await postChat(t)).arrayBuffer();
     assert.equal(lines.length, 0);
   } finally {
     await t.close();
