@@ -43,7 +43,14 @@ export const CACHE_POLICY = {
   miss: `<policies><inbound><base />${CACHE_LOOKUP}</inbound></policies>`,
 } as const;
 
+/** The metering target's policy: Pattern 5's token metric and a log-to-eventhub with the seed's JObject message. */
+export const METERING_POLICY =
+  '<policies><inbound><base /><azure-openai-emit-token-metric namespace="ai-gateway"><dimension name="Tenant" value="@(context.Subscription.Id)" /><dimension name="API" value="@(context.Api.Name)" /></azure-openai-emit-token-metric></inbound>' +
+  '<outbound><base /><log-to-eventhub logger-id="usage">@(new JObject(new JProperty("subscriptionId", context.Subscription.Id), new JProperty("totalTokens", context.Response.Headers.GetValueOrDefault("x-ms-total-tokens", "0"))).ToString())</log-to-eventhub></outbound></policies>';
+
 export interface Variant {
+  /** METERING_POLICY on the API, its file logger writing under this directory. */
+  meteringDir?: string;
   /** The semantic cache policy (CACHE_POLICY) on the API, with an embeddings backend on the fixed backend. */
   cache?: 'hit' | 'miss';
   /** Adds LIMIT_POLICY on the API. */
@@ -65,7 +72,7 @@ const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker
 `.replaceAll('BREAKER', '{ rules: [{ failureCondition: { count: 5, interval: PT1M, statusCodeRanges: [{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: PT1M, acceptRetryAfter: true }] }');
 
 function configYaml(port: number, adminPort: number, backendPort: number, v: Variant): string {
-  const policy = v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : undefined;
+  const policy = v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : v.meteringDir !== undefined ? METERING_POLICY : undefined;
   const api =
     policy !== undefined
       ? `  openai:
@@ -80,6 +87,7 @@ function configYaml(port: number, adminPort: number, backendPort: number, v: Var
   // The miss target sends one prompt over and over: without the memo each request embeds it
   // again, as a new prompt would (the cost a miss really has).
   const cacheSection = v.cache === 'miss' ? 'cache: { responses: { embeddingsMemo: 0 } }\n' : '';
+  const loggers = v.meteringDir === undefined ? '' : `loggers:\n  usage: { type: file, path: "${join(v.meteringDir, 'usage.jsonl')}", maxBytes: 10485760, maxFiles: 1 }\n`;
   return `gateway: { listen: 127.0.0.1:${port} }
 admin:   { listen: 127.0.0.1:${adminPort} }
 namedValues:
@@ -92,7 +100,7 @@ products:
   bench: { apis: [openai] }
 subscriptions:
   bench: { product: bench, keys: ["{{bench-key}}"] }
-${state}${cacheSection}${v.ledger === true ? 'ledger: { store: sqlite, path: ledger.sqlite }\n' : ''}`;
+${state}${cacheSection}${v.ledger === true ? 'ledger: { store: sqlite, path: ledger.sqlite }\n' : ''}${loggers}`;
 }
 
 async function isReady(url: string): Promise<boolean> {

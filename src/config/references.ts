@@ -5,6 +5,7 @@
  */
 import type { Config } from './schema.ts';
 import type { Issue } from './named-values.ts';
+import { checkTarget } from '../upstream/ssrf-guard.ts';
 
 export function checkReferences(config: Config): Issue[] {
   const issues: Issue[] = [];
@@ -19,6 +20,13 @@ export function checkReferences(config: Config): Issue[] {
       if (seen.has(member.id)) issues.push({ path: at, message: `backend "${member.id}" is listed twice in this pool` });
       seen.add(member.id);
     });
+  }
+  for (const [id, logger] of Object.entries(config.loggers)) {
+    // The same guard as send-request: a literal internal address is refused now (host names when
+    // they are resolved, at each write).
+    if (logger.type !== 'http') continue;
+    const refusal = checkTarget(new URL(logger.url), config.outbound);
+    if (refusal !== null) issues.push({ path: ['loggers', id, 'url'], message: `${refusal}${refusal.includes('internal') ? ' and outbound.allowPrivateNetworks is off' : ''}` });
   }
   const paths = new Map<string, string>();
   for (const [id, api] of Object.entries(config.apis)) {

@@ -204,11 +204,62 @@ export const productSchema = z.strictObject({
   budget: budgetSchema.optional(),
 });
 
-/** Sinks named by `log-to-eventhub logger-id`; their behaviour arrives with the usage loggers. */
-export const loggerSchema = z.looseObject({
-  type: z.enum(['file', 'http', 'redis-stream', 'ledger', 'stdout']),
+/** Bounds shared by every usage logger: its queue, its batches, and how long a drain may take. */
+const loggerQueue = {
+  /** Messages waiting to be written, at most; past it new ones are dropped (counted, logged once per outage). */
+  maxQueue: z.number().int().positive().max(1_000_000).default(10_000),
+  /** Messages written in one batch (one file append, one POST, one Redis pipeline). */
+  batchSize: z.number().int().positive().max(10_000).default(100),
+  /** Longest a message waits for its batch to fill. */
+  flushIntervalMs: z.number().int().positive().max(60_000).default(1000),
+  /** Retries of a batch that failed to write (network, 5xx, 429, I/O error); then it is dropped and counted. */
+  maxRetries: z.number().int().min(0).max(20).default(3),
+  /** First retry's wait; it doubles per retry (with jitter), capped at 30 s. */
+  retryBackoffMs: z.number().int().positive().max(60_000).default(500),
   description: z.string().optional(),
-});
+};
+
+/**
+ * Sinks named by `log-to-eventhub logger-id` (docs/metering-metrics.md "Loggers"). Each writes off
+ * the request path through a bounded queue, drained on shutdown; a sink that cannot write is
+ * reported once per outage and never fails a request.
+ */
+export const loggerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('stdout'), ...loggerQueue }),
+  z.strictObject({
+    type: z.literal('file'),
+    /** JSON lines appended to this file. */
+    path: z.string().min(1),
+    /** Size at which the file is rotated (path → path.1 → … → path.<maxFiles>). */
+    maxBytes: z.number().int().min(1024).max(64 * 1024 * MiB).default(100 * MiB),
+    /** Rotated files kept besides the current one. */
+    maxFiles: z.number().int().min(0).max(1000).default(5),
+    ...loggerQueue,
+  }),
+  z.strictObject({
+    type: z.literal('http'),
+    /** Batches are POSTed here as a JSON array; the target passes the outbound guard (outbound.allowPrivateNetworks). */
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+    /** Sent with every POST (use secret named values for credentials: `{{name}}`). */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string()).default({}),
+    /** One POST's timeout. */
+    timeoutMs: z.number().int().positive().max(120_000).default(5000),
+    ...loggerQueue,
+  }),
+  z.strictObject({
+    type: z.literal('redis-stream'),
+    /** `redis://[user:password@]host:port[/db]` (use a named value for the password). */
+    url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+    /** The stream key messages are XADDed to (field `message`). */
+    stream: z.string().min(1).max(1024),
+    /** Approximate cap on the stream's length (XADD MAXLEN ~). */
+    maxLen: z.number().int().positive().max(1_000_000_000).default(100_000),
+    /** Timeout of every Redis command. */
+    commandTimeoutMs: z.number().int().positive().max(60_000).default(2000),
+    ...loggerQueue,
+  }),
+]);
+export type LoggerConfig = z.output<typeof loggerSchema>;
 
 /** A group of a subscription's owner: an id (also its name), or both. */
 export const userGroupSchema = z.union([z.string().min(1), z.strictObject({ id: z.string().min(1), name: z.string().min(1).optional() })]);
@@ -431,6 +482,27 @@ export const configSchema = z.strictObject({
       authorityHost: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     })
     .default({}),
+  /** Token metrics and custom metrics: series caps and the optional OTLP export (docs/metering-metrics.md). */
+  telemetry: z
+    .strictObject({
+      /** Label sets kept per custom metric (emit-metric, token metrics); past it, new ones are counted under one `other` series. */
+      maxSeriesPerMetric: z.number().int().positive().max(1_000_000).default(1000),
+      /** Also push the custom metrics (token metrics, emit-metric) as OpenTelemetry metrics over OTLP/HTTP (JSON encoding). */
+      otlp: z
+        .strictObject({
+          /** The collector's metrics endpoint, e.g. http://127.0.0.1:4318/v1/metrics. */
+          url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+          /** How often the cumulative counters are exported. */
+          intervalMs: z.number().int().min(100).max(3_600_000).default(60_000),
+          /** One export's timeout (at most intervalMs). */
+          timeoutMs: z.number().int().positive().max(120_000).default(10_000),
+          /** Sent with every export (use secret named values for credentials). */
+          headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string()).default({}),
+        })
+        .refine((o) => o.timeoutMs <= o.intervalMs, { message: 'timeoutMs must not be greater than intervalMs', path: ['timeoutMs'] })
+        .optional(),
+    })
+    .default({ maxSeriesPerMetric: 1000 }),
   /** Simulated backends started inside the gateway process (the demo uses these). */
   simulators: z.record(z.string().min(1), simulatorSchema).default({}),
 });

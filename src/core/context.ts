@@ -177,6 +177,13 @@ export class RequestContext {
   tokenSource: 'backend' | 'estimated' | 'none' = 'none';
   /** Model the backend reported. */
   responseModel: string | null = null;
+  /**
+   * Which outbound pass runs (src/core/pipeline.ts): 0 normal; 1 the headers pass of a streamed
+   * answer (usage-dependent policies wait); 2 the stream-end pass (only those and their inputs run).
+   */
+  outboundPass: 0 | 1 | 2 = 0;
+  /** The outbound section to run again when the stream ends, when a policy in it waits for the usage. */
+  streamEndSection: ReadonlyArray<{ readonly name: string; run(ctx: RequestContext): void | Promise<void> }> | null = null;
 
   constructor(requestId: string, request: GatewayRequest, start: number) {
     this.requestId = requestId;

@@ -25,12 +25,58 @@ export interface Pipeline {
   readonly onError: readonly Policy[];
 }
 
+/**
+ * Outbound policies whose output depends on the usage: on a streamed answer they wait for the
+ * stream's end (docs/metering-metrics.md "Streams"), when the usage is final.
+ */
+const AT_STREAM_END = new Set(['log-to-eventhub', 'emit-metric']);
+/** Policies that run in the stream-end pass too: they compute what the ones above read. */
+const ALSO_AT_STREAM_END = new Set(['set-variable', 'choose']);
+
 /** Runs policies in order until one ends the request. */
 export async function runSection(policies: readonly Policy[], ctx: RequestContext): Promise<void> {
   for (const policy of policies) {
     if (ctx.ended) return;
+    // One compare per policy when no streamed answer is in its outbound section.
+    if (ctx.outboundPass !== 0 && !runsInPass(policy, ctx)) continue;
     const pending = policy.run(ctx);
     if (pending !== undefined) await pending;
+  }
+}
+
+function runsInPass(policy: Policy, ctx: RequestContext): boolean {
+  if (ctx.outboundPass === 1) {
+    if (!AT_STREAM_END.has(policy.name)) return true;
+    ctx.streamEndSection = PENDING;
+    return false;
+  }
+  return AT_STREAM_END.has(policy.name) || ALSO_AT_STREAM_END.has(policy.name);
+}
+
+/** Marks "a policy waits for the stream's end" until the section is known to have succeeded. */
+const PENDING: readonly Policy[] = Object.freeze([]);
+
+/** The response is an SSE stream whose usage the gateway reads at its end. */
+function meteredStream(ctx: RequestContext): boolean {
+  const body = ctx.response?.body;
+  return body?.kind === 'stream' && body.sse && ctx.metering !== null && ctx.metering.usage !== 'none';
+}
+
+/**
+ * The outbound section of a streamed answer, at the stream's end: only the policies that depend on
+ * the usage (log-to-eventhub, emit-metric) and those that compute their inputs (set-variable,
+ * choose, whose conditions are evaluated again) run, against the final usage; the response has been
+ * sent, so nothing else runs. A failure is the caller's to log: the client has its answer.
+ */
+export async function runStreamEndPass(ctx: RequestContext): Promise<void> {
+  const section = ctx.streamEndSection;
+  ctx.streamEndSection = null;
+  if (section === null || section === PENDING || ctx.ended) return;
+  ctx.outboundPass = 2;
+  try {
+    await runSection(section, ctx);
+  } finally {
+    ctx.outboundPass = 0;
   }
 }
 
@@ -44,8 +90,22 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
     // Every limit the inbound policies declared is checked and reserved here, in one store call.
     if (!ctx.ended && ctx.admission !== null) await ctx.admission.flush(ctx);
     if (!ctx.ended && !ctx.skipBackend) await runSection(pipeline.backend, ctx);
-    if (!ctx.ended) await runSection(pipeline.outbound, ctx);
+    if (!ctx.ended) {
+      if (meteredStream(ctx)) {
+        ctx.outboundPass = 1;
+        try {
+          await runSection(pipeline.outbound, ctx);
+        } finally {
+          ctx.outboundPass = 0;
+        }
+        // Only a section that succeeded has a stream-end pass (on-error replaces the stream).
+        if (ctx.streamEndSection === PENDING) ctx.streamEndSection = pipeline.outbound;
+      } else {
+        await runSection(pipeline.outbound, ctx);
+      }
+    }
   } catch (err) {
+    ctx.streamEndSection = null;
     ctx.lastError = toGatewayError(err);
     // on-error starts from the rendered error and may modify or replace it (APIM semantics);
     // a failure inside on-error itself is recorded and that error is rendered instead.

@@ -356,8 +356,24 @@ const NO_RESPONSE_YET = new ResponseModel(200, Object.freeze({}), null);
 const responseOf = (ctx: RequestContext): ResponseModel => {
   const r = ctx.response;
   if (r === null) return NO_RESPONSE_YET;
-  return new ResponseModel(r.status, r.headers, r.body.kind === 'buffer' ? r.body.data : null);
+  const headers = ctx.tokens === null ? r.headers : withUsageHeaders(r.headers, ctx.tokens);
+  return new ResponseModel(r.status, headers, r.body.kind === 'buffer' ? r.body.data : null);
 };
+
+/**
+ * The measured usage under the header names APIM examples read (`x-ms-prompt-tokens`,
+ * `x-ms-completion-tokens`, `x-ms-total-tokens`), which Azure OpenAI does not send. Policy
+ * expressions see them once the usage is known (a JSON answer: at once; a stream: in the
+ * stream-end pass); they are not sent to the client. A header the backend did send wins.
+ */
+function withUsageHeaders(headers: HeaderRecord, tokens: NonNullable<RequestContext['tokens']>): HeaderRecord {
+  return {
+    'x-ms-prompt-tokens': String(tokens.promptTokens),
+    'x-ms-completion-tokens': String(tokens.completionTokens),
+    'x-ms-total-tokens': String(tokens.totalTokens),
+    ...headers,
+  };
+}
 
 defineType<ContextModel>('IProxyRequestContext', 'Microsoft.Azure.ApiManagement.Policies.IProxyRequestContext', {
   props: {

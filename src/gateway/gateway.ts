@@ -31,6 +31,8 @@ import { OutageLog } from '../state/outage-log.ts';
 import { IdentityService } from '../identity/service.ts';
 import { createLedger, createPricing, type Ledger } from '../ledger/index.ts';
 import { BudgetGate } from '../ledger/budget.ts';
+import { startOtlpExport, type OtlpExport } from '../observability/otlp.ts';
+import type { Writable } from 'node:stream';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -40,6 +42,8 @@ export interface StartOptions {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Collect prom-client's process metrics (off in tests to keep them cheap). */
   readonly defaultMetrics?: boolean;
+  /** Where `type: stdout` usage loggers write (default process.stdout). */
+  readonly stdout?: Writable;
 }
 
 export interface RunningGateway {
@@ -106,7 +110,17 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     started.push(async () => running?.close());
   }
 
-  const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true, maxSeriesPerMetric: config.telemetry.maxSeriesPerMetric });
+  metrics.onSeriesOverflow((metric, cap) =>
+    logger.warn({ metric, cap }, `metric ${metric} reached telemetry.maxSeriesPerMetric (${cap} label sets); new label sets are counted under "other"`),
+  );
+  // The OpenTelemetry SDK is loaded only when telemetry.otlp is set (at start; a reload keeps it).
+  let otlp: OtlpExport | null = null;
+  if (config.telemetry.otlp !== undefined) {
+    otlp = await startOtlpExport(config.telemetry.otlp, metrics, logger).catch(failed);
+    const started_ = otlp;
+    started.push(() => started_.close());
+  }
   // Counters outlive configuration reloads: one store for the life of the process.
   const limits = await createLimitStore(config, logger, metrics);
   started.push(() => limits.close());
@@ -141,6 +155,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     limits,
     health,
     identity,
+    ...(opts.stdout !== undefined && { stdout: opts.stdout }),
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
   };
@@ -254,6 +269,8 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
     await Promise.allSettled([...simulators.values()].map((s) => s.close()));
     await limits.close();
     await identity.close();
+    // After the runtime (its loggers drained): counts of the last requests are in the final export.
+    await otlp?.close();
     await sharing?.stop();
     await cacheSharing?.stop();
   }

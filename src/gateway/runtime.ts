@@ -31,6 +31,8 @@ import type { Logger } from '../observability/logger.ts';
 import { Router } from './router.ts';
 import { TrustedProxies } from '../server/forwarded.ts';
 import { IdentityService } from '../identity/service.ts';
+import { LogSinks } from '../loggers/index.ts';
+import type { Writable } from 'node:stream';
 
 export interface ApiRuntime {
   readonly id: string;
@@ -84,6 +86,8 @@ export interface RuntimeDeps {
   readonly health?: HealthRegistry;
   /** Token caches and issuer keys, kept across reloads; a fresh one (closed with the runtime) when not given. */
   readonly identity?: IdentityService;
+  /** Where `type: stdout` loggers write (process.stdout unless a test passes its own). */
+  readonly stdout?: Writable;
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
@@ -110,6 +114,13 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   const urlDispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 128, connect: { timeout: 5_000 } });
   const outbound = new OutboundClient(config.outbound);
   const limits = deps.limits ?? new MemoryLimitStore();
+  // Built even when unused (an empty set costs nothing); drained when the runtime closes.
+  const loggers = new LogSinks(config.loggers, {
+    logger: deps.logger,
+    outbound,
+    stdout: deps.stdout ?? process.stdout,
+    count: (logger, result, n) => deps.metrics.loggerMessages.inc({ logger, result }, n),
+  });
   const services: PolicyServices = {
     backends: pools,
     urlDispatcher,
@@ -117,6 +128,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     cache: deps.cache ?? new MemoryValueCache({ maxEntries: config.cache.maxEntries, maxTtlSeconds: 365 * 24 * 3600 }),
     responseCaches: deps.responseCaches ?? createResponseCaches(config.cache.responses, { ...(deps.clock !== undefined && { clock: deps.clock }) }),
     metrics: deps.metrics,
+    loggers,
     logger: deps.logger,
     maxResponseBytes: config.gateway.maxResponseBytes,
     now: deps.now,
@@ -129,6 +141,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   };
   const close = async (): Promise<void> => {
     const owned = deps.identity === undefined ? [identity.close()] : [];
+    // Loggers first: an HTTP logger's last batches go through the outbound client.
+    await loggers.close();
     await Promise.allSettled([...[...backends.values()].map((b) => b.close()), urlDispatcher.close(), outbound.close(), ...owned]);
   };
 

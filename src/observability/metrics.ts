@@ -19,7 +19,20 @@ export class Metrics {
   readonly cacheEmbeddingTokens: Counter;
   #circuits: () => ReadonlyArray<readonly [backend: string, open: boolean]> = () => [];
 
-  constructor(opts: { defaultMetrics?: boolean } = {}) {
+  /** Label sets kept per custom metric (telemetry.maxSeriesPerMetric). */
+  readonly #maxSeries: number;
+  #onOverflow: (metric: string, cap: number) => void = () => undefined;
+  #mirror: CustomMirror | null = null;
+  readonly loggerMessages: Counter<'logger' | 'result'>;
+
+  constructor(opts: { defaultMetrics?: boolean; maxSeriesPerMetric?: number } = {}) {
+    this.#maxSeries = opts.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES;
+    this.loggerMessages = new Counter({
+      name: 'tollgate_logger_messages_total',
+      help: 'log-to-eventhub messages by logger and result: written, or dropped (queue full, retries exhausted, drain deadline).',
+      labelNames: ['logger', 'result'],
+      registers: [this.registry],
+    });
     this.requests = new Counter({
       name: 'tollgate_requests_total',
       help: 'Requests answered by the gateway, by API, operation and HTTP status (499: client closed first).',
@@ -133,12 +146,24 @@ export class Metrics {
     child.inc(tokens);
   }
 
-  readonly #custom = new Map<string, { labels: string; counter: Counter<string>; sets: Set<string> }>();
+  readonly #custom = new Map<string, CustomEntry>();
+
+  /** Called once per custom metric when its label sets reach the cap (the gateway logs a warning). */
+  onSeriesOverflow(warn: (metric: string, cap: number) => void): void {
+    this.#onOverflow = warn;
+  }
+
+  /** Also sends every custom counter's increments elsewhere (the OTLP exporter). */
+  mirrorCustom(mirror: CustomMirror | null): void {
+    this.#mirror = mirror;
+    for (const e of this.#custom.values()) e.mirror = undefined;
+  }
 
   /**
-   * A custom counter for `emit-metric` (and later the token metrics), named
-   * `tollgate_custom_<namespace>_<name>`. Registering the same name with other labels is an error;
-   * label sets per metric are capped (past the cap, values are replaced by `other`).
+   * A custom counter for `emit-metric` and the token metrics, named
+   * `tollgate_custom_<namespace>_<name>`. Registering the same name with other labels is an error.
+   * Label sets per metric are capped (telemetry.maxSeriesPerMetric): past the cap, a new label set
+   * is counted under one series whose every label is `other`, and the overflow is reported once.
    */
   customCounter(namespace: string, name: string, labelNames: readonly string[]): (labelValues: readonly string[], value: number) => void {
     const metricName = `tollgate_custom_${sanitize(namespace)}_${sanitize(name)}`.replace(/_+/g, '_');
@@ -146,28 +171,65 @@ export class Metrics {
     const key = labels.join(',');
     let entry = this.#custom.get(metricName);
     if (entry === undefined) {
-      const counter = new Counter({ name: metricName, help: `emit-metric ${namespace}/${name}`, labelNames: labels, registers: [this.registry] });
-      entry = { labels: key, counter, sets: new Set() };
+      const help = `Custom metric ${namespace}/${name} (emit-metric or a token metric policy).`;
+      const counter = new Counter({ name: metricName, help, labelNames: labels, registers: [this.registry] });
+      entry = { labels: key, counter, children: new Map(), overflowed: false, mirror: undefined, otelName: `${namespace}.${name}`, dimensionNames: labelNames, help };
       this.#custom.set(metricName, entry);
     } else if (entry.labels !== key) {
       throw new Error(`metric ${metricName} is already emitted with dimensions (${entry.labels}); one name needs one set of dimensions`);
     }
     const e = entry;
     return (values, value) => {
-      let vals = values;
       const setKey = values.join('\u0000');
-      if (!e.sets.has(setKey)) {
-        if (e.sets.size >= MAX_CUSTOM_LABEL_SETS) vals = values.map(() => 'other');
-        else e.sets.add(setKey);
+      let child = e.children.get(setKey);
+      if (child === undefined) {
+        let vals = values;
+        if (e.children.size >= this.#maxSeries) {
+          vals = values.map(() => 'other');
+          child = e.children.get(OTHER_KEY);
+          if (!e.overflowed) {
+            e.overflowed = true;
+            this.#onOverflow(metricName, this.#maxSeries);
+          }
+        }
+        if (child === undefined) {
+          const l: Record<string, string> = {};
+          labels.forEach((n, i) => (l[n] = vals[i] ?? ''));
+          const attrs: Record<string, string> = {};
+          e.dimensionNames.forEach((n, i) => (attrs[n] = vals[i] ?? ''));
+          child = { prom: e.counter.labels(l), attrs };
+          // The `other` series is kept beside the capped ones (the cap bounds it to cap + 1).
+          e.children.set(vals === values ? setKey : OTHER_KEY, child);
+        }
       }
-      const l: Record<string, string> = {};
-      labels.forEach((n, i) => (l[n] = vals[i] ?? ''));
-      e.counter.inc(l, value);
+      child.prom.inc(value);
+      if (this.#mirror !== null) {
+        e.mirror ??= this.#mirror.counter(e.otelName, e.help);
+        e.mirror(child.attrs, value);
+      }
     };
   }
 }
 
-const MAX_CUSTOM_LABEL_SETS = 1000;
+/** Where custom counters are mirrored (OTLP): one function per metric, called with the capped attributes. */
+export interface CustomMirror {
+  counter(name: string, description: string): (attributes: Readonly<Record<string, string>>, value: number) => void;
+}
+
+interface CustomEntry {
+  readonly labels: string;
+  readonly counter: Counter<string>;
+  /** Label set → its prom-client child and OTel attributes (hashing the label object per call costs more). */
+  readonly children: Map<string, { prom: { inc(v: number): void }; attrs: Readonly<Record<string, string>> }>;
+  overflowed: boolean;
+  mirror: ((attributes: Readonly<Record<string, string>>, value: number) => void) | undefined;
+  readonly otelName: string;
+  readonly dimensionNames: readonly string[];
+  readonly help: string;
+}
+
+const DEFAULT_MAX_SERIES = 1000;
+const OTHER_KEY = '\u0001other';
 
 /** Prometheus names: [a-zA-Z_][a-zA-Z0-9_]*, lower-cased ("API ID" → "api_id"). */
 function sanitize(s: string): string {

@@ -12,6 +12,8 @@ import { chooseDefinition } from './choose/index.ts';
 import { corsDefinition } from './cors/index.ts';
 import { deferredDefinitions } from './deferred/index.ts';
 import { emitMetricDefinition } from './emit-metric/index.ts';
+import { emitTokenMetricDefinition } from './emit-token-metric/index.ts';
+import { logToEventhubDefinition } from './log-to-eventhub/index.ts';
 import { forwardRequestDefinition } from './forward-request/index.ts';
 import { ipFilterDefinition } from './ip-filter/index.ts';
 import { llmTokenLimitDefinition } from './llm-token-limit/index.ts';
@@ -48,6 +50,8 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   chooseDefinition,
   corsDefinition,
   emitMetricDefinition,
+  emitTokenMetricDefinition,
+  logToEventhubDefinition,
   forwardRequestDefinition,
   ipFilterDefinition,
   llmTokenLimitDefinition,

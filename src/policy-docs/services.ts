@@ -11,6 +11,7 @@ import type { LimitStore } from '../state/limit-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { IdentityService } from '../identity/service.ts';
+import type { LogSink } from '../loggers/log-sink.ts';
 
 export interface PolicyServices {
   /** Every configured backend id: a pool's members, or a single backend as a pool of one. */
@@ -24,6 +25,8 @@ export interface PolicyServices {
   /** Counters for the limit policies (memory, or Redis when `state.store: redis`). */
   readonly limits: LimitStore;
   readonly metrics: Metrics;
+  /** The usage loggers (`loggers:`) that log-to-eventhub writes to. */
+  readonly loggers: { get(id: string): LogSink | undefined };
   readonly logger: Logger;
   readonly maxResponseBytes: number;
   readonly now: () => number;

@@ -8,7 +8,7 @@ import { requestId as newRequestId } from '../core/request-id.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
-import { executePipeline, type Pipeline } from '../core/pipeline.ts';
+import { executePipeline, runStreamEndPass, type Pipeline } from '../core/pipeline.ts';
 import type { Usage, UsageBus } from '../core/usage.ts';
 import { presentedKey } from '../auth/key-store.ts';
 import { matchOpenAiRoute } from '../providers/openai/routes.ts';
@@ -132,6 +132,8 @@ export class RequestHandler {
       if (cause !== undefined) cause.message = runtime.redact(cause.message);
       this.#deps.logger.warn({ requestId: ctx.requestId, code: outcome.streamError.code, backend: ctx.attempt?.backend.id ?? ctx.backendId, cause }, outcome.streamError.message);
     }
+    this.#estimate(ctx, outcome);
+    if (ctx.streamEndSection !== null) await this.#streamEnd(ctx, runtime);
     this.#finish(ctx, outcome);
   }
 
@@ -240,6 +242,30 @@ export class RequestHandler {
     ctx.productId = sub.productId;
   }
 
+  /** A successful answer whose backend reported no usage is counted locally (before the stream-end pass reads it). */
+  #estimate(ctx: RequestContext, outcome: WriteOutcome): void {
+    const response = ctx.response;
+    if (ctx.tokens === null && ctx.metering !== null && ctx.metering.usage !== 'none' && response !== null && response.status < 300 && ctx.timings.upstreamHeaders !== null) {
+      estimateTokens(ctx, outcome.tap, this.#deps.estimator);
+    }
+  }
+
+  /**
+   * The outbound policies a streamed answer held back until its end (log-to-eventhub,
+   * emit-metric and their inputs), now with the final usage. The client has its answer: a failure
+   * here is logged, never sent, and the usage record is published all the same.
+   */
+  async #streamEnd(ctx: RequestContext, runtime: Runtime): Promise<void> {
+    try {
+      await runStreamEndPass(ctx);
+    } catch (err) {
+      const e = toGatewayError(err);
+      const cause = describeCause(e.cause);
+      if (cause !== undefined) cause.message = runtime.redact(cause.message);
+      this.#deps.logger.warn({ requestId: ctx.requestId, code: e.code, cause }, `stream-end policies failed: ${e.message}`);
+    }
+  }
+
   #finish(ctx: RequestContext, outcome: WriteOutcome): void {
     const end = this.#deps.now();
     ctx.timings.end = end;
@@ -249,9 +275,6 @@ export class RequestHandler {
     const apiId = ctx.api?.id ?? 'none';
     const operation = ctx.operation?.id ?? 'none';
     metrics.recordRequest(apiId, operation, status, (end - ctx.timings.start) / 1000);
-    if (ctx.tokens === null && ctx.metering !== null && ctx.metering.usage !== 'none' && response !== null && response.status < 300 && ctx.timings.upstreamHeaders !== null) {
-      estimateTokens(ctx, outcome.tap, this.#deps.estimator);
-    }
     const tokens = ctx.tokens;
     if (tokens !== null) {
       const deployment = ctx.deployment ?? 'none';

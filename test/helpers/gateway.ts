@@ -43,6 +43,8 @@ export interface TestGatewayOptions {
   extraNamedValues?: Record<string, unknown>;
   /** Runs once the simulator listens and before the gateway starts (e.g. to point the managed identity at it). */
   beforeGateway?: (sim: RunningSimulator) => void;
+  /** Where `type: stdout` usage loggers write. */
+  stdout?: Writable;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -89,6 +91,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     logger: createLogger(loaded.config.log.level, sink),
     defaultMetrics: false,
     ...(opts.sleep !== undefined && { sleep: opts.sleep }),
+    ...(opts.stdout !== undefined && { stdout: opts.stdout }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
   });
   const usages: Usage[] = [];
@@ -113,4 +116,23 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Runs `fn` against a fresh test gateway and closes it whatever happens. */
+export async function withTestGateway(opts: TestGatewayOptions, fn: (t: TestGateway) => Promise<void>): Promise<void> {
+  const t = await startTestGateway(opts);
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+/** `POST /v1/chat/completions` with the test key; `body` is merged over a small gpt-4o request. */
+export function postChat(t: TestGateway, body: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${t.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'api-key': TEST_KEY, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'how many tokens is this?' }], max_tokens: 5, ...body }),
+  });
 }

@@ -1,6 +1,6 @@
 /**
- * Attribute schemas of the AI-gateway policies whose behaviour lands in later releases (token
- * limits, semantic cache, token metrics, loggers, content safety). They are parsed and validated
+ * Attribute schemas of the AI-gateway policies whose behaviour lands in later releases (content
+ * safety, content validation). They are parsed and validated
  * now, so a document that uses them loads (and a typo in one is a load error today, not later).
  * @module
  */
@@ -34,23 +34,7 @@ const str = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'string', ...o });
 const bool = (o: Partial<AttrSpec> = {}): AttrSpec => ({ kind: 'bool', ...o });
 
 
-const dimension = { name: str({ required: true }), value: str({ expr: true }) };
-
 export const DEFERRED: readonly DeferredSpec[] = [
-  {
-    names: ['llm-emit-token-metric', 'azure-openai-emit-token-metric'],
-    sections: ['inbound'],
-    attrs: { namespace: str() },
-    children: { dimension },
-    arrives: 'token metrics',
-  },
-  {
-    names: ['log-to-eventhub'],
-    sections: ['inbound', 'backend', 'outbound', 'on-error'],
-    attrs: { 'logger-id': str({ required: true, ref: 'logger' }), 'partition-id': str(), 'partition-key': str({ expr: true }) },
-    text: true,
-    arrives: 'usage loggers',
-  },
   {
     names: ['llm-content-safety'],
     sections: ['inbound'],
