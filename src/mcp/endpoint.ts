@@ -13,6 +13,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import type { ApiSpec } from '../openapi/spec.ts';
 import { VERSION } from '../version.ts';
@@ -37,7 +39,7 @@ export class McpEndpoint {
   readonly #list: Tool[];
   // Compiled on a tool's first call, not at load: most tools of a big spec are never called.
   readonly #validators = new Map<string, { input: Validator; output: Validator | undefined }>();
-  readonly #ajv = new AjvJsonSchemaValidator();
+  readonly #ajv = new AjvJsonSchemaValidator(quietAjv());
 
   constructor(apiId: string, prefix: string, spec: ApiSpec, settings: McpSettings) {
     this.#apiId = apiId;
@@ -123,6 +125,13 @@ export class McpEndpoint {
     }
     return v;
   }
+}
+
+/** The SDK's settings, without Ajv's console warnings (specs use formats like `unixtime`). */
+function quietAjv(): Ajv {
+  const ajv = new Ajv({ strict: false, validateFormats: true, validateSchema: false, allErrors: true, logger: false });
+  addFormats.default(ajv);
+  return ajv;
 }
 
 const toolError = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
