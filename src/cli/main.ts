@@ -1,5 +1,5 @@
 /**
- * `tollgate` command line: start, validate, policy set, status, simulate.
+ * `tollgate` command line: start, validate, policy set, api import, mcp manifest, status, simulate.
  * @module
  */
 import { HelpRequested, UsageError, parseCommandArgs } from './args.ts';
@@ -9,6 +9,8 @@ import { buildRuntime } from '../gateway/runtime.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createLogger } from '../observability/logger.ts';
 import { policySet } from './policy-set.ts';
+import { apiCommand } from './api-import.ts';
+import { mcpCommand } from './mcp-manifest.ts';
 import { runSimulateCli } from '../simulator/index.ts';
 import { VERSION } from '../version.ts';
 import { startDemo } from './demo.ts';
@@ -25,6 +27,12 @@ Usage:
       problem, exits 1 if any.
   tollgate policy set --config FILE --scope global|product:ID|api:ID|operation:API/OP --file POLICY
       Point a scope at a policy document (the seeds' "Set Backend Policy" step); validates first.
+  tollgate api import --config FILE --api-id ID --path PATH --specification FILE|URL [--service-url URL]
+      Import an OpenAPI/Swagger description as an API (the seeds' "az apim api import"): its
+      operations become the API's; a URL is fetched through the outbound SSRF guard and saved
+      beside the config. Writes the config (comments kept) only if the result loads.
+  tollgate mcp manifest --api ID [--config FILE] [--client vscode|claude-desktop|claude-code|cursor|all]
+      Print the client configuration for the API's MCP server (URL, transport, key header).
   tollgate status [--admin URL | --config FILE] [--admin-key KEY] [--json]
       Show a running gateway's backends: circuit breaker state, time left, last trip, recent
       error rate, and pool members (reads the admin listener's /status; the admin key, when
@@ -49,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
       return validate(rest);
     case 'policy':
       return policySet(rest);
+    case 'api':
+      return apiCommand(rest);
+    case 'mcp':
+      return mcpCommand(rest);
     case 'status':
       return status(rest);
     case 'simulate':
