@@ -205,8 +205,11 @@ export const apiSchema = z.strictObject({
    * config file (`type: http` only): its operations become the API's operations.
    */
   openapi: z.string().min(1).optional(),
-  /** With `openapi`: requests that match no operation are forwarded (as `Passthrough`) instead of 404. */
-  passThrough: z.boolean().default(false),
+  /**
+   * With `openapi`: requests that match no operation are forwarded (as `Passthrough`) instead of
+   * 404. Absent means false (no default written, so configs without it parse as they did).
+   */
+  passThrough: z.boolean().optional(),
   mcp: apiMcpSchema.optional(),
   policies: policySourceSchema.optional(),
   /** Operation-scope policies by operation id (e.g. ChatCompletions_Create). */

@@ -151,7 +151,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
       subscriptionRequired: cfg.subscriptionRequired,
       allowTrace: cfg.allowTrace,
       operations: spec === undefined ? null : new OperationMatcher(spec.operations),
-      passThrough: cfg.passThrough,
+      passThrough: cfg.passThrough === true,
       mcp: spec !== undefined && cfg.mcp?.enabled === true ? new McpEndpoint(id, prefix, spec, cfg.mcp) : null,
     });
   }

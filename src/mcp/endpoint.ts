@@ -79,7 +79,9 @@ export class McpEndpoint {
     }
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
-    const server = new Server({ name: `tollgate-${this.#apiId}`, version: VERSION }, { capabilities: { tools: { listChanged: false } } });
+    // The shared validator: by default each SDK server builds its own Ajv instance, which cost
+    // more than the rest of the MCP layer together (bench/mcp-tools.ts, CPU profile).
+    const server = new Server({ name: `tollgate-${this.#apiId}`, version: VERSION }, { capabilities: { tools: { listChanged: false } }, jsonSchemaValidator: this.#ajv });
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: this.#list }));
     server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
       this.#call(request.params.name, request.params.arguments ?? {}, { ...caller, signal: AbortSignal.any([aborted.signal, extra.signal]) }, dispatch),
