@@ -63,7 +63,13 @@ export async function callTool(tool: ToolDefinition, args: Record<string, unknow
   for (const { key, param } of tool.args) {
     const value = args[key];
     if (value === undefined || value === null) continue;
-    if (param.in === 'path') pathValues.set(param.name, scalar(value));
+    if (param.in === 'path') {
+      const segment = scalar(value);
+      // Encoded, a value is one segment ("/" becomes %2F, which the gateway refuses), but "." and
+      // ".." stay dot segments that would climb out of the operation, even out of the API.
+      if (segment === '.' || segment === '..' || segment === '') return { isError: true, content: [{ type: 'text', text: `Path parameter "${param.name}" may not be empty, "." or "..".` }] };
+      pathValues.set(param.name, segment);
+    }
     else if (param.in === 'header') headers[param.name.toLowerCase()] = scalar(value);
     else if (Array.isArray(value) && param.explode) for (const v of value) query.append(param.name, scalar(v));
     else query.append(param.name, Array.isArray(value) ? value.map(scalar).join(',') : scalar(value));

@@ -126,6 +126,16 @@ describe('an OpenAPI-imported API as an MCP server', () => {
     assert.equal(backend.received.length, count);
   });
 
+  test('a path argument cannot climb out of its operation', async () => {
+    const count = backend.received.length;
+    const dots = await client.callTool({ name: 'getPetById', arguments: { petId: '..' } });
+    assert.equal(dots.isError, true);
+    const slash = await client.callTool({ name: 'getUserByName', arguments: { username: '../../admin' } });
+    assert.equal(slash.isError, true);
+    assert.match(JSON.stringify(slash.content), /HTTP 400.*GW_ERR_INVALID_PATH/);
+    assert.equal(backend.received.length, count);
+  });
+
   test('a backend 500 is a tool result with isError carrying the status', async () => {
     const result = await client.callTool({ name: 'getPetById', arguments: { petId: 500 } });
     assert.equal(result.isError, true);
