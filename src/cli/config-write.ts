@@ -7,13 +7,14 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { ConfigError, formatIssue, loadConfigText } from '../config/load.ts';
 import { buildRuntime } from '../gateway/runtime.ts';
+import { fetchApiSpecs } from '../config/remote-specs.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createLogger } from '../observability/logger.ts';
 
 /** Writes `next` to `configFile` when it loads; otherwise prints every problem and returns false. */
 export async function writeConfigIfLoads(configFile: string, next: string, command: string): Promise<boolean> {
   try {
-    const loaded = loadConfigText(next, configFile);
+    const loaded = await fetchApiSpecs(loadConfigText(next, configFile));
     const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });
     await runtime.close();
   } catch (err) {

@@ -6,6 +6,7 @@ import { HelpRequested, UsageError, parseCommandArgs } from './args.ts';
 import { ConfigError, loadConfigFile, loadConfigObject, formatIssue, type LoadedConfig } from '../config/load.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { buildRuntime } from '../gateway/runtime.ts';
+import { fetchApiSpecs } from '../config/remote-specs.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createLogger } from '../observability/logger.ts';
 import { policySet } from './policy-set.ts';
@@ -90,7 +91,7 @@ async function validate(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    const loaded = loadConfigFile(values.config);
+    const loaded = await fetchApiSpecs(loadConfigFile(values.config));
     const c = loaded.config;
     // Compiling the runtime checks every policy document and expression, as `start` would.
     const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });

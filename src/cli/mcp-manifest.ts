@@ -5,12 +5,13 @@
  */
 import { HelpRequested, parseCommandArgs } from './args.ts';
 import { ConfigError, formatIssue, loadConfigFile } from '../config/load.ts';
+import { fetchApiSpecs } from '../config/remote-specs.ts';
 import { buildManifest, MANIFEST_CLIENTS, type ManifestClient } from '../mcp/manifest.ts';
 import { buildTool } from '../mcp/tool-schema.ts';
 
 const USAGE = 'usage: tollgate mcp manifest --api ID [--config FILE] [--client vscode|claude-code|claude-desktop|cursor|all] [--base-url URL]';
 
-export function mcpCommand(args: string[]): number {
+export async function mcpCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === '--help' || verb === '-h') throw new HelpRequested('help');
   if (verb !== 'manifest') {
@@ -34,7 +35,7 @@ export function mcpCommand(args: string[]): number {
   }
   let loaded;
   try {
-    loaded = loadConfigFile(v.config);
+    loaded = await fetchApiSpecs(loadConfigFile(v.config));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const issue of err.issues) console.error(formatIssue(issue));

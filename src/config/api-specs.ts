@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Config } from './schema.ts';
 import type { Issue } from './named-values.ts';
 import { parseSpec, SpecError, type ApiSpec } from '../openapi/spec.ts';
-import { readSpecFile } from '../openapi/source.ts';
+import { isUrl, readSpecFile } from '../openapi/source.ts';
 import { OperationMatcher } from '../openapi/match.ts';
 
 /** `configFile` undefined: paths are relative to the working directory. */
@@ -16,7 +16,8 @@ export function loadApiSpecs(config: Config, configFile: string | undefined, iss
   const specs = new Map<string, ApiSpec>();
   const baseDir = configFile === undefined ? process.cwd() : dirname(configFile);
   for (const [id, api] of Object.entries(config.apis)) {
-    if (api.openapi === undefined) continue;
+    // A URL is fetched by fetchApiSpecs (asynchronously, through the SSRF guard) before the runtime is built.
+    if (api.openapi === undefined || isUrl(api.openapi)) continue;
     let spec: ApiSpec;
     try {
       spec = parseSpec(readSpecFile(api.openapi, baseDir));
@@ -31,7 +32,7 @@ export function loadApiSpecs(config: Config, configFile: string | undefined, iss
   return specs;
 }
 
-function specIssues(id: string, api: Config['apis'][string], spec: ApiSpec): Issue[] {
+export function specIssues(id: string, api: Config['apis'][string], spec: ApiSpec): Issue[] {
   const issues: Issue[] = [];
   const ids = new Set(spec.operations.map((o) => o.id));
   const known = (): string => [...ids].slice(0, 20).join(', ') + (ids.size > 20 ? ', ...' : '');
@@ -49,3 +50,4 @@ function specIssues(id: string, api: Config['apis'][string], spec: ApiSpec): Iss
   }
   return issues;
 }
+

@@ -141,6 +141,11 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   for (const [id, cfg] of Object.entries(config.apis)) {
     const prefix = cfg.path === '' ? '' : `/${cfg.path}`;
     const spec = loaded.specs.get(id);
+    if (cfg.openapi !== undefined && spec === undefined) {
+      void close();
+      // A spec by URL is fetched by fetchApiSpecs (config/remote-specs.ts) before the runtime is built.
+      throw new ConfigError([{ file: loaded.file ?? '<config>', line: 1, col: 1, path: `apis.${id}.openapi`, message: `the specification ${cfg.openapi} was not fetched` }]);
+    }
     apis.set(id, {
       id,
       info: { id, name: cfg.displayName ?? id, path: cfg.path },

@@ -53,12 +53,12 @@ export async function fetchSpec(url: string, opts: FetchSpecOptions): Promise<st
       signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
     });
     if (res.statusCode !== 200) {
-      res.body.destroy();
+      await res.body.dump().catch(() => undefined);
       throw new SpecError(`${target.origin}${target.pathname} answered ${res.statusCode}${res.statusCode >= 300 && res.statusCode < 400 ? ' (redirects are not followed)' : ''}`);
     }
     const declared = Number(res.headers['content-length'] ?? 0);
     if (declared > maxBytes) {
-      res.body.destroy();
+      await res.body.dump().catch(() => undefined);
       throw new SpecError(`the specification at ${target.origin}${target.pathname} is larger than ${maxBytes} bytes`);
     }
     const data = await readCapped(res.body, maxBytes);
