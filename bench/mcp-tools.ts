@@ -78,7 +78,17 @@ subscriptions: { bench: { product: bench, keys: [${BENCH_KEY}] } }
     const text = await r.body.text();
     return r.statusCode === 200 && !text.includes('"isError":true');
   };
-  for (const [name, call] of [['rest', rest], ['mcp', mcp]] as const) {
+  // tools/list: the MCP layer alone (outer request, key, SDK server and transport), no tool call.
+  const list = async (): Promise<boolean> => {
+    const r = await request(`${origin}/aoai/mcp`, {
+      method: 'POST',
+      headers: { 'api-key': BENCH_KEY, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method: 'tools/list' }),
+    });
+    await r.body.dump();
+    return r.statusCode === 200;
+  };
+  for (const [name, call] of [['rest', rest], ['mcp', mcp], ['list', list]] as const) {
     if (!(await call())) throw new Error(`${name} call failed`);
   }
 
@@ -100,26 +110,29 @@ subscriptions: { bench: { product: bench, keys: [${BENCH_KEY}] } }
   // Warm-up: JIT and connection pools for both paths.
   await slice(rest);
   await slice(mcp);
-  const total = { rest: { calls: 0, cpuUs: 0, failed: 0 }, mcp: { calls: 0, cpuUs: 0, failed: 0 } };
+  await slice(list);
+  const total = { rest: { calls: 0, cpuUs: 0, failed: 0 }, mcp: { calls: 0, cpuUs: 0, failed: 0 }, list: { calls: 0, cpuUs: 0, failed: 0 } };
+  const calls = { rest, mcp, list };
   const ratios: number[] = [];
   for (let c = 0; c < cycles; c++) {
-    const order = c % 2 === 0 ? (['rest', 'mcp'] as const) : (['mcp', 'rest'] as const);
+    const order = c % 2 === 0 ? (['rest', 'mcp', 'list'] as const) : (['list', 'mcp', 'rest'] as const);
     const per: Record<string, number> = {};
     for (const name of order) {
-      const r = await slice(name === 'rest' ? rest : mcp);
+      const r = await slice(calls[name]);
       total[name].calls += r.calls;
       total[name].cpuUs += r.cpuUs;
       total[name].failed += r.failed;
       per[name] = r.cpuUs / Math.max(1, r.calls);
     }
     ratios.push((per['mcp'] ?? 0) / (per['rest'] ?? 1));
-    console.log(`slice ${c + 1}/${cycles}: rest ${Math.round(per['rest'] ?? 0)} µs/call, mcp ${Math.round(per['mcp'] ?? 0)} µs/call`);
+    console.log(`slice ${c + 1}/${cycles}: rest ${Math.round(per['rest'] ?? 0)} µs/call, mcp ${Math.round(per['mcp'] ?? 0)} µs/call, tools/list ${Math.round(per['list'] ?? 0)} µs`);
   }
   const restUs = total.rest.cpuUs / total.rest.calls;
   const mcpUs = total.mcp.cpuUs / total.mcp.calls;
   console.log(`\ngateway CPU per call over ${cycles} alternating cycles of ${sliceMs / 1000} s at concurrency ${concurrency} (${cpu.source}):`);
   console.log(`  REST  ${restUs.toFixed(0)} µs (${total.rest.calls} calls, ${total.rest.failed} failed)`);
   console.log(`  MCP   ${mcpUs.toFixed(0)} µs (${total.mcp.calls} calls, ${total.mcp.failed} failed)`);
+  console.log(`  tools/list ${(total.list.cpuUs / total.list.calls).toFixed(0)} µs (${total.list.calls} calls): the MCP layer without a tool call`);
   console.log(`  MCP − REST = ${(mcpUs - restUs).toFixed(0)} µs per call; ratio ${(mcpUs / restUs).toFixed(2)} (per cycle ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
 } finally {
   await stopAll();
