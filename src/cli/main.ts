@@ -1,11 +1,12 @@
 /**
- * `tollgate` command line: start, validate, policy set, status, usage, simulate.
+ * `tollgate` command line: start, validate, policy set, api import, mcp manifest, status, usage, simulate.
  * @module
  */
 import { HelpRequested, UsageError, parseCommandArgs } from './args.ts';
 import { ConfigError, loadConfigFile, loadConfigObject, formatIssue, type LoadedConfig } from '../config/load.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { buildRuntime } from '../gateway/runtime.ts';
+import { fetchApiSpecs } from '../config/remote-specs.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { createLogger } from '../observability/logger.ts';
 import { VERSION } from '../version.ts';
@@ -22,6 +23,12 @@ Usage:
       problem, exits 1 if any.
   tollgate policy set --config FILE --scope global|product:ID|api:ID|operation:API/OP --file POLICY
       Point a scope at a policy document (the seeds' "Set Backend Policy" step); validates first.
+  tollgate api import --config FILE --api-id ID --path PATH --specification FILE|URL [--service-url URL]
+      Import an OpenAPI/Swagger description as an API (the seeds' "az apim api import"): its
+      operations become the API's; a URL is fetched through the outbound SSRF guard and saved
+      beside the config. Writes the config (comments kept) only if the result loads.
+  tollgate mcp manifest --api ID [--config FILE] [--client vscode|claude-desktop|claude-code|cursor|all]
+      Print the client configuration for the API's MCP server (URL, transport, key header).
   tollgate status [--admin URL | --config FILE] [--admin-key KEY] [--json]
       Show a running gateway's backends: circuit breaker state, time left, last trip, recent
       error rate, and pool members (reads the admin listener's /status; the admin key, when
@@ -51,6 +58,10 @@ async function main(argv: string[]): Promise<number> {
       return validate(rest);
     case 'policy':
       return (await import('./policy-set.ts')).policySet(rest);
+    case 'api':
+      return (await import('./api-import.ts')).apiCommand(rest);
+    case 'mcp':
+      return (await import('./mcp-manifest.ts')).mcpCommand(rest);
     case 'status':
       return (await import('./status.ts')).status(rest);
     case 'usage':
@@ -82,7 +93,7 @@ async function validate(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    const loaded = loadConfigFile(values.config);
+    const loaded = await fetchApiSpecs(loadConfigFile(values.config));
     const c = loaded.config;
     // Compiling the runtime checks every policy document and expression, as `start` would.
     const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });

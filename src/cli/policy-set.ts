@@ -5,15 +5,12 @@
  * only if the result loads and every policy compiles.
  * @module
  */
-import { readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { HelpRequested, parseCommandArgs } from './args.ts';
 import { setYamlString } from './yaml-edit.ts';
 import { parseDocument } from 'yaml';
-import { ConfigError, formatIssue, loadConfigText } from '../config/load.ts';
-import { buildRuntime } from '../gateway/runtime.ts';
-import { Metrics } from '../observability/metrics.ts';
-import { createLogger } from '../observability/logger.ts';
+import { writeConfigIfLoads } from './config-write.ts';
 
 /** `global`, `product:ID`, `api:ID`, `operation:API/OPERATION` → the config path to set. */
 export function scopePath(scope: string): string[] | undefined {
@@ -60,22 +57,7 @@ export async function policySet(args: string[]): Promise<number> {
   const ref = relative(dirname(resolve(configFile)), resolve(values.file));
   // Only the edited line changes (comments, quoting and layout stay as written).
   const next = setYamlString(text, path, ref);
-  try {
-    const loaded = loadConfigText(next, configFile);
-    const runtime = buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() });
-    await runtime.close();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const issue of err.issues) console.error(formatIssue(issue));
-      console.error(`tollgate policy set: ${configFile} left unchanged`);
-      return 1;
-    }
-    throw err;
-  }
-  // Write-then-rename, so a crash never leaves a half-written config.
-  const tmp = `${configFile}.tollgate-tmp`;
-  writeFileSync(tmp, next);
-  renameSync(tmp, configFile);
+  if (!(await writeConfigIfLoads(configFile, next, 'policy set'))) return 1;
   console.log(`${configFile}: ${path.join('.')} = ${ref}`);
   return 0;
 }

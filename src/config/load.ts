@@ -13,6 +13,8 @@ import { checkReferences } from './references.ts';
 import { adminKeyProblem } from '../admin/auth.ts';
 import { redactSecrets } from '../secrets/redactor.ts';
 import { locate } from './locate.ts';
+import { loadApiSpecs } from './api-specs.ts';
+import type { ApiSpec } from '../openapi/spec.ts';
 import { EMPTY_POLICY_DOCS, loadPolicyDocs, type PolicyDocs, type PolicyIssue } from './policies.ts';
 
 export interface ConfigIssue {
@@ -48,6 +50,8 @@ export interface LoadedConfig {
   readonly policies: PolicyDocs;
   /** Resolved named values (secrets included): never print this. */
   readonly namedValues: ReadonlyMap<string, string>;
+  /** The OpenAPI descriptions of the APIs that name one (`apis.<id>.openapi`), by API id. */
+  readonly specs: ReadonlyMap<string, ApiSpec>;
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -128,8 +132,17 @@ function validate(
     policies = loadPolicyDocs(parsed.data, { file: configFile, doc: source?.doc, lineCounter: source?.lineCounter, namedValues: values, text: source?.text }, policyIssues);
     for (const p of policyIssues) located.push({ ...p.pos, path: p.path.map(String).join('.'), message: secrets.redact(p.message) });
   }
+  let specs: ReadonlyMap<string, ApiSpec> = new Map();
+  if (parsed.success && issues.length === 0) {
+    const specIssues: Issue[] = [];
+    specs = loadApiSpecs(parsed.data, configFile, specIssues);
+    for (const i of specIssues) {
+      const pos = where(i.path, i.atKey === true);
+      located.push({ file, line: pos.line, col: pos.col, path: i.path.map(String).join('.'), message: secrets.redact(i.message) });
+    }
+  }
   if (located.length > 0) throw new ConfigError(sortIssues(located));
-  return { config: parsed.data as Config, secrets, file: configFile, policies, namedValues: values };
+  return { config: parsed.data as Config, secrets, file: configFile, policies, namedValues: values, specs };
 }
 
 /**

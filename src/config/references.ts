@@ -33,6 +33,9 @@ export function checkReferences(config: Config): Issue[] {
     if (api.backend !== undefined && !(api.backend in config.backends)) {
       issues.push({ path: ['apis', id, 'backend'], message: `backend "${api.backend}" is not defined under backends` });
     }
+    if (api.openapi !== undefined && api.type !== 'http') issues.push({ path: ['apis', id, 'openapi'], message: 'openapi needs type: http (an openai API has its operations built in)' });
+    if (api.openapi === undefined && api.passThrough !== undefined) issues.push({ path: ['apis', id, 'passThrough'], message: 'passThrough needs openapi (without a spec every request is forwarded already)' });
+    if (api.openapi === undefined && api.mcp !== undefined) issues.push({ path: ['apis', id, 'mcp'], message: 'mcp needs openapi: the tools are the operations of the specification' });
     const other = paths.get(api.path);
     if (other !== undefined) issues.push({ path: ['apis', id, 'path'], message: `path "${api.path}" is already used by api "${other}"` });
     else paths.set(api.path, id);

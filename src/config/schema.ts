@@ -171,6 +171,20 @@ export const policySourceSchema = z.union([
 
 export const operationSchema = z.strictObject({ policies: policySourceSchema.optional() });
 
+/** `apis.<id>.mcp`: the API's operations as MCP tools (docs/mcp.md). */
+export const apiMcpSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Served at `/<api path>/<mcp path>`. */
+  path: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'expected a path like "mcp" (no leading or trailing slash)')
+    .default('mcp'),
+  /** The operations offered as tools (operationIds); all of them when absent. */
+  tools: z.array(z.string().min(1)).min(1).optional(),
+  /** Largest tool result (the backend's answer) passed back; larger ones are cut and marked so. */
+  maxResultBytes: z.number().int().positive().max(64 * MiB).default(MiB),
+});
+
 export const apiSchema = z.strictObject({
   /** URL prefix without slashes at either end; "" mounts at the root (so /v1/... works). */
   path: z
@@ -186,6 +200,17 @@ export const apiSchema = z.strictObject({
    * when allowed it is forwarded without the backend's credentials. CONNECT is always refused.
    */
   allowTrace: z.boolean().default(false),
+  /**
+   * An OpenAPI (3.0, 3.1) or Swagger 2.0 description, JSON or YAML, as a file relative to the
+   * config file (`type: http` only): its operations become the API's operations.
+   */
+  openapi: z.string().min(1).optional(),
+  /**
+   * With `openapi`: requests that match no operation are forwarded (as `Passthrough`) instead of
+   * 404. Absent means false (no default written, so configs without it parse as they did).
+   */
+  passThrough: z.boolean().optional(),
+  mcp: apiMcpSchema.optional(),
   policies: policySourceSchema.optional(),
   /** Operation-scope policies by operation id (e.g. ChatCompletions_Create). */
   operations: z.record(z.string().min(1), operationSchema).default({}),

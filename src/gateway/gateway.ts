@@ -19,6 +19,7 @@ import { adminKeyProblem } from '../admin/auth.ts';
 import type { RunningSimulator } from '../simulator/index.ts';
 import { countPromptTokens, countTextTokens } from '../tokenizer/index.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
+import { fetchApiSpecs } from '../config/remote-specs.ts';
 import { VERSION } from '../version.ts';
 import { createLimitStore, redisTarget } from './state.ts';
 import { HealthRegistry } from '../upstream/health.ts';
@@ -72,7 +73,9 @@ export interface RunningGateway {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningGateway> {
+export async function startGateway(given: LoadedConfig, opts: StartOptions = {}): Promise<RunningGateway> {
+  // Specs named by URL are fetched (through the outbound SSRF guard) before anything starts.
+  const loaded = await fetchApiSpecs(given);
   const config = loaded.config;
   // Checked again here: `start --admin-listen` may have moved the admin listener after the load.
   if (config.admin.enabled) refuseOpenAdmin(loaded, config.admin.listen);
@@ -287,7 +290,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
       // The admin listener stays where it is (even if the new configuration disables it): the new
       // configuration's keys must suit that address.
       if (config.admin.enabled) refuseOpenAdmin(next, config.admin.listen);
-      const fresh = buildRuntime(next, runtimeDeps);
+      const fresh = buildRuntime(await fetchApiSpecs(next), runtimeDeps);
       const old = runtime;
       runtime = fresh;
       // log.level takes effect at once; a logger given by the embedder keeps the level it was given.

@@ -29,6 +29,8 @@ import { OPENAI_OPERATION_IDS } from '../providers/openai/routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Router } from './router.ts';
+import { OperationMatcher } from '../openapi/match.ts';
+import { McpEndpoint } from '../mcp/endpoint.ts';
 import { TrustedProxies } from '../server/forwarded.ts';
 import { IdentityService } from '../identity/service.ts';
 import { LogSinks } from '../loggers/index.ts';
@@ -45,6 +47,12 @@ export interface ApiRuntime {
   readonly subscriptionRequired: boolean;
   /** TRACE is forwarded (without backend credentials) instead of refused. */
   readonly allowTrace: boolean;
+  /** The operations of the API's OpenAPI description; null when it has none (everything is forwarded). */
+  readonly operations: OperationMatcher | null;
+  /** With `operations`: a request that matches none is forwarded instead of refused with 404. */
+  readonly passThrough: boolean;
+  /** The API's MCP server, when `mcp` is enabled. */
+  readonly mcp: McpEndpoint | null;
 }
 
 export interface Runtime {
@@ -156,15 +164,25 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
 
   const apis = new Map<string, ApiRuntime>();
   for (const [id, cfg] of Object.entries(config.apis)) {
+    const prefix = cfg.path === '' ? '' : `/${cfg.path}`;
+    const spec = loaded.specs.get(id);
+    if (cfg.openapi !== undefined && spec === undefined) {
+      void close();
+      // A spec by URL is fetched by fetchApiSpecs (config/remote-specs.ts) before the runtime is built.
+      throw new ConfigError([{ file: loaded.file ?? '<config>', line: 1, col: 1, path: `apis.${id}.openapi`, message: `the specification ${cfg.openapi} was not fetched` }]);
+    }
     apis.set(id, {
       id,
       info: { id, name: cfg.displayName ?? id, path: cfg.path },
       type: cfg.type,
-      prefix: cfg.path === '' ? '' : `/${cfg.path}`,
+      prefix,
       defaultBackendId: cfg.backend ?? null,
       deployments: cfg.deployments ? new Set(cfg.deployments) : null,
       subscriptionRequired: cfg.subscriptionRequired,
       allowTrace: cfg.allowTrace,
+      operations: spec === undefined ? null : new OperationMatcher(spec.operations),
+      passThrough: cfg.passThrough === true,
+      mcp: spec !== undefined && cfg.mcp?.enabled === true ? new McpEndpoint(id, prefix, spec, cfg.mcp) : null,
     });
   }
 

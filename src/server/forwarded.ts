@@ -15,7 +15,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseIpRange } from '../util/ip-range.ts';
 
 /** Removed from requests of untrusted peers: each names a client, host, scheme or URL the gateway did not see. */
-const FORWARDED_HEADERS: ReadonlySet<string> = new Set([
+export const FORWARDED_HEADERS: ReadonlySet<string> = new Set([
   'x-forwarded-for',
   'forwarded',
   'x-real-ip',

@@ -14,6 +14,7 @@ import { presentedKey } from '../auth/key-store.ts';
 import { matchOpenAiRoute } from '../providers/openai/routes.ts';
 import { parseJsonObject, withStreamUsage } from '../providers/openai/request.ts';
 import type { ApiRuntime, Runtime } from '../gateway/runtime.ts';
+import type { McpEndpoint } from '../mcp/endpoint.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { describeCause, type Logger } from '../observability/logger.ts';
 import { readBody } from './read-body.ts';
@@ -104,6 +105,10 @@ export class RequestHandler {
       if (api === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No API is mounted at ${ctx.request.path}.`);
       // A backend may echo TRACE back, headers included (RFC 9110 §9.3.8).
       if (ctx.request.method === 'TRACE' && !api.allowTrace) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed on this API.');
+      if (api.mcp !== null && ctx.request.path === api.mcp.path) {
+        await this.#serveMcp(ctx, req, res, runtime, api, api.mcp);
+        return;
+      }
       await this.#prepare(ctx, req, runtime, api);
       if (ctx.response === null) {
         // Budgets reserve with the limit policies, in the one admission after the inbound section.
@@ -137,6 +142,26 @@ export class RequestHandler {
     this.#finish(ctx, outcome);
   }
 
+  /**
+   * An API's MCP endpoint: authenticated like any call (no key → 401), body read within the same
+   * bound, then answered by the MCP server, whose tool calls come back in through `handle` and run
+   * the pipeline of their operation. The MCP request itself runs no policies: a limit on tool
+   * calls counts tool calls, not the client's `initialize` and `tools/list`.
+   */
+  async #serveMcp(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, runtime: Runtime, api: ApiRuntime, mcp: McpEndpoint): Promise<void> {
+    ctx.api = api.info;
+    ctx.operation = MCP_OPERATION;
+    if (ctx.request.method !== 'POST') {
+      // Stateless: no server-to-client stream to open (GET), no session to end (DELETE).
+      throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.request.method} is not allowed on the MCP endpoint: send MCP messages with POST.`, { headers: { allow: 'POST' } });
+    }
+    this.#authenticate(ctx, runtime, api);
+    const body = await readBody(req, runtime.config.gateway.maxBodyBytes);
+    await mcp.handle(req, res, body, { headers: ctx.request.headers, key: ctx.presentedKey, ip: ctx.request.ip }, this.handle);
+    ctx.response = { status: res.statusCode, headers: {}, body: { kind: 'buffer', data: EMPTY } };
+    this.#finish(ctx, { clientGone: !res.writableFinished, tap: null });
+  }
+
   /** Route → authenticate → body. May answer directly (models list) by setting ctx.response. */
   async #prepare(ctx: RequestContext, req: IncomingMessage, runtime: Runtime, api: ApiRuntime): Promise<void> {
     const request = ctx.request;
@@ -158,6 +183,18 @@ export class RequestHandler {
       if (route.route.deployment !== null) {
         ctx.deployment = route.route.deployment;
         request.matchedParameters.set('deployment-id', route.route.deployment);
+      }
+    } else if (api.operations !== null) {
+      const m = api.operations.match(routeMethod, request.suffix);
+      if (m.ok) {
+        ctx.operation = m.info;
+        for (const [name, value] of m.params) request.matchedParameters.set(name, value);
+      } else if (api.passThrough) {
+        ctx.operation = { id: 'Passthrough', name: 'Passthrough', method: request.method, urlTemplate: '/*' };
+      } else if (m.reason === 'method') {
+        throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}.`);
+      } else {
+        throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No operation matches ${request.method} ${request.path}.`);
       }
     } else {
       ctx.operation = { id: 'Passthrough', name: 'Passthrough', method: request.method, urlTemplate: '/*' };
@@ -329,6 +366,9 @@ function settleAttempt(ctx: RequestContext, outcome: WriteOutcome): void {
   else if (outcome.clientGone) attempt.cancelled();
   else attempt.succeeded();
 }
+
+const MCP_OPERATION = { id: 'mcp', name: 'MCP endpoint', method: 'POST', urlTemplate: '/mcp' } as const;
+const EMPTY = Buffer.alloc(0);
 
 const PREFLIGHT_PIPELINES = new WeakMap<Pipeline, Pipeline>();
 
