@@ -14,6 +14,7 @@ import { deferredDefinitions } from './deferred/index.ts';
 import { emitMetricDefinition } from './emit-metric/index.ts';
 import { forwardRequestDefinition } from './forward-request/index.ts';
 import { ipFilterDefinition } from './ip-filter/index.ts';
+import { llmContentSafetyDefinition } from './llm-content-safety/index.ts';
 import { llmTokenLimitDefinition } from './llm-token-limit/index.ts';
 import { quotaByKeyDefinition } from './quota-by-key/index.ts';
 import { quotaDefinition } from './quota/index.ts';
@@ -49,6 +50,7 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   emitMetricDefinition,
   forwardRequestDefinition,
   ipFilterDefinition,
+  llmContentSafetyDefinition,
   llmTokenLimitDefinition,
   quotaByKeyDefinition,
   quotaDefinition,

@@ -11,6 +11,7 @@ import type { LimitStore } from '../state/limit-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { IdentityService } from '../identity/service.ts';
+import type { ContentSafetyServices } from '../content-safety/services.ts';
 
 export interface PolicyServices {
   /** Every configured backend id: a pool's members, or a single backend as a pool of one. */
@@ -35,4 +36,6 @@ export interface PolicyServices {
   readonly identity: IdentityService;
   /** Entra ID authority for validate-azure-ad-token (config `identity.authorityHost`, else the service's). */
   readonly entraAuthorityHost: string;
+  /** `llm-content-safety` defaults and the local engines (config `contentSafety`). */
+  readonly contentSafety: ContentSafetyServices;
 }

@@ -1,6 +1,6 @@
 /**
  * Attribute schemas of the AI-gateway policies whose behaviour lands in later releases (token
- * limits, semantic cache, token metrics, loggers, content safety). They are parsed and validated
+ * limits, semantic cache, token metrics, loggers). They are parsed and validated
  * now, so a document that uses them loads (and a typo in one is a load error today, not later).
  * @module
  */
@@ -51,13 +51,6 @@ export const DEFERRED: readonly DeferredSpec[] = [
     attrs: { 'logger-id': str({ required: true, ref: 'logger' }), 'partition-id': str(), 'partition-key': str({ expr: true }) },
     text: true,
     arrives: 'usage loggers',
-  },
-  {
-    names: ['llm-content-safety'],
-    sections: ['inbound'],
-    attrs: { 'backend-id': str({ required: true, ref: 'backend' }), 'shield-prompt': bool(), 'enforce-on-completions': bool() },
-    children: { categories: { 'output-type': { kind: { oneOf: ['FourSeverityLevels', 'EightSeverityLevels'] } } }, blocklists: {} },
-    arrives: 'content safety',
   },
   {
     names: ['validate-content'],
