@@ -7,7 +7,7 @@
  * Regular expressions here have no nested unbounded quantifiers: matching is linear in the text.
  * @module
  */
-import { foldText, squash } from './normalise.ts';
+import { foldText, squash, visibleText } from './normalise.ts';
 
 // In a pattern, `_` separates words and `_?` is an optional separator; a phrase is compiled once
 // with separators as runs of non-letters (the spaced form) and once with none (the squashed form).
@@ -21,11 +21,12 @@ const PHRASES: readonly string[] = [
   `${V}_${D}${Q}_${T}`,
   `${V}_(?:all|everything|anything)_(?:you_(?:were|have_been)_told|(?:that_)?(?:came_)?(?:before|above)|(?:i_)?said_(?:before|above)|(?:the_)?(?:rules|instructions))`,
   `you_(?:are|re)_now_(?:dan|free|unrestricted|unfiltered|uncensored|jailbroken|evil|unchained|liberated|in_(?:developer|god|dan|jailbreak|unrestricted)_mode|no_longer_(?:bound|restricted|an_ai|limited))`,
+  `you_(?:are|re)_no_longer_(?:bound|restricted|limited|an_ai|required_to_follow)`,
   `(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode_(?:enabled|activated|is_on|on)`,
   `(?:enable|activate|enter|switch_to)_(?:the_)?(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode`,
   `do_anything_now`,
   `(?:reveal|print|show|repeat|output|display|leak|disclose|tell_me|give_me|write_out|spell_out|recite)_(?:me_)?(?:your|the)_(?:full_|entire_|complete_|exact_|hidden_|secret_|original_|initial_|verbatim_)?(?:system_prompt|system_message|initial_instructions|hidden_instructions|original_instructions|instructions_above|prompt_above|pre_?prompt|system_instructions|developer_(?:message|instructions))`,
-  `(?:pretend|imagine|act|behave|roleplay)_(?:that_)?(?:you_are|you_re|to_be|as|like)_${WORDS}(?:without|with_no|free_of|free_from|unbound_by|no)_(?:any_)?(?:restrictions|rules|limits|limitations|filters|guidelines|ethics|morals|censorship|boundaries|content_polic(?:y|ies))`,
+  `(?:pretend|imagine|act|behave|roleplay)_(?:that_)?(?:you_are|you_re|to_be|as|like)_${WORDS}(?:without|with_no|free_of|free_from|unbound_by|no)_(?:any_|all_)?(?:restrictions|rules|limits|limitations|filters|guidelines|ethics|morals|censorship|boundaries|content_polic(?:y|ies))`,
   `(?:your_)?(?:new|updated|revised|real|actual|true)_(?:system_)?instructions_(?:are|follow|below|from_now)`,
   `from_now_on_you_(?:will|must|are|shall|should)_${WORDS}(?:ignore|not_follow|disregard|answer_without|respond_without|have_no|never_refuse)`,
   `(?:system|admin|administrator|developer|security)_override`,
@@ -46,8 +47,11 @@ function compile(phrase: string, squashed: boolean): RegExp {
 
 const SPACED = new RegExp(PHRASES.map((p) => compile(p, false).source).join('|'));
 const SQUASHED = new RegExp(PHRASES.map((p) => compile(p, true).source).join('|'));
-/** Chat-template control tokens smuggled into content, matched before folding (which maps `|` to `l`). */
-const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
+/**
+ * Chat-template control tokens smuggled into content, and a sentence opening "New instructions:",
+ * matched before folding (which maps `|` to `l` and drops the colon).
+ */
+const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>|(?:^|[\n.!?]\s*)(?:new|updated|revised) (?:system )?instructions\s*:/;
 
 export interface InjectionHit {
   /** Which form matched: the phrase as written, or only once spacing and punctuation were removed. */
@@ -56,8 +60,9 @@ export interface InjectionHit {
 
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
-  if (TEMPLATE_TOKENS.test(text.toLowerCase())) return { form: 'template' };
-  const folded = foldText(text);
+  const visible = visibleText(text).toLowerCase();
+  if (TEMPLATE_TOKENS.test(visible)) return { form: 'template' };
+  const folded = foldText(visible);
   if (SPACED.test(folded)) return { form: 'spaced' };
   if (SQUASHED.test(squash(folded))) return { form: 'squashed' };
   return undefined;

@@ -30,11 +30,15 @@ const foldChar = (c: string): string => FOLD[c] ?? c;
  * and substitutions folded. Accented letters keep their base letter (NFKD marks are dropped).
  */
 export function foldText(text: string): string {
-  let t = text.normalize('NFKC').replace(INVISIBLE, '');
-  t = t.toLowerCase();
+  let t = visibleText(text).toLowerCase();
   // Combining marks stacked on a letter ("i̇gnore", Zalgo text) are dropped.
   if (/[^\x00-\x7f]/.test(t)) t = t.normalize('NFKD').replace(/[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g, '');
   return t.replace(FOLDABLE, foldChar);
+}
+
+/** NFKC with the invisible characters removed: what a reader sees, before any folding. */
+export function visibleText(text: string): string {
+  return text.normalize('NFKC').replace(INVISIBLE, '');
 }
 
 /** Only letters (after folding): "i g n o r e", "i.g.n.o.r.e" and "ign-ore" all become "ignore". */

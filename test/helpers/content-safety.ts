@@ -38,7 +38,7 @@ export function chatCalls(t: TestGateway): number {
 
 /** The content-safety calls the simulator recorded (of its last 100 requests). */
 export function csCalls(t: TestGateway, op: 'text:analyze' | 'text:shieldPrompt'): Array<{ url: string; headers: Record<string, unknown>; body: Record<string, unknown> }> {
-  return t.sim.requests.filter((r) => r.path === `/contentsafety/${op}`).map((r) => ({ url: r.url, headers: r.headers as Record<string, unknown>, body: r.body as Record<string, unknown> }));
+  return t.sim.requests.filter((r) => r.path === `/contentsafety/${op}`).map((r) => ({ url: r.url, headers: r.headers, body: r.body as Record<string, unknown> }));
 }
 
 export interface FakeModel {
