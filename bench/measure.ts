@@ -68,7 +68,7 @@ export function percentile(sorted: Float64Array, p: number): number {
  * from the raw per-response times: autocannon's own histogram has 1 ms
  * buckets, too coarse for the sub-millisecond differences compared here.
  */
-export function load(origin: string, apiKey: string, connections: number, durationS: number): Promise<LoadResult> {
+export function load(origin: string, apiKey: string, connections: number, durationS: number, body: string = BODY): Promise<LoadResult> {
   const samples: number[] = [];
   return new Promise((resolve, reject) => {
     const opts: AcOptions = {
@@ -76,7 +76,7 @@ export function load(origin: string, apiKey: string, connections: number, durati
       method: 'POST',
       connections,
       duration: durationS,
-      body: BODY,
+      body,
       headers: headersFor(apiKey),
       timeout: 10,
     };

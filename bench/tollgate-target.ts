@@ -51,6 +51,10 @@ export interface Variant {
   redisUrl?: string;
   /** The API's backend is a pool of three members (the same backend, three connection pools), each with a circuit breaker. */
   pool?: boolean;
+  /** Any other API policy document (wins over `limits` and `cache`). */
+  policy?: string;
+  /** More top-level config sections, as YAML. */
+  extraYaml?: string;
 }
 
 const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker: BREAKER }
@@ -62,7 +66,7 @@ const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker
 `.replaceAll('BREAKER', '{ rules: [{ failureCondition: { count: 5, interval: PT1M, statusCodeRanges: [{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: PT1M, acceptRetryAfter: true }] }');
 
 function configYaml(port: number, adminPort: number, backendPort: number, v: Variant): string {
-  const policy = v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : undefined;
+  const policy = v.policy ?? (v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : undefined);
   const api =
     policy !== undefined
       ? `  openai:
@@ -89,7 +93,7 @@ products:
   bench: { apis: [openai] }
 subscriptions:
   bench: { product: bench, keys: ["{{bench-key}}"] }
-${state}${cacheSection}`;
+${state}${cacheSection}${v.extraYaml ?? ''}`;
 }
 
 async function isReady(url: string): Promise<boolean> {

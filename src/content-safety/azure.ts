@@ -91,7 +91,11 @@ function analyzeCalls(text: string, rules: Rules, size: number, overlap: number)
   return windows(text, size, overlap).map((w) => ({ op: 'analyze', text: w }));
 }
 
-/** The user's text as userPrompt windows; other text as documents, five (and 10,000 characters) per call. */
+/**
+ * The user's text as userPrompt windows; other untrusted text (tool results, assistant turns) as
+ * documents, five (and 10,000 characters) per call. System and developer messages are the
+ * application's own instructions and are not sent to the shield.
+ */
 function shieldCalls(pieces: readonly TextPiece[]): Call[] {
   const calls: Call[] = [];
   const user = pieces.filter((p) => p.user).map((p) => p.text).join('\n');
@@ -99,7 +103,7 @@ function shieldCalls(pieces: readonly TextPiece[]): Call[] {
   let batch: string[] = [];
   let size = 0;
   for (const p of pieces) {
-    if (p.user) continue;
+    if (p.user || p.trusted) continue;
     for (const w of windows(p.text, MAX_ANALYZE_CHARS)) {
       if (batch.length === MAX_SHIELD_DOCUMENTS || size + w.length > MAX_ANALYZE_CHARS) {
         calls.push({ op: 'shield', userPrompt: '', documents: batch });

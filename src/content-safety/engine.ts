@@ -28,10 +28,14 @@ export type Finding =
   | { readonly kind: 'attack'; readonly source: 'user prompt' | 'documents' }
   | { readonly kind: 'pii'; readonly type: PiiType };
 
-/** One piece of prompt text; `user` for the user's own messages (Prompt Shields' userPrompt). */
+/**
+ * One piece of prompt text: `user` for the user's own messages (Prompt Shields' userPrompt);
+ * `trusted` for the application's own instructions (system, developer), which attack checks skip.
+ */
 export interface TextPiece {
   readonly text: string;
   readonly user: boolean;
+  readonly trusted: boolean;
 }
 
 export interface Engine {

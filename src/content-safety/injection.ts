@@ -7,7 +7,7 @@
  * Regular expressions here have no nested unbounded quantifiers: matching is linear in the text.
  * @module
  */
-import { foldText, squash, visibleText } from './normalise.ts';
+import { foldLayers, squash } from './normalise.ts';
 
 // In a pattern, `_` separates words and `_?` is an optional separator; a phrase is compiled once
 // with separators as runs of non-letters (the spaced form) and once with none (the squashed form).
@@ -41,17 +41,71 @@ function compile(phrase: string, squashed: boolean): RegExp {
     .replaceAll('_?', squashed ? '' : '(?:[^a-z]+)?')
     .replaceAll('_', squashed ? '' : '[^a-z]+')
     // Up to six words: linear in both forms (letters and separators never overlap).
-    .replaceAll(WORDS, squashed ? '[a-z]{0,60}?' : '(?:[a-z]+[^a-z]+){0,6}?');
-  return new RegExp(squashed ? source : `(?<![a-z])${source}`);
+    .replaceAll(WORDS, squashed ? '[a-z]{0,60}?' : '(?:[a-z]+[^a-z]+){0,8}?');
+  return new RegExp(source);
 }
 
-const SPACED = new RegExp(PHRASES.map((p) => compile(p, false).source).join('|'));
-const SQUASHED = new RegExp(PHRASES.map((p) => compile(p, true).source).join('|'));
 /**
- * Chat-template control tokens smuggled into content, and a sentence opening "New instructions:",
- * matched before folding (which maps `|` to `l` and drops the colon).
+ * Every word a phrase can start with. A flat alternation of words is matched quickly by V8
+ * (a few µs over a long prompt), while the phrases' alternation tried at every position costs
+ * ~20× more; so the phrases are tried (sticky) only where one of these words starts.
+ * src/content-safety/injection.test.ts checks the two ways agree on every labelled prompt.
  */
-const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>|(?:^|[\n.!?]\s*)(?:new|updated|revised) (?:system )?instructions\s*:/;
+const FIRST_WORDS = new RegExp(
+  `(?<![a-z])(?:${[
+    'ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'abandon', 'discard', 'neglect', 'drop',
+    'you', 'developer', 'god', 'dan', 'jailbreak', 'unrestricted', 'unfiltered', 'enable', 'activate', 'enter', 'switch',
+    'do', 'don', 'dont', 'reveal', 'print', 'show', 'repeat', 'output', 'display', 'leak', 'disclose', 'tell', 'give', 'write', 'spell', 'recite',
+    'pretend', 'imagine', 'act', 'behave', 'roleplay', 'your', 'new', 'updated', 'revised', 'real', 'actual', 'true', 'from',
+    'system', 'admin', 'administrator', 'security', 'stop', 'disable', 'turn', 'remove', 'deactivate', 'respond', 'answer', 'reply',
+  ].join('|')})(?![a-z])`,
+  'g',
+);
+const PHRASE_AT = new RegExp(PHRASES.map((p) => compile(p, false).source).join('|'), 'y');
+/** The same phrases tried at every word start (tests compare it with the anchored search). */
+export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASE_AT.source})`);
+
+function spacedPhrase(folded: string): boolean {
+  FIRST_WORDS.lastIndex = 0;
+  for (let m = FIRST_WORDS.exec(folded); m !== null; m = FIRST_WORDS.exec(folded)) {
+    PHRASE_AT.lastIndex = m.index;
+    if (PHRASE_AT.test(folded)) return true;
+  }
+  return false;
+}
+// Chat-template tokens taken apart ("< | i m _ s t a r t | >") leave these letters behind.
+const SQUASHED = new RegExp([...PHRASES.map((p) => compile(p, true).source), 'imstart|imend|endoftext|startheaderid'].join('|'));
+/**
+ * Signs that words were taken apart: three single letters in a row ("i g n"), a word longer
+ * than any English one ("ignorepreviousinstructions"), or several letter-symbol-letter breaks
+ * ("ig-no-re pre.vi.ous"; an e-mail address or one hyphenated word is not enough). Only then is
+ * the letters-only form worth matching. One pass over the character codes.
+ */
+function takenApart(s: string): boolean {
+  let run = 0;
+  let singles = 0;
+  let splits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    if (c >= 97 && c <= 122) {
+      if (++run >= 25) return true;
+      continue;
+    }
+    if (run > 0) {
+      singles = run === 1 ? singles + 1 : 0;
+      if (singles >= 3) return true;
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c !== 32 && c !== 39 && c !== 10 && c !== 13 && c !== 9 && next >= 97 && next <= 122 && ++splits >= 4) return true;
+    }
+    run = 0;
+  }
+  return false;
+}
+
+/** Chat-template control tokens smuggled into content, matched before folding (which maps `|` to `l`). */
+const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
+/** A sentence opening "New instructions:", on the folded text (look-alikes and digits undone, the colon kept). */
+const NEW_INSTRUCTIONS = /(?:^|[\n.!?]\s*)(?:new|updated|revised)[^a-z\n:]+(?:system[^a-z\n:]+)?instructions\s*:/;
 
 export interface InjectionHit {
   /** Which form matched: the phrase as written, or only once spacing and punctuation were removed. */
@@ -60,10 +114,11 @@ export interface InjectionHit {
 
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
-  const visible = visibleText(text).toLowerCase();
-  if (TEMPLATE_TOKENS.test(visible)) return { form: 'template' };
-  const folded = foldText(visible);
-  if (SPACED.test(folded)) return { form: 'spaced' };
-  if (SQUASHED.test(squash(folded))) return { form: 'squashed' };
+  const { visible, letters, folded } = foldLayers(text);
+  if ((visible.includes('<') || visible.includes('[')) && (TEMPLATE_TOKENS.test(visible) || TEMPLATE_TOKENS.test(folded))) return { form: 'template' };
+  // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
+  // letters in a row either way; a digit-folded phone number would look like letters taken apart).
+  if (spacedPhrase(folded) || (folded.includes('instructions') && NEW_INSTRUCTIONS.test(folded))) return { form: 'spaced' };
+  if (takenApart(letters) && SQUASHED.test(squash(folded))) return { form: 'squashed' };
   return undefined;
 }

@@ -52,7 +52,7 @@ export class LocalEngine implements Engine {
 
   checkPrompt(pieces: readonly TextPiece[], rules: Rules): Promise<Finding | null> {
     for (const p of pieces) {
-      const f = this.#checkText(p.text, rules, rules.shieldPrompt, p.user);
+      const f = this.#checkText(p.text, rules, rules.shieldPrompt && !p.trusted, p.user);
       if (f !== null) return Promise.resolve(f);
     }
     return Promise.resolve(null);

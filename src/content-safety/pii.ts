@@ -26,12 +26,16 @@ export const REDACTION: Readonly<Record<PiiType, string>> = {
   ip: '[IP_REDACTED]',
 };
 
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
+/** An e-mail's domain, matched from just after its '@' (sticky). */
+const EMAIL_DOMAIN = /[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/y;
+const LOCAL_PART = /[A-Za-z0-9._%+-]/;
 const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/g;
 const PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,5}){1,4}(?![\w])/g;
 const IPV4 = /(?<!\d|\d\.)\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)/g;
 const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
+/** Text without this has no IPv6 address (two colons with hex between, or "::"): the costly scan is skipped. */
+const IPV6_HINT = /[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:|::/;
 
 export function luhn(digits: string): boolean {
   let sum = 0;
@@ -90,7 +94,7 @@ export function findPii(text: string, types: ReadonlySet<PiiType>): PiiMatch[] {
     }
   };
   // Cheap pre-checks: no '@', no e-mail; no digit, no card, phone, IBAN or IPv4.
-  if (text.includes('@')) scan(EMAIL, 'email', () => true);
+  if (types.has('email')) findEmails(text, found);
   if (/\d/.test(text)) {
     scan(CARD, 'card', (s) => {
       const d = s.replace(/[ -]/g, '');
@@ -100,8 +104,23 @@ export function findPii(text: string, types: ReadonlySet<PiiType>): PiiMatch[] {
     scan(IPV4, 'ip', (s) => isIPv4(s));
     scan(PHONE, 'phone', phoneLike);
   }
-  if (text.includes(':')) scan(IPV6, 'ip', (s) => s.length >= 3 && isIPv6(s) && s.includes('::') !== /^:+$/.test(s));
+  if (IPV6_HINT.test(text)) scan(IPV6, 'ip', (s) => s.length >= 3 && isIPv6(s) && s.includes('::') !== /^:+$/.test(s));
   return found.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * E-mail addresses, found from each '@' outwards: a regular expression that starts at every
+ * position would re-read up to 64 characters of would-be local part at each one.
+ */
+function findEmails(text: string, out: PiiMatch[]): void {
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > 0 && at - start < 64 && LOCAL_PART.test(text.charAt(start - 1))) start--;
+    if (start === at || (start > 0 && LOCAL_PART.test(text.charAt(start - 1)))) continue;
+    EMAIL_DOMAIN.lastIndex = at + 1;
+    const m = EMAIL_DOMAIN.exec(text);
+    if (m !== null) out.push({ type: 'email', start, end: at + 1 + m[0].length });
+  }
 }
 
 /** `text` with every match replaced by its type's placeholder. */

@@ -10,6 +10,8 @@
 /** One piece of prompt text and where it came from (for redaction, which writes it back). */
 export interface PromptPart {
   readonly text: string;
+  /** The message's role (`user` for a legacy `prompt` or a Responses `input` string, `system` for `instructions`). */
+  readonly role: string;
   /** Replaces this part's text in the request JSON (used by PII redaction). */
   readonly replace: (text: string) => void;
 }
@@ -19,50 +21,40 @@ export function promptParts(json: Record<string, unknown>): PromptPart[] {
   const parts: PromptPart[] = [];
   const messages = json['messages'];
   if (Array.isArray(messages)) {
-    for (const m of messages) if (isRecord(m)) contentParts(m, 'content', parts);
+    for (const m of messages) if (isRecord(m)) contentParts(m, parts);
   }
   const prompt = json['prompt'];
-  if (typeof prompt === 'string') parts.push(slot(json, 'prompt', prompt));
-  else if (Array.isArray(prompt)) prompt.forEach((p, i) => typeof p === 'string' && parts.push(slot(prompt, i, p)));
+  if (typeof prompt === 'string') parts.push(slot(json, 'prompt', prompt, 'user'));
+  else if (Array.isArray(prompt)) prompt.forEach((p, i) => typeof p === 'string' && parts.push(slot(prompt, i, p, 'user')));
   const input = json['input'];
-  if (typeof input === 'string') parts.push(slot(json, 'input', input));
-  else if (Array.isArray(input)) for (const item of input) if (isRecord(item)) contentParts(item, 'content', parts);
+  if (typeof input === 'string') parts.push(slot(json, 'input', input, 'user'));
+  else if (Array.isArray(input)) for (const item of input) if (isRecord(item)) contentParts(item, parts);
   const instructions = json['instructions'];
-  if (typeof instructions === 'string') parts.push(slot(json, 'instructions', instructions));
+  if (typeof instructions === 'string') parts.push(slot(json, 'instructions', instructions, 'system'));
   return parts;
 }
 
-/** The user's own text (for prompt shields' `userPrompt`); other roles go as `documents`. */
-export function isUserText(json: Record<string, unknown>): (index: number) => boolean {
-  const roles: boolean[] = [];
-  const messages = json['messages'];
-  if (Array.isArray(messages)) {
-    for (const m of messages) {
-      if (!isRecord(m)) continue;
-      const user = m['role'] === 'user';
-      const c = m['content'];
-      if (typeof c === 'string') roles.push(user);
-      else if (Array.isArray(c)) for (const p of c) if (isRecord(p) && typeof p['text'] === 'string') roles.push(user);
-    }
-  }
-  return (i) => roles[i] ?? true;
+/** The application's own instructions (system, developer): not where a prompt attack comes from. */
+export function isTrustedRole(role: string): boolean {
+  return role === 'system' || role === 'developer';
 }
 
-function contentParts(holder: Record<string, unknown>, key: string, out: PromptPart[]): void {
-  const c = holder[key];
+function contentParts(message: Record<string, unknown>, out: PromptPart[]): void {
+  const c = message['content'];
+  const role = typeof message['role'] === 'string' ? message['role'] : 'user';
   if (typeof c === 'string') {
-    out.push(slot(holder, key, c));
+    out.push(slot(message, 'content', c, role));
     return;
   }
   if (!Array.isArray(c)) return;
   for (const p of c) {
     // `text` parts of chat content, `input_text` / `output_text` of the Responses API.
-    if (isRecord(p) && typeof p['text'] === 'string') out.push(slot(p, 'text', p['text']));
+    if (isRecord(p) && typeof p['text'] === 'string') out.push(slot(p, 'text', p['text'], role));
   }
 }
 
-function slot(holder: Record<string, unknown> | unknown[], key: string | number, text: string): PromptPart {
-  return { text, replace: (t) => void ((holder as Record<string | number, unknown>)[key] = t) };
+function slot(holder: Record<string, unknown> | unknown[], key: string | number, text: string, role: string): PromptPart {
+  return { text, role, replace: (t) => void ((holder as Record<string | number, unknown>)[key] = t) };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

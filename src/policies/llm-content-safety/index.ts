@@ -17,7 +17,7 @@ import type { Dyn } from '../../policy-docs/values.ts';
 import { AzureContentSafety, MAX_ANALYZE_CHARS } from '../../content-safety/azure.ts';
 import { CATEGORIES, ContentSafetyUnavailable, describeFinding, findingLabel, type Category, type Engine, type Finding, type Rules } from '../../content-safety/engine.ts';
 import type { LocalEngine } from '../../content-safety/local.ts';
-import { isUserText, promptParts } from '../../content-safety/text.ts';
+import { isTrustedRole, promptParts } from '../../content-safety/text.ts';
 import { configuredCredentials } from '../../upstream/side-call.ts';
 import { checkCompletion, type CompletionCheck } from './completions.ts';
 
@@ -110,10 +110,13 @@ export const llmContentSafetyDefinition: PolicyDefinition = {
         const json = ctx.request.json;
         const usage = ctx.metering?.usage;
         if (ctx.preflight || json === null || (usage !== 'chat' && usage !== 'completions' && usage !== 'responses')) return;
-        const parts = promptParts(json);
-        if (local !== undefined && local.redact(parts) > 0) rewriteBody(ctx, json);
-        const user = isUserText(json);
-        const pieces = promptParts(json).map((p, i) => ({ text: p.text, user: user(i) }));
+        let parts = promptParts(json);
+        // Redaction rewrites the parts in place; the check then sees the redacted text.
+        if (local !== undefined && local.redact(parts) > 0) {
+          rewriteBody(ctx, json);
+          parts = promptParts(json);
+        }
+        const pieces = parts.map((p) => ({ text: p.text, user: p.role === 'user', trusted: isTrustedRole(p.role) }));
         let finding: Finding | null = null;
         try {
           finding = await engine.checkPrompt(pieces, rulesFor(ctx), ctx.signal);
