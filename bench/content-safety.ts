@@ -29,7 +29,16 @@ import { detectInjection } from '../src/content-safety/injection.ts';
 import { findPii, PII_TYPES } from '../src/content-safety/pii.ts';
 
 const { values } = parseArgs({
-  options: { slices: { type: 'string', default: '10' }, 'slice-seconds': { type: 'string', default: '2' }, concurrency: { type: 'string', default: '16' }, 'no-pin': { type: 'boolean', default: false } },
+  options: {
+    slices: { type: 'string', default: '10' },
+    'slice-seconds': { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '16' },
+    'no-pin': { type: 'boolean', default: false },
+    /** `redact` (default): the prompt's e-mail and phone are redacted and the body re-serialised; `off`: injection heuristics only. */
+    pii: { type: 'string', default: 'redact' },
+    /** Skip the stream hold-back part. */
+    'no-stream': { type: 'boolean', default: false },
+  },
 });
 const CYCLES = Number(values.slices);
 const SLICE_S = Number(values['slice-seconds']);
@@ -44,7 +53,7 @@ const PROMPT =
   'the refund timeline, the steps to update the payment method, and compares monthly and annual plans.';
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Answer as the billing team.' }, { role: 'user', content: PROMPT }] });
 const GUARD_POLICY = '<policies><inbound><base /><llm-content-safety backend-id="guard" shield-prompt="true" /></inbound></policies>';
-const GUARD_YAML = 'contentSafety:\n  engines:\n    guard: { type: local, pii: { action: redact } }\n';
+const GUARD_YAML = `contentSafety:\n  engines:\n    guard: { type: local, pii: { action: ${values.pii === 'off' ? 'off' : 'redact'} } }\n`;
 
 async function throughput(): Promise<void> {
   process.once('exit', killAllSync);
@@ -162,7 +171,7 @@ async function holdBack(): Promise<void> {
   await sim.close();
 }
 
-console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s, concurrency ${CONCURRENCY})`);
+console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'})`);
 engineAlone();
 await throughput();
-await holdBack();
+if (values['no-stream'] !== true) await holdBack();
