@@ -70,13 +70,13 @@ export function percentile(sorted: Float64Array, p: number): number {
  * from the raw per-response times: autocannon's own histogram has 1 ms
  * buckets, too coarse for the sub-millisecond differences compared here.
  */
-export async function load(origin: string, apiKey: string, connections: number, durationS: number): Promise<LoadResult> {
+export async function load(origin: string, apiKey: string, connections: number, durationS: number, body: string = BODY): Promise<LoadResult> {
   const wrk = loadGenerator() === 'wrk' ? ensureWrk() : null;
   if (wrk !== null) {
-    const r = await runWrk(wrk, origin + CHAT_PATH, headersFor(apiKey), BODY, connections, durationS);
+    const r = await runWrk(wrk, origin + CHAT_PATH, headersFor(apiKey), body, connections, durationS);
     return { ...r, durationS: r.durationS > 0 ? r.durationS : durationS, rps: r.requests / (r.durationS > 0 ? r.durationS : durationS) };
   }
-  return autocannonLoad(origin, apiKey, connections, durationS);
+  return autocannonLoad(origin, apiKey, connections, durationS, body);
 }
 
 /** `wrk` (the default; BENCH_LOAD_GENERATOR=autocannon picks autocannon), or autocannon when wrk cannot be had. */
@@ -85,7 +85,7 @@ export function loadGenerator(): 'wrk' | 'autocannon' {
   return ensureWrk() === null ? 'autocannon' : 'wrk';
 }
 
-function autocannonLoad(origin: string, apiKey: string, connections: number, durationS: number): Promise<LoadResult> {
+function autocannonLoad(origin: string, apiKey: string, connections: number, durationS: number, body: string): Promise<LoadResult> {
   const samples: number[] = [];
   return new Promise((resolve, reject) => {
     const opts: AcOptions = {
@@ -93,7 +93,7 @@ function autocannonLoad(origin: string, apiKey: string, connections: number, dur
       method: 'POST',
       connections,
       duration: durationS,
-      body: BODY,
+      body,
       headers: headersFor(apiKey),
       timeout: 10,
     };

@@ -61,6 +61,10 @@ export interface Variant {
   pool?: boolean;
   /** The usage ledger on SQLite (a file beside the temporary config file). */
   ledger?: boolean;
+  /** Any other API policy document (wins over `limits` and `cache`). */
+  policy?: string;
+  /** More top-level config sections, as YAML. */
+  extraYaml?: string;
 }
 
 const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker: BREAKER }
@@ -72,7 +76,7 @@ const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker
 `.replaceAll('BREAKER', '{ rules: [{ failureCondition: { count: 5, interval: PT1M, statusCodeRanges: [{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: PT1M, acceptRetryAfter: true }] }');
 
 function configYaml(port: number, adminPort: number, backendPort: number, v: Variant): string {
-  const policy = v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : v.meteringDir !== undefined ? METERING_POLICY : undefined;
+  const policy = v.policy ?? (v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : v.meteringDir !== undefined ? METERING_POLICY : undefined);
   const api =
     policy !== undefined
       ? `  openai:
@@ -100,7 +104,7 @@ products:
   bench: { apis: [openai] }
 subscriptions:
   bench: { product: bench, keys: ["{{bench-key}}"] }
-${state}${cacheSection}${v.ledger === true ? 'ledger: { store: sqlite, path: ledger.sqlite }\n' : ''}${loggers}`;
+${state}${cacheSection}${v.ledger === true ? 'ledger: { store: sqlite, path: ledger.sqlite }\n' : ''}${loggers}${v.extraYaml ?? ''}`;
 }
 
 async function isReady(url: string): Promise<boolean> {

@@ -8,17 +8,11 @@
  * `EmbeddingsError`, which the lookup turns into a miss (never an error for the client).
  * @module
  */
-import type { Backend } from '../upstream/backend.ts';
 import type { BackendPool } from '../upstream/pool.ts';
 import { normaliseUsage } from '../core/usage.ts';
-import { readCapped } from '../upstream/read-bounded.ts';
+import { postJson, type CredentialsFor } from '../upstream/side-call.ts';
 
-/** A backend's credential headers (lower-case names) for one request. */
-export type CredentialsFor = (backend: Backend, signal: AbortSignal) => Promise<Readonly<Record<string, string>>>;
-
-/** The backend's configured `credentials`: headers, a bearer, or a managed-identity / OAuth2 token from the identity cache. */
-export const configuredCredentials: CredentialsFor = async (backend) =>
-  backend.bearerToken === null ? backend.credentialHeaders : { ...backend.credentialHeaders, authorization: `Bearer ${await backend.bearerToken()}` };
+export { configuredCredentials, type CredentialsFor } from '../upstream/side-call.ts';
 
 /** Azure OpenAI's token audience, the one APIM uses for `embeddings-backend-auth="system-assigned"`. */
 const COGNITIVE_SERVICES = 'https://cognitiveservices.azure.com';
@@ -64,57 +58,24 @@ const MAX_DIMENSIONS = 16_384;
 const AZURE_API_VERSION = '2024-10-21';
 
 export async function embed(pool: BackendPool, text: string, opts: EmbedOptions): Promise<Embedding> {
-  const picked = pool.select(opts.clock(), null, opts.clock);
-  if (typeof picked === 'number') throw new EmbeddingsError(`embeddings backend "${pool.id}" is unavailable (circuit open)`);
-  const backend = picked.backend;
-  // One controller for "the client left" and "too slow" (AbortSignal.any and AbortSignal.timeout
-  // cost measurably more per call, and the timer here is cleared as soon as the answer is read).
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
-  const onClientAbort = (): void => controller.abort();
-  opts.signal.addEventListener('abort', onClientAbort, { once: true });
-  const end = backend.begin();
-  try {
-    const credentials = await opts.credentials(backend, signal);
+  const pathFor = (backend: { url: URL }): string => {
     const url = backend.url;
-    let path = url.pathname + url.search;
-    if (url.pathname.includes('/openai/deployments/') && !url.searchParams.has('api-version')) {
-      path += `${url.search === '' ? '?' : '&'}api-version=${AZURE_API_VERSION}`;
-    }
-    const res = await backend.pool.request({
-      path,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...credentials },
-      // base64 (little-endian float32) is a quarter of the bytes of a JSON float list and decodes
-      // without a JSON number parse per dimension; a backend that ignores it answers floats, also read.
-      body: JSON.stringify({ input: text, encoding_format: 'base64' }),
-      signal,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-    });
-    picked.answered(res.statusCode, res.headers);
-    const body = await readCapped(res.body, MAX_EMBEDDINGS_BODY);
-    if (body === undefined) throw new EmbeddingsError(`embeddings answer larger than ${MAX_EMBEDDINGS_BODY} bytes`);
-    if (res.statusCode !== 200) {
-      picked.succeeded();
-      throw new EmbeddingsError(`embeddings backend "${backend.id}" answered ${res.statusCode}`);
-    }
-    picked.succeeded();
-    return { ...parseEmbedding(body), backendId: backend.id };
+    const path = url.pathname + url.search;
+    if (!url.pathname.includes('/openai/deployments/') || url.searchParams.has('api-version')) return path;
+    return `${path}${url.search === '' ? '?' : '&'}api-version=${AZURE_API_VERSION}`;
+  };
+  let answer;
+  try {
+    // base64 (little-endian float32) is a quarter of the bytes of a JSON float list and decodes
+    // without a JSON number parse per dimension; a backend that ignores it answers floats, also read.
+    answer = await postJson(pool, pathFor, JSON.stringify({ input: text, encoding_format: 'base64' }), { ...opts, maxAnswerBytes: MAX_EMBEDDINGS_BODY, what: 'embeddings' });
   } catch (err) {
-    if (opts.signal.aborted) picked.cancelled();
-    else picked.failed(signal.aborted ? 'timeout' : 'connection');
-    if (err instanceof EmbeddingsError) throw err;
-    throw new EmbeddingsError(signal.aborted && !opts.signal.aborted ? `embeddings backend "${backend.id}" timed out after ${opts.timeoutMs} ms` : `embeddings call to "${backend.id}" failed: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
-    opts.signal.removeEventListener('abort', onClientAbort);
-    end();
+    throw new EmbeddingsError((err as Error).message);
   }
+  if (answer.status !== 200) throw new EmbeddingsError(`embeddings backend "${answer.backendId}" answered ${answer.status}`);
+  return { ...parseEmbedding(answer.body), backendId: answer.backendId };
 }
 
-/** Reads a body up to `limit` bytes, with listeners rather than an async iterator (one promise per body). */
 /** OpenAI's embeddings response: `data[0].embedding` as floats or base64 little-endian float32. */
 export function parseEmbedding(body: Buffer): { vector: Float32Array; tokens: number } {
   let json: unknown;

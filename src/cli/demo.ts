@@ -3,7 +3,8 @@
  * deployments (one "PTU", two "PAYG") in the seeds' pool with circuit breakers and the failover
  * retry, an OpenAI-style API at the root
  * (`/v1/...`), an Azure-style API at `/openai` (`/openai/deployments/{id}/...` and `/openai/v1/...`),
- * and one subscription whose key is printed. The simulators require Entra ID tokens, which the
+ * and one subscription whose key is printed. A `content-safety` backend (the simulated Azure AI
+ * Content Safety) and a `local-guard` engine are there for `llm-content-safety`. The simulators require Entra ID tokens, which the
  * gateway gets with a managed identity the first simulator plays (docs/identity.md).
  * @module
  */
@@ -96,8 +97,16 @@ export async function startDemo(env: NodeJS.ProcessEnv, listen: string, adminLis
     url: `${(simulators[0] as RunningSimulator).url}/openai/deployments/text-embedding-3-small/embeddings`,
     description: 'built-in simulator embeddings (for llm-semantic-cache-lookup)',
   };
+  // Content safety for `llm-content-safety backend-id="content-safety"`: the first simulator also
+  // plays Azure AI Content Safety (same managed identity); `local-guard` is the built-in engine.
+  backends['content-safety'] = {
+    url: (simulators[0] as RunningSimulator).url,
+    description: 'built-in simulator content safety (for llm-content-safety)',
+    credentials,
+  };
   const config = {
     gateway: { listen },
+    contentSafety: { engines: { 'local-guard': { type: 'local' } } },
     admin: { listen: adminListen },
     namedValues: { 'demo-key': { value: key, secret: true } },
     backends,

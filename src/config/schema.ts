@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { contentSafetySchema } from './content-safety.ts';
 import { isoDuration } from './iso-duration.ts';
 import { parseIpRange } from '../util/ip-range.ts';
 
@@ -528,6 +529,8 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .default({ maxSeriesPerMetric: 1000 }),
+  /** `llm-content-safety` defaults and local engines (docs/content-safety.md). */
+  contentSafety: contentSafetySchema,
   /** Simulated backends started inside the gateway process (the demo uses these). */
   simulators: z.record(z.string().min(1), simulatorSchema).default({}),
 });

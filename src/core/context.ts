@@ -161,6 +161,12 @@ export class RequestContext {
   admission: { flush(ctx: RequestContext): Promise<void> } | null = null;
   /** Run once when the request is over (settle reservations to real usage). Never throw. */
   readonly finishers: Array<(ctx: RequestContext, status: number) => void> = [];
+  /**
+   * Checks of the backend's answer registered by inbound policies (llm-content-safety's
+   * enforce-on-completions): run after the backend section, before outbound; one that throws
+   * sends the request to on-error. Null (the common case) costs one comparison.
+   */
+  responseChecks: Array<(ctx: RequestContext) => void | Promise<void>> | null = null;
   /** Run just before the response headers are written (e.g. a tokens-consumed header). */
   readonly beforeRespond: Array<(ctx: RequestContext) => void> = [];
   /** Body bytes sent to the client (for bandwidth quotas). */

@@ -68,6 +68,8 @@ export const ERROR_CODES = {
   GW_ERR_MANAGED_IDENTITY: { status: 500, type: 'server_error' },
   GW_ERR_JWT_MISSING: { status: 401, type: 'authentication_error' },
   GW_ERR_JWT_INVALID: { status: 401, type: 'authentication_error' },
+  GW_ERR_CONTENT_BLOCKED: { status: 403, type: 'permission_error' },
+  GW_ERR_CONTENT_SAFETY_UNAVAILABLE: { status: 503, type: 'server_error' },
   GW_ERR_INTERNAL: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -89,7 +89,10 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
     await runSection(pipeline.inbound, ctx);
     // Every limit the inbound policies declared is checked and reserved here, in one store call.
     if (!ctx.ended && ctx.admission !== null) await ctx.admission.flush(ctx);
-    if (!ctx.ended && !ctx.skipBackend) await runSection(pipeline.backend, ctx);
+    if (!ctx.ended && !ctx.skipBackend) {
+      await runSection(pipeline.backend, ctx);
+      if (!ctx.ended && ctx.responseChecks !== null) for (const check of ctx.responseChecks) await check(ctx);
+    }
     if (!ctx.ended) {
       if (meteredStream(ctx)) {
         ctx.outboundPass = 1;

@@ -4,6 +4,7 @@
  * merged per (API, product, operation) on first use.
  * @module
  */
+import { createContentSafety } from '../content-safety/services.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
@@ -146,6 +147,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     identity,
     entraAuthorityHost: config.identity.authorityHost?.replace(/\/+$/, '') ?? identity.authorityHost,
     contentSchemas: schemasOf(loaded),
+    contentSafety: createContentSafety(config.contentSafety),
   };
   const close = async (): Promise<void> => {
     const owned = deps.identity === undefined ? [identity.close()] : [];

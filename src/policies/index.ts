@@ -10,12 +10,12 @@ import { cacheLookupDefinition, cacheStoreDefinition } from './cache-response/in
 import { checkHeaderDefinition } from './check-header/index.ts';
 import { chooseDefinition } from './choose/index.ts';
 import { corsDefinition } from './cors/index.ts';
-import { deferredDefinitions } from './deferred/index.ts';
 import { emitMetricDefinition } from './emit-metric/index.ts';
 import { emitTokenMetricDefinition } from './emit-token-metric/index.ts';
 import { logToEventhubDefinition } from './log-to-eventhub/index.ts';
 import { forwardRequestDefinition } from './forward-request/index.ts';
 import { ipFilterDefinition } from './ip-filter/index.ts';
+import { llmContentSafetyDefinition } from './llm-content-safety/index.ts';
 import { llmTokenLimitDefinition } from './llm-token-limit/index.ts';
 import { quotaByKeyDefinition } from './quota-by-key/index.ts';
 import { quotaDefinition } from './quota/index.ts';
@@ -54,6 +54,7 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   logToEventhubDefinition,
   forwardRequestDefinition,
   ipFilterDefinition,
+  llmContentSafetyDefinition,
   llmTokenLimitDefinition,
   quotaByKeyDefinition,
   quotaDefinition,
@@ -77,5 +78,4 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   validateAzureAdTokenDefinition,
   validateContentDefinition,
   validateJwtDefinition,
-  ...deferredDefinitions,
 ];

@@ -12,6 +12,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { IdentityService } from '../identity/service.ts';
 import type { LogSink } from '../loggers/log-sink.ts';
+import type { ContentSafetyServices } from '../content-safety/services.ts';
 
 export interface PolicyServices {
   /** Every configured backend id: a pool's members, or a single backend as a pool of one. */
@@ -40,4 +41,6 @@ export interface PolicyServices {
   readonly entraAuthorityHost: string;
   /** JSON schemas for validate-content `schema-id` (config `schemas`); none when absent. */
   readonly contentSchemas?: ReadonlyMap<string, object>;
+  /** `llm-content-safety` defaults and the local engines (config `contentSafety`). */
+  readonly contentSafety: ContentSafetyServices;
 }

@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { MAX_COMPLETION_TOKENS, MAX_LATENCY_MS } from './controls.ts';
 import { SimulatorFaultError, parseStandingFault } from './standing-fault.ts';
 import { COGNITIVE_SERVICES, DEFAULT_IDENTITY_HEADER, DEFAULT_TENANT_ID, type SimIdentityOptions, type SimIdentityView } from './identity.ts';
+import { resolveContentSafety, type ContentSafetySim } from './content-safety.ts';
 import type { StandingFault, StandingFaultConfig, StandingFaultOptions, StandingFaultView } from './standing-fault.ts';
 
 export interface SimulatorOptions {
@@ -57,6 +58,17 @@ export interface SimulatorOptions {
   identityHeader?: string;
   /** OAuth2 client credentials accepted (`{ clientId: secret }`); default: any non-empty secret. */
   oauthClients?: Record<string, string>;
+  /** The simulated Azure AI Content Safety (`/contentsafety/text:analyze`, `text:shieldPrompt`); see content-safety.ts. */
+  contentSafety?: ContentSafetySimOptions;
+}
+
+export interface ContentSafetySimOptions {
+  /** More triggers per category: `{ Violence: { 'some phrase': 6 } }` (severity 0-7). */
+  categories?: Partial<Record<'Hate' | 'SelfHarm' | 'Sexual' | 'Violence', Record<string, number>>>;
+  /** Replaces the default attack phrases of Prompt Shields. */
+  attackPhrases?: string[];
+  /** Blocklists by name: `{ competitors: ['acme corp'] }`. */
+  blocklists?: Record<string, string[]>;
 }
 
 export interface SimulatorStats {
@@ -129,6 +141,7 @@ export interface ResolvedOptions {
   fault: StandingFault | undefined;
   requireEntra: boolean;
   identity: SimIdentityOptions;
+  contentSafety: ContentSafetySim;
 }
 
 export const DEFAULT_MODELS: readonly string[] = ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'];
@@ -219,5 +232,6 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
       oauthClients: options.oauthClients === undefined ? undefined : { ...options.oauthClients },
       entraAudience: COGNITIVE_SERVICES,
     },
+    contentSafety: resolveContentSafety(options.contentSafety),
   };
 }

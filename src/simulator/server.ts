@@ -22,6 +22,7 @@ import { createRateLimiter } from './limits.ts';
 import type { RateLimiter } from './limits.ts';
 import { createPrng } from './random.ts';
 import { matchRoute } from './routes.ts';
+import { answerContentSafety, isContentSafetyPath } from './content-safety.ts';
 import type { RouteMatch } from './routes.ts';
 import { resolveOptions } from './options.ts';
 import type { RecordedRequest, ResolvedOptions, RunningSimulator, SimulatorOptions, SimulatorStats } from './options.ts';
@@ -82,7 +83,8 @@ function record(state: ServerState, req: IncomingMessage, path: string, body: un
 }
 
 function presentedKey(req: IncomingMessage): string | undefined {
-  const apiKey = req.headers['api-key'];
+  // Azure AI Content Safety (and other Cognitive Services) take the key as Ocp-Apim-Subscription-Key.
+  const apiKey = req.headers['api-key'] ?? req.headers['ocp-apim-subscription-key'];
   if (typeof apiKey === 'string') return apiKey;
   const authorization = req.headers.authorization;
   const bearer = authorization === undefined ? null : /^Bearer\s+(.+)$/i.exec(authorization);
@@ -131,6 +133,30 @@ function admit(state: ServerState, tokens: number): void {
   );
 }
 
+/**
+ * The standing fault (unless the request brought its own), latency, a standing reset or hang, and
+ * an injected status. Undefined when the request is over (socket reset, hung until the client
+ * left, or the client left during the latency); throws the injected failure.
+ */
+async function applyFaults(state: ServerState, exchange: Exchange, requestControls: RequestControls): Promise<RequestControls | undefined> {
+  const { controls, standing } = state.faults.apply(requestControls);
+  if (!(await sleep(controls.latencyMs ?? state.config.latencyMs, exchange.signal))) return undefined;
+  if (standing) {
+    state.stats.faulted++;
+    if (controls.fault.kind === 'reset') {
+      exchange.destroySocket('reset');
+      return undefined;
+    }
+    if (controls.fault.kind === 'hang') {
+      await waitForAbort(exchange.signal);
+      return undefined;
+    }
+  }
+  const failure = injectedFailure(state, controls, standing);
+  if (failure !== undefined) throw failure;
+  return controls;
+}
+
 async function handle(state: ServerState, exchange: Exchange): Promise<void> {
   const { req, res } = exchange;
   const bodyResult = await readBody(req, state.config.maxBodyBytes);
@@ -159,6 +185,12 @@ async function handle(state: ServerState, exchange: Exchange): Promise<void> {
   if (requestControls.fault.kind === 'hang') return waitForAbort(exchange.signal);
   checkKey(state, req);
   const method = req.method ?? 'GET';
+  if (method === 'POST' && isContentSafetyPath(path)) {
+    // The same faults as the model routes, so "content safety down" can be simulated.
+    if ((await applyFaults(state, exchange, requestControls)) === undefined) return;
+    const answer = answerContentSafety(state.config.contentSafety, path, new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)), parsed.ok ? parsed.value : undefined);
+    return sendJson(exchange, answer.status, answer.body, NO_FAULT);
+  }
   const route: RouteMatch | undefined = matchRoute(method, path);
   if (route === undefined) {
     throw new SimulatorHttpError(404, `Invalid URL (${method} ${path})`, { code: null });
@@ -173,16 +205,8 @@ async function handle(state: ServerState, exchange: Exchange): Promise<void> {
     body = parsed.value as Record<string, unknown>;
   }
   const reply = planReply(route, body, state.config, requestControls);
-  const { controls, standing } = state.faults.apply(requestControls);
-
-  if (!(await sleep(controls.latencyMs ?? state.config.latencyMs, exchange.signal))) return;
-  if (standing) {
-    state.stats.faulted++;
-    if (controls.fault.kind === 'reset') return exchange.destroySocket('reset');
-    if (controls.fault.kind === 'hang') return waitForAbort(exchange.signal);
-  }
-  const failure = injectedFailure(state, controls, standing);
-  if (failure !== undefined) throw failure;
+  const controls = await applyFaults(state, exchange, requestControls);
+  if (controls === undefined) return;
   if (reply.admissionTokens !== undefined) admit(state, reply.admissionTokens);
   await sendReply(exchange, reply, state.config, controls);
 }

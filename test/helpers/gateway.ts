@@ -86,14 +86,21 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       cb();
     },
   });
-  const loaded = loadConfigObject({ ...base, ...opts.config });
-  const gw = await startGateway(loaded, {
-    logger: createLogger(loaded.config.log.level, sink),
-    defaultMetrics: false,
-    ...(opts.sleep !== undefined && { sleep: opts.sleep }),
-    ...(opts.stdout !== undefined && { stdout: opts.stdout }),
-    ...(opts.clock !== undefined && { clock: opts.clock }),
-  });
+  let gw: RunningGateway;
+  try {
+    const loaded = loadConfigObject({ ...base, ...opts.config });
+    gw = await startGateway(loaded, {
+      logger: createLogger(loaded.config.log.level, sink),
+      defaultMetrics: false,
+      ...(opts.sleep !== undefined && { sleep: opts.sleep }),
+      ...(opts.stdout !== undefined && { stdout: opts.stdout }),
+      ...(opts.clock !== undefined && { clock: opts.clock }),
+    });
+  } catch (err) {
+    // A configuration that does not load must not leave the simulator running (the test would hang).
+    await sim.close();
+    throw err;
+  }
   const usages: Usage[] = [];
   gw.usageBus.subscribe((u) => usages.push(u));
   return {

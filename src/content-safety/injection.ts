@@ -1,0 +1,124 @@
+/**
+ * Prompt-injection heuristics of the local engine: phrases that try to replace the model's
+ * instructions ("ignore all previous instructions", "you are now DAN", "reveal your system
+ * prompt", chat-template tokens). Every phrase is matched twice: on the folded text with any run
+ * of non-letters between words, and on the letters-only form, so spacing, punctuation, zero-width
+ * characters, look-alike letters and digit substitutions do not hide it (src/content-safety/normalise.ts).
+ * Regular expressions here have no nested unbounded quantifiers: matching is linear in the text.
+ * @module
+ */
+import { foldLayers, squash } from './normalise.ts';
+
+// In a pattern, `_` separates words and `_?` is an optional separator; a phrase is compiled once
+// with separators as runs of non-letters (the spaced form) and once with none (the squashed form).
+const V = '(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|drop)';
+const D = '(?:(?:all|any|the|every|each|of|your|my|these|those|this|that|previous)_){0,3}';
+const Q = '(?:previous|prior|above|earlier|preceding|former|original|initial|system|developer|foregoing|existing)';
+const T = '(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|restrictions|constraints|programming|policies)';
+const WORDS = '~'; // up to six words
+
+const PHRASES: readonly string[] = [
+  `${V}_${D}${Q}_${T}`,
+  `${V}_(?:all|everything|anything)_(?:you_(?:were|have_been)_told|(?:that_)?(?:came_)?(?:before|above)|(?:i_)?said_(?:before|above)|(?:the_)?(?:rules|instructions))`,
+  `you_(?:are|re)_now_(?:dan|free|unrestricted|unfiltered|uncensored|jailbroken|evil|unchained|liberated|in_(?:developer|god|dan|jailbreak|unrestricted)_mode|no_longer_(?:bound|restricted|an_ai|limited))`,
+  `you_(?:are|re)_no_longer_(?:bound|restricted|limited|an_ai|required_to_follow)`,
+  `(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode_(?:enabled|activated|is_on|on)`,
+  `(?:enable|activate|enter|switch_to)_(?:the_)?(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode`,
+  `do_anything_now`,
+  `(?:reveal|print|show|repeat|output|display|leak|disclose|tell_me|give_me|write_out|spell_out|recite)_(?:me_)?(?:your|the)_(?:full_|entire_|complete_|exact_|hidden_|secret_|original_|initial_|verbatim_)?(?:system_prompt|system_message|initial_instructions|hidden_instructions|original_instructions|instructions_above|prompt_above|pre_?prompt|system_instructions|developer_(?:message|instructions))`,
+  `(?:pretend|imagine|act|behave|roleplay)_(?:that_)?(?:you_are|you_re|to_be|as|like)_${WORDS}(?:without|with_no|free_of|free_from|unbound_by|no)_(?:any_|all_)?(?:restrictions|rules|limits|limitations|filters|guidelines|ethics|morals|censorship|boundaries|content_polic(?:y|ies))`,
+  `(?:your_)?(?:new|updated|revised|real|actual|true)_(?:system_)?instructions_(?:are|follow|below|from_now)`,
+  `from_now_on_you_(?:will|must|are|shall|should)_${WORDS}(?:ignore|not_follow|disregard|answer_without|respond_without|have_no|never_refuse)`,
+  `(?:system|admin|administrator|developer|security)_override`,
+  `(?:do_not|don_?t)_follow_(?:your|the|any)_(?:previous_|prior_|original_|system_)?(?:instructions|rules|guidelines|programming)`,
+  `stop_following_(?:your|the|any)_(?:previous_|prior_|original_|system_)?(?:instructions|rules|guidelines|programming)`,
+  `(?:bypass|disable|turn_off|remove|deactivate|ignore)_(?:your|the|all|any)_(?:safety|content|ethical|moral)_?(?:filters?|guidelines|guardrails|restrictions|protocols|settings|measures|training)`,
+  `(?:respond|answer|reply)_(?:only_)?(?:without|with_no)_(?:any_)?(?:restrictions|filters|censorship|safety_(?:filters|guidelines))`,
+];
+
+function compile(phrase: string, squashed: boolean): RegExp {
+  const source = phrase
+    .replaceAll('_?', squashed ? '' : '(?:[^a-z]+)?')
+    .replaceAll('_', squashed ? '' : '[^a-z]+')
+    // Up to six words: linear in both forms (letters and separators never overlap).
+    .replaceAll(WORDS, squashed ? '[a-z]{0,60}?' : '(?:[a-z]+[^a-z]+){0,8}?');
+  return new RegExp(source);
+}
+
+/**
+ * Every word a phrase can start with. A flat alternation of words is matched quickly by V8
+ * (a few µs over a long prompt), while the phrases' alternation tried at every position costs
+ * ~20× more; so the phrases are tried (sticky) only where one of these words starts.
+ * src/content-safety/injection.test.ts checks the two ways agree on every labelled prompt.
+ */
+const FIRST_WORDS = new RegExp(
+  `(?<![a-z])(?:${[
+    'ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'abandon', 'discard', 'neglect', 'drop',
+    'you', 'developer', 'god', 'dan', 'jailbreak', 'unrestricted', 'unfiltered', 'enable', 'activate', 'enter', 'switch',
+    'do', 'don', 'dont', 'reveal', 'print', 'show', 'repeat', 'output', 'display', 'leak', 'disclose', 'tell', 'give', 'write', 'spell', 'recite',
+    'pretend', 'imagine', 'act', 'behave', 'roleplay', 'your', 'new', 'updated', 'revised', 'real', 'actual', 'true', 'from',
+    'system', 'admin', 'administrator', 'security', 'stop', 'disable', 'turn', 'remove', 'deactivate', 'respond', 'answer', 'reply',
+  ].join('|')})(?![a-z])`,
+  'g',
+);
+const PHRASE_AT = new RegExp(PHRASES.map((p) => compile(p, false).source).join('|'), 'y');
+/** The same phrases tried at every word start (tests compare it with the anchored search). */
+export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASE_AT.source})`);
+
+function spacedPhrase(folded: string): boolean {
+  FIRST_WORDS.lastIndex = 0;
+  for (let m = FIRST_WORDS.exec(folded); m !== null; m = FIRST_WORDS.exec(folded)) {
+    PHRASE_AT.lastIndex = m.index;
+    if (PHRASE_AT.test(folded)) return true;
+  }
+  return false;
+}
+// Chat-template tokens taken apart ("< | i m _ s t a r t | >") leave these letters behind.
+const SQUASHED = new RegExp([...PHRASES.map((p) => compile(p, true).source), 'imstart|imend|endoftext|startheaderid'].join('|'));
+/**
+ * Signs that words were taken apart: three single letters in a row ("i g n"), a word longer
+ * than any English one ("ignorepreviousinstructions"), or several letter-symbol-letter breaks
+ * ("ig-no-re pre.vi.ous"; an e-mail address or one hyphenated word is not enough). Only then is
+ * the letters-only form worth matching. One pass over the character codes.
+ */
+function takenApart(s: string): boolean {
+  let run = 0;
+  let singles = 0;
+  let splits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    if (c >= 97 && c <= 122) {
+      if (++run >= 25) return true;
+      continue;
+    }
+    if (run > 0) {
+      singles = run === 1 ? singles + 1 : 0;
+      if (singles >= 3) return true;
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c !== 32 && c !== 39 && c !== 10 && c !== 13 && c !== 9 && next >= 97 && next <= 122 && ++splits >= 4) return true;
+    }
+    run = 0;
+  }
+  return false;
+}
+
+/** Chat-template control tokens smuggled into content, matched before folding (which maps `|` to `l`). */
+const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
+/** A sentence opening "New instructions:", on the folded text (look-alikes and digits undone, the colon kept). */
+const NEW_INSTRUCTIONS = /(?:^|[\n.!?]\s*)(?:new|updated|revised)[^a-z\n:]+(?:system[^a-z\n:]+)?instructions\s*:/;
+
+export interface InjectionHit {
+  /** Which form matched: the phrase as written, or only once spacing and punctuation were removed. */
+  readonly form: 'spaced' | 'squashed' | 'template';
+}
+
+/** A prompt-injection phrase in `text`, or undefined. */
+export function detectInjection(text: string): InjectionHit | undefined {
+  const { visible, letters, folded } = foldLayers(text);
+  if ((visible.includes('<') || visible.includes('[')) && (TEMPLATE_TOKENS.test(visible) || TEMPLATE_TOKENS.test(folded))) return { form: 'template' };
+  // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
+  // letters in a row either way; a digit-folded phone number would look like letters taken apart).
+  if (spacedPhrase(folded) || (folded.includes('instructions') && NEW_INSTRUCTIONS.test(folded))) return { form: 'spaced' };
+  if (takenApart(letters) && SQUASHED.test(squash(folded))) return { form: 'squashed' };
+  return undefined;
+}

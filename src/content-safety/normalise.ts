@@ -1,0 +1,123 @@
+/**
+ * Folds text to the form the injection heuristics match, so that the usual disguises do not hide
+ * a phrase: Unicode compatibility forms (NFKC: full-width letters, ligatures, mathematical
+ * alphanumerics), invisible characters (zero-width spaces and joiners, soft hyphens, word joiners,
+ * bidi embeddings, overrides and isolates, the BOM, variation selectors and tag characters),
+ * case, Cyrillic and Greek look-alikes, and the common digit-for-letter substitutions.
+ * @module
+ */
+
+/** Characters that render as nothing (or only reorder text) and so can split a word invisibly. */
+const INVISIBLE = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]|\udb40[\udc00-\udc7f]/g;
+
+/** Look-alikes of Latin letters (lower case; text is lower-cased first), and digit/symbol substitutions. */
+const FOLD: Readonly<Record<string, string>> = {
+  // Cyrillic
+  а: 'a', б: 'b', в: 'b', г: 'r', д: 'd', е: 'e', ё: 'e', з: '3', и: 'u', к: 'k', л: 'n', м: 'm', н: 'h', о: 'o', п: 'n', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', ь: 'b', ѕ: 's', і: 'i', ї: 'i', ј: 'j', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h', ӏ: 'l', ү: 'y',
+  // Greek
+  α: 'a', β: 'b', γ: 'y', δ: 'd', ε: 'e', η: 'n', ι: 'i', κ: 'k', μ: 'u', ν: 'v', ο: 'o', ρ: 'p', σ: 'o', ς: 's', τ: 't', υ: 'u', χ: 'x', ω: 'w',
+  // Latin look-alikes that NFKC keeps
+  ı: 'i', ȷ: 'j', ɑ: 'a', ɡ: 'g', ɩ: 'i', ʟ: 'l', ɪ: 'i', ɴ: 'n', ʀ: 'r', ꜱ: 's', ᴀ: 'a', ᴄ: 'c', ᴅ: 'd', ᴇ: 'e', ᴋ: 'k', ᴍ: 'm', ᴏ: 'o', ᴘ: 'p', ᴛ: 't', ᴜ: 'u', ᴠ: 'v', ᴡ: 'w', ᴢ: 'z',
+  // Digits and symbols for letters
+  '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l',
+};
+
+const NON_ASCII = /[^\x00-\x7f]/g;
+const foldChar = (c: string): string => FOLD[c] ?? c;
+/** The ASCII substitutions as a code table (0: none), read per character without a property lookup. */
+const ASCII_SUB = new Uint8Array(128);
+for (const [from, to] of Object.entries(FOLD)) if (from.charCodeAt(0) < 128) ASCII_SUB[from.charCodeAt(0)] = to.charCodeAt(0);
+
+/**
+ * The text as the heuristics see it: NFKC, invisible characters removed, lower case, look-alikes
+ * and substitutions folded. Accented letters keep their base letter (NFKD marks are dropped).
+ */
+export function foldText(text: string): string {
+  return foldDigits(foldLookalikes(visibleText(text).toLowerCase()));
+}
+
+/** Look-alike letters of lower-case visible text folded to Latin; combining marks dropped. */
+export function foldLookalikes(lowerVisible: string): string {
+  if (!NON_ASCII_ANY.test(lowerVisible)) return lowerVisible;
+  // Combining marks stacked on a letter ("i̇gnore", Zalgo text) are dropped, then look-alikes folded.
+  const t = lowerVisible.normalize('NFKD').replace(/[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g, '');
+  return t.replace(NON_ASCII, foldChar);
+}
+
+/**
+ * Digits and symbols for letters ("1gn0re" → "ignore"), inside words that also have letters and
+ * in one- or two-character ones ("4", "15"): a longer plain number stays a number. One pass over the character codes, no allocation when nothing changes.
+ */
+export function foldDigits(t: string): string {
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < t.length; ) {
+    if (!isWordChar(t.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let letters = false;
+    let subs = false;
+    for (; i < t.length && isWordChar(t.charCodeAt(i)); i++) {
+      const c = t.charCodeAt(i);
+      if (c >= 97 && c <= 122) letters = true;
+      else if (ASCII_SUB[c] !== 0) subs = true;
+    }
+    // A word of letters and substitutes, or a short all-substitute one ("4" a, "15" is, "70" to),
+    // never a longer number.
+    if (!subs || (!letters && (i - start > 2 || !allSubs(t, start, i)))) continue;
+    let word = '';
+    for (let j = start; j < i; j++) {
+      const c = t.charCodeAt(j);
+      word += String.fromCharCode(ASCII_SUB[c] === 0 ? c : (ASCII_SUB[c] as number));
+    }
+    out += t.slice(copied, start) + word;
+    copied = i;
+  }
+  return copied === 0 ? t : out + t.slice(copied);
+}
+
+function allSubs(t: string, start: number, end: number): boolean {
+  for (let j = start; j < end; j++) if (ASCII_SUB[t.charCodeAt(j)] === 0) return false;
+  return true;
+}
+
+/** a-z, 0-9, and the symbols that stand for letters (@ $ ! |). */
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 64 || c === 36 || c === 33 || c === 124;
+}
+
+/** The forms of a text the heuristics look at, each computed once. */
+export interface Folded {
+  /** `visibleText`, lower case. */
+  readonly visible: string;
+  /** Look-alikes folded; digits not. */
+  readonly letters: string;
+  /** Look-alikes and digit substitutions folded (`foldText`). */
+  readonly folded: string;
+}
+
+export function foldLayers(text: string): Folded {
+  if (!NON_ASCII_ANY.test(text)) {
+    const lower = text.toLowerCase();
+    return { visible: lower, letters: lower, folded: foldDigits(lower) };
+  }
+  const visible = text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
+  const letters = foldLookalikes(visible);
+  return { visible, letters, folded: foldDigits(letters) };
+}
+
+/** NFKC with the invisible characters removed: what a reader sees, before any folding. */
+export function visibleText(text: string): string {
+  // Invisible and compatibility characters are all outside ASCII: plain ASCII text is already visible.
+  if (!NON_ASCII_ANY.test(text)) return text;
+  return text.normalize('NFKC').replace(INVISIBLE, '');
+}
+
+const NON_ASCII_ANY = /[^\x00-\x7f]/;
+
+/** Only letters (after folding): "i g n o r e", "i.g.n.o.r.e" and "ign-ore" all become "ignore". */
+export function squash(folded: string): string {
+  return folded.replace(/[^a-z]+/g, '');
+}

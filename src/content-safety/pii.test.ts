@@ -1,0 +1,42 @@
+/** Personal-data detection and redaction of the local engine, and the text windows of every engine. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findPii, ibanValid, luhn, PII_TYPES, redactPii } from './pii.ts';
+import { windows } from './text.ts';
+
+const ALL = new Set(PII_TYPES);
+const kinds = (text: string): string[] => findPii(text, ALL).map((m) => m.type);
+
+test('each kind of personal data is found and redacted; validated kinds need a valid checksum', () => {
+  assert.deepEqual(kinds('write to a.b-c+d@mail.example.co.uk today'), ['email']);
+  assert.deepEqual(kinds('call +1 (415) 555-0132 or 020 7946 0958'), ['phone', 'phone']);
+  assert.deepEqual(kinds('visa 4111111111111111, amex 3782 822463 10005'), ['card', 'card']);
+  assert.deepEqual(kinds('not a card 4111111111111112'), [], 'fails Luhn');
+  assert.deepEqual(kinds('pay DE89 3704 0044 0532 0130 00 now'), ['iban']);
+  assert.deepEqual(kinds('bad DE88 3704 0044 0532 0130 00'), [], 'fails mod 97');
+  assert.deepEqual(kinds('hosts 192.168.0.1, fe80::1ff:fe23:4567:890a and ::1'), ['ip', 'ip', 'ip']);
+  assert.equal(redactPii('mail x@y.io, host 10.0.0.1.', findPii('mail x@y.io, host 10.0.0.1.', ALL)), 'mail [EMAIL_REDACTED], host [IP_REDACTED].');
+  assert.ok(luhn('79927398713') && !luhn('79927398710'));
+  assert.ok(ibanValid('GB82WEST12345698765432') && !ibanValid('GB82WEST12345698765433'));
+});
+
+test('ordinary numbers are not personal data: dates, times, versions, amounts, order numbers, ratios', () => {
+  for (const text of ['on 2024-10-21 at 12:30', 'version 1.2.3.4000 and 10.5', 'we sold 1234567890 units', 'order 12345678', 'ratio 3:4 and 16:9', 'pi is 3.14159265358979', 'call me maybe', 'x = a::b::c']) {
+    assert.deepEqual(kinds(text), [], text);
+  }
+});
+
+test('only the configured kinds are looked for', () => {
+  assert.deepEqual(findPii('a@b.io 10.0.0.1', new Set(['ip'] as const)).map((m) => m.type), ['ip']);
+});
+
+test('windows split at the size, overlap by the given characters, and never split a surrogate pair', () => {
+  assert.deepEqual(windows('abcdefghij', 4), ['abcd', 'efgh', 'ij']);
+  assert.deepEqual(windows('abcdefghij', 4, 1), ['abcd', 'defg', 'ghij']);
+  assert.deepEqual(windows('', 4), []);
+  const emoji = 'ab😀cd';
+  for (const w of windows(emoji, 3)) assert.ok(!/[\ud800-\udbff]$/.test(w) && !/^[\udc00-\udfff]/.test(w), JSON.stringify(w));
+  assert.equal(windows(emoji, 3).join(''), emoji);
+  const long = 'x'.repeat(25_001);
+  assert.deepEqual(windows(long, 10_000).map((w) => w.length), [10_000, 10_000, 5001]);
+});
