@@ -246,7 +246,7 @@ const loggerQueue = {
 };
 
 /**
- * Sinks named by `log-to-eventhub logger-id` (docs/metering-metrics.md "Loggers"). Each writes off
+ * Sinks named by `log-to-eventhub logger-id` (docs/metering.md "Loggers"). Each writes off
  * the request path through a bounded queue, drained on shutdown; a sink that cannot write is
  * reported once per outage and never fails a request.
  */
@@ -508,7 +508,7 @@ export const configSchema = z.strictObject({
       authorityHost: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     })
     .default({}),
-  /** Token metrics and custom metrics: series caps and the optional OTLP export (docs/metering-metrics.md). */
+  /** Token metrics and custom metrics: series caps and the optional OTLP export (docs/metering.md). */
   telemetry: z
     .strictObject({
       /** Label sets kept per custom metric (emit-metric, token metrics); past it, new ones are counted under one `other` series. */

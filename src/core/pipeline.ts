@@ -27,7 +27,7 @@ export interface Pipeline {
 
 /**
  * Outbound policies whose output depends on the usage: on a streamed answer they wait for the
- * stream's end (docs/metering-metrics.md "Streams"), when the usage is final.
+ * stream's end (docs/metering.md "Streams"), when the usage is final.
  */
 const AT_STREAM_END = new Set(['log-to-eventhub', 'emit-metric']);
 /** Policies that run in the stream-end pass too: they compute what the ones above read. */

@@ -138,7 +138,7 @@ test('the complete AI gateway policy loads unchanged, serves requests, and its o
       if (poolUrl === 'sim') {
         assert.equal(res.status, 200);
         // The seed reads x-ms-total-tokens, which Azure OpenAI does not send: outbound expressions
-        // see the measured usage under that name (docs/metering-metrics.md).
+        // see the measured usage under that name (docs/metering.md).
         const body = (await res.json()) as { usage: { completion_tokens: number; total_tokens: number } };
         assert.equal(body.usage.completion_tokens, 3);
         assert.equal(res.headers.get('x-tokens-used'), String(body.usage.total_tokens));

@@ -3,7 +3,7 @@
  * adds `value` to the Prometheus counter `tollgate_custom_<namespace>_<name>` with one label per
  * dimension (up to 10; without a value, APIM's default dimensions resolve from the context, see
  * shared/metric-dimensions.ts). In the outbound section of a streamed answer it runs when the
- * stream has ended (docs/metering-metrics.md "Streams"), so its value may read the usage headers.
+ * stream has ended (docs/metering.md "Streams"), so its value may read the usage headers.
  * @module
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';

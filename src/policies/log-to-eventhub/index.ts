@@ -6,7 +6,7 @@
  * An expression that fails is the policy's error (on-error runs), as in APIM.
  *
  * In the outbound section of a streamed answer it runs when the stream has ended, with the final
- * usage (docs/metering-metrics.md "Streams"). `partition-id` and `partition-key` are accepted for
+ * usage (docs/metering.md "Streams"). `partition-id` and `partition-key` are accepted for
  * APIM compatibility; Tollgate's loggers have no partitions, so they are checked and not used.
  * @module
  */
