@@ -197,8 +197,11 @@ export const productSchema = z.strictObject({
   policies: policySourceSchema.optional(),
 });
 
-/** Sinks named by `log-to-eventhub logger-id`; their behaviour arrives with the usage loggers. */
-export const loggerSchema = z.looseObject({
+/**
+ * Sinks named by `log-to-eventhub logger-id`; their behaviour arrives with the usage loggers. Strict,
+ * like every other section: a misspelt field is a load error, not a silently ignored setting.
+ */
+export const loggerSchema = z.strictObject({
   type: z.enum(['file', 'http', 'redis-stream', 'ledger', 'stdout']),
   description: z.string().optional(),
 });

@@ -15,6 +15,7 @@ import {
   ExpressionCompileError,
 } from '../expressions/index.ts';
 import { PolicyDocError, type PolicyValue } from './element.ts';
+import { collecting, report } from './problems.ts';
 import { containsSecret } from '../secrets/redactor.ts';
 
 /** A value computed per request (a constant returns the same thing every time). */
@@ -30,7 +31,7 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
     try {
       return constant(parse(v.value));
     } catch (err) {
-      throw new PolicyDocError(`${what}: ${(err as Error).message}`, v.pos);
+      return reported(new PolicyDocError(`${what}: ${(err as Error).message}`, v.pos));
     }
   }
   let compiled;
@@ -40,8 +41,8 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
     if (err instanceof ExpressionCompileError) {
       // An expression holding a secret named value may quote any part of it in its syntax error
       // (a secret with a `"` ends its string literal early): say where, not what.
-      if (containsSecret(v.value)) throw new PolicyDocError(`${what}: the expression does not compile (it contains a secret named value, so the detail is not shown)`, v.pos);
-      throw new PolicyDocError(`${what}: ${err.message}`, err.pos);
+      if (containsSecret(v.value)) return reported(new PolicyDocError(`${what}: the expression does not compile (it contains a secret named value, so the detail is not shown)`, v.pos));
+      return reported(new PolicyDocError(`${what}: ${err.message}`, err.pos));
     }
     throw err;
   }
@@ -57,6 +58,19 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
       throw new GatewayError('GW_ERR_POLICY_EXPRESSION', `Expression evaluation failed in ${what}.`, { cause: err });
     }
   });
+}
+
+/**
+ * Throws `err`, or, while problems are collected, reports it and returns a stand-in value: a policy
+ * can then finish compiling and the rest of the document is checked too. The stand-in never runs,
+ * because a document with a problem is never used.
+ */
+function reported<T>(err: PolicyDocError): Dyn<T> {
+  if (!collecting()) throw err;
+  report(err);
+  return (): T => {
+    throw new GatewayError('GW_ERR_POLICY_FAILED', 'This policy did not compile.');
+  };
 }
 
 export const asString = (v: PolicyValue, what: string): Dyn<string> => dynamic(v, what, (s) => s, toCSharpString);
