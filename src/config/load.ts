@@ -118,7 +118,7 @@ function validate(
     // Named-value errors were already reported; schema errors under namedValues would repeat them.
     issues.push(...zodIssues(parsed.error, [], configSchema).filter((i) => nv.success || i.path[0] !== 'namedValues'));
   } else {
-    issues.push(...checkReferences(parsed.data), ...adminKeyIssues(parsed.data, secrets));
+    issues.push(...checkReferences(parsed.data), ...adminKeyIssues(parsed.data, secrets), ...authorizationSecretIssues(parsed.data, secrets));
   }
 
   const configFile = file.startsWith('<') ? undefined : file;
@@ -148,6 +148,27 @@ function adminKeyIssues(config: Config, secrets: Secrets): Issue[] {
   });
   const problem = adminKeyProblem(config.admin);
   if (problem !== null) issues.push({ path: ['admin', 'listen'], message: problem });
+  return issues;
+}
+
+/** An authorization's secrets come only from secret named values, so every sink redacts them. */
+function authorizationSecretIssues(config: Config, secrets: Secrets): Issue[] {
+  const issues: Issue[] = [];
+  for (const [provider, ids] of Object.entries(config.authorizations)) {
+    for (const [id, a] of Object.entries(ids)) {
+      const fields: Array<[PropertyKey[], string | undefined]> = [
+        [['clientCredentials', 'clientSecret'], a.clientCredentials?.clientSecret],
+        [['refreshToken', 'clientSecret'], a.refreshToken?.clientSecret],
+        [['refreshToken', 'refreshToken'], a.refreshToken?.refreshToken],
+        [['token'], a.token],
+      ];
+      for (const [path, value] of fields) {
+        if (value !== undefined && !secrets.has(value)) {
+          issues.push({ path: ['authorizations', provider, id, ...path], message: 'must be a secret named value reference, e.g. "{{github-token}}" with secret: true' });
+        }
+      }
+    }
+  }
   return issues;
 }
 

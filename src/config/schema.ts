@@ -197,6 +197,27 @@ export const productSchema = z.strictObject({
   policies: policySourceSchema.optional(),
 });
 
+const tokenUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+/**
+ * A credential-manager authorization (`get-authorization-context`): an OAuth2 client-credentials
+ * grant, a refresh-token grant, or a static token. Secrets (`clientSecret`, `refreshToken`,
+ * `token`) must be secret named values (checked in load.ts).
+ */
+export const authorizationSchema = z
+  .strictObject({
+    clientCredentials: z.strictObject({ tokenUrl, clientId: z.string().min(1), clientSecret: z.string().min(1), scope: z.string().min(1).optional() }).optional(),
+    refreshToken: z
+      .strictObject({ tokenUrl, clientId: z.string().min(1), clientSecret: z.string().min(1).optional(), refreshToken: z.string().min(1), scope: z.string().min(1).optional() })
+      .optional(),
+    token: z.string().min(1).optional(),
+  })
+  .refine((a) => [a.clientCredentials, a.refreshToken, a.token].filter((x) => x !== undefined).length === 1, {
+    message: 'an authorization needs exactly one of clientCredentials, refreshToken and token',
+  });
+
+const authorizationId = z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid id (letters, digits, ".", "_" and "-")');
+
 /**
  * Sinks named by `log-to-eventhub logger-id`; their behaviour arrives with the usage loggers. Strict,
  * like every other section: a misspelt field is a load error, not a silently ignored setting.
@@ -303,6 +324,8 @@ export const configSchema = z.strictObject({
   /** Policy fragments for `<include-fragment fragment-id="...">`. */
   fragments: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid fragment id'), policySourceSchema).default({}),
   loggers: z.record(z.string().min(1), loggerSchema).default({}),
+  /** Credential-manager authorizations by provider id, then authorization id (docs/identity.md). */
+  authorizations: z.record(authorizationId, z.record(authorizationId, authorizationSchema)).default({}),
   /** Requests policies make themselves (send-request). */
   outbound: z
     .strictObject({

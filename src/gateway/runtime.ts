@@ -116,6 +116,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     limits,
     identity,
     entraAuthorityHost: config.identity.authorityHost?.replace(/\/+$/, '') ?? identity.authorityHost,
+    authorizations: new Map(Object.entries(config.authorizations).map(([p, ids]) => [p, new Map(Object.entries(ids))])),
   };
   const close = async (): Promise<void> => {
     const owned = deps.identity === undefined ? [identity.close()] : [];

@@ -13,6 +13,7 @@ import { corsDefinition } from './cors/index.ts';
 import { deferredDefinitions } from './deferred/index.ts';
 import { emitMetricDefinition } from './emit-metric/index.ts';
 import { forwardRequestDefinition } from './forward-request/index.ts';
+import { getAuthorizationContextDefinition } from './get-authorization-context/index.ts';
 import { ipFilterDefinition } from './ip-filter/index.ts';
 import { llmTokenLimitDefinition } from './llm-token-limit/index.ts';
 import { quotaByKeyDefinition } from './quota-by-key/index.ts';
@@ -48,6 +49,7 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   corsDefinition,
   emitMetricDefinition,
   forwardRequestDefinition,
+  getAuthorizationContextDefinition,
   ipFilterDefinition,
   llmTokenLimitDefinition,
   quotaByKeyDefinition,

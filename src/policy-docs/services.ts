@@ -10,7 +10,7 @@ import type { ResponseCaches } from '../cache/services.ts';
 import type { LimitStore } from '../state/limit-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { IdentityService } from '../identity/service.ts';
+import type { AuthorizationCredentials, IdentityService } from '../identity/service.ts';
 
 export interface PolicyServices {
   /** Every configured backend id: a pool's members, or a single backend as a pool of one. */
@@ -33,6 +33,8 @@ export interface PolicyServices {
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Managed-identity and OAuth2 tokens, issuers' signing keys (shared across reloads). */
   readonly identity: IdentityService;
+  /** Credential-manager authorizations by provider id, then authorization id (config `authorizations`). */
+  readonly authorizations?: ReadonlyMap<string, ReadonlyMap<string, AuthorizationCredentials>>;
   /** Entra ID authority for validate-azure-ad-token (config `identity.authorityHost`, else the service's). */
   readonly entraAuthorityHost: string;
 }
