@@ -126,6 +126,7 @@ export async function startGateway(loaded: LoadedConfig, opts: StartOptions = {}
   // Tokens and issuer keys outlive reloads too: a reload refetches neither.
   const identity = new IdentityService({ logger, clock });
   started.push(() => identity.close());
+  metrics.trackIdentityTokens(() => identity.tokens.counts());
   const runtimeDeps = {
     responseCaches,
     metrics,

@@ -63,6 +63,12 @@ test('client credentials: the authorization\'s token reaches the backend via set
       assert.match(String(h['x-upstream-auth']), /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/, 'the access token (a JWT from the simulator)');
       assert.equal(h['x-token-type'], 'Bearer', 'Claims holds the token response\'s other fields');
     }
+    // A seventh request, once the token is cached, is a cache hit; /metrics shows fetches and hits.
+    assert.equal((await chat(t.url)).status, 200);
+    const metrics = await (await fetch(`${t.gw.adminUrl}/metrics`)).text();
+    assert.match(metrics, /tollgate_identity_token_fetches_total\{kind="authorization",result="ok"\} 1\n/);
+    assert.match(metrics, /tollgate_identity_token_fetches_total\{kind="authorization",result="error"\} 0\n/);
+    assert.match(metrics, /tollgate_identity_token_cache_hits_total\{kind="authorization"\} [1-9]\d*\n/);
     const token = String(seen[0]?.['x-upstream-auth']).slice('Bearer '.length);
     for (const line of t.logs) {
       assert.ok(!line.includes(SECRET), 'the client secret is never logged');
