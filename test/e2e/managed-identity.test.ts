@@ -127,3 +127,36 @@ test('backend credentials.managedIdentity: every request carries the cached toke
     await t.close();
   }
 });
+
+test('send-request with <authentication-managed-identity>: the side request carries the managed-identity token; <authentication-basic> sends Basic credentials', async () => {
+  const policy = `<policies><inbound><base />
+      <send-request mode="new" response-variable-name="side" timeout="20">
+        <set-url>{{sim-url}}/side/with-identity</set-url>
+        <set-method>GET</set-method>
+        <set-header name="Authorization" exists-action="override"><value>replaced</value></set-header>
+        <authentication-managed-identity resource="https://management.azure.com/" client-id="side-request-client" />
+      </send-request>
+      <send-request mode="new" response-variable-name="side2" timeout="20">
+        <set-url>{{sim-url}}/side/with-basic</set-url>
+        <set-method>GET</set-method>
+        <authentication-basic username="svc" password="p@ss:word" />
+      </send-request>
+      <set-header name="x-side-status" exists-action="override"><value>@(((IResponse)context.Variables["side"]).StatusCode.ToString())</value></set-header>
+    </inbound></policies>`;
+  const t = await startTestGateway({ apiPolicies: policy, config: { outbound: { allowPrivateNetworks: true } } });
+  try {
+    assert.deepEqual(await statuses(t.url, 2), [200, 200]);
+    const side = t.sim.requests.filter((r) => r.path === '/side/with-identity');
+    assert.equal(side.length, 2);
+    for (const r of side) {
+      const claims = claimsOf(r.headers.authorization);
+      assert.equal(claims['aud'], 'https://management.azure.com', 'the resource asked for');
+      assert.equal(claims['appid'], 'side-request-client');
+    }
+    const basic = t.sim.requests.find((r) => r.path === '/side/with-basic');
+    assert.equal(basic?.headers.authorization, `Basic ${Buffer.from('svc:p@ss:word').toString('base64')}`);
+    assert.ok(!t.logs.some((l) => l.includes('accepted but not applied')), 'no "not applied" notice any more');
+  } finally {
+    await t.close();
+  }
+});
