@@ -10,6 +10,7 @@
  */
 import type { RequestContext } from '../../core/context.ts';
 import { GatewayError } from '../../core/errors.ts';
+import { readManagedIdentity } from '../authentication-managed-identity/index.ts';
 import type { PolicyEnv } from '../../policy-docs/compile.ts';
 import type { ElementReader } from '../../policy-docs/reader.ts';
 
@@ -20,9 +21,9 @@ export type Authenticate = (ctx: RequestContext, headers: Record<string, string 
 
 export function compileAuthentication(c: ElementReader, env: PolicyEnv): Authenticate | undefined {
   const name = c.el.name;
-  c.children([]);
-  c.noText();
   if (name === 'authentication-basic') {
+    c.children([]);
+    c.noText();
     const username = c.string('username', true);
     const password = c.string('password', true);
     return (ctx, headers) => {
@@ -34,33 +35,17 @@ export function compileAuthentication(c: ElementReader, env: PolicyEnv): Authent
     };
   }
   if (name === 'authentication-managed-identity') {
-    const resource = c.string('resource', true);
-    const clientId = c.string('client-id');
-    const variable = c.literal('output-token-variable-name');
-    if (variable !== undefined && variable.trim() === '') throw c.fail('output-token-variable-name', 'must not be empty');
-    const ignoreError = c.bool('ignore-error', false);
-    const identity = env.services.identity;
-    const missing = identity.missingManagedIdentity();
-    if (missing !== undefined) env.notice(`<authentication-managed-identity> in <send-request> needs a managed identity, but ${missing}; such side requests will fail`, c.el.pos);
-    const logger = env.services.logger;
+    const auth = readManagedIdentity(c, env, '<authentication-managed-identity> in <send-request>');
     return async (ctx, headers) => {
-      const res = resource(ctx);
-      const id = clientId?.(ctx);
-      let token: string;
-      try {
-        token = await identity.managedIdentityToken(res, id === '' ? undefined : id);
-      } catch (err) {
-        if (ignoreError?.(ctx) === true) {
-          logger.warn({ requestId: ctx.requestId, resource: res, err: err instanceof Error ? err.message : String(err) }, 'send-request: managed identity token unavailable; sending without it (ignore-error)');
-          return;
-        }
-        throw new GatewayError('GW_ERR_MANAGED_IDENTITY', `Could not obtain a managed identity token for ${res}.`, { cause: err });
-      }
-      if (variable !== undefined) ctx.variables.set(variable, token);
+      const token = await auth.token(ctx);
+      if (token === undefined) return;
+      if (auth.variable !== undefined) ctx.variables.set(auth.variable, token);
       else headers['authorization'] = `Bearer ${token}`;
     };
   }
   // authentication-certificate: client certificates are not configurable in Tollgate yet.
+  c.children([]);
+  c.noText();
   for (const a of c.el.attrs.keys()) c.raw(a);
   env.notice(`<${name}> inside <send-request> is accepted but not applied yet`, c.el.pos);
   return undefined;
