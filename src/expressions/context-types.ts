@@ -107,9 +107,17 @@ function props(kind: string): string[] {
   return [...Object.keys(TYPES.get(kind)?.props ?? {}), ...(typeByKind(kind)?.props.keys() ?? [])];
 }
 
-function methods(kind: string): string[] {
-  const t = TYPES.get(kind);
-  return [...(t?.methods ?? []), ...(typeByKind(kind)?.methods.keys() ?? []), ...OBJECT_METHODS, ...(t?.enumerable === true ? LINQ.keys() : [])];
+const methodSets = new Map<string, ReadonlySet<string>>();
+
+/** Every method callable on `kind`, built once per kind (the run-time tables are complete at import). */
+function methods(kind: string): ReadonlySet<string> {
+  let set = methodSets.get(kind);
+  if (set === undefined) {
+    const t = TYPES.get(kind);
+    set = new Set([...(t?.methods ?? []), ...(typeByKind(kind)?.methods.keys() ?? []), ...OBJECT_METHODS, ...(t?.enumerable === true ? LINQ.keys() : [])]);
+    methodSets.set(kind, set);
+  }
+  return set;
 }
 
 function unknownMember(kind: string, name: string, off: number): never {
@@ -132,7 +140,7 @@ function typeOf(e: Expr): string | null {
   }
   if (e.k === 'call' && e.target !== null) {
     const kind = typeOf(e.target);
-    if (kind !== null && !methods(kind).includes(e.name)) unknownMember(kind, e.name, e.off);
+    if (kind !== null && !methods(kind).has(e.name)) unknownMember(kind, e.name, e.off);
   }
   return null;
 }
