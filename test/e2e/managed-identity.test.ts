@@ -16,6 +16,10 @@ import { join } from 'node:path';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { useSimulatedManagedIdentity } from '../helpers/identity.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../helpers/gateway.ts';
+import { ConfigError, loadConfigObject } from '../../src/config/load.ts';
+import { buildRuntime } from '../../src/gateway/runtime.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 const identity = useSimulatedManagedIdentity();
 const idp = {
@@ -159,4 +163,24 @@ test('send-request with <authentication-managed-identity>: the side request carr
   } finally {
     await t.close();
   }
+});
+
+test('authentication-managed-identity in outbound (as published fragments use it for a side request) stores the token in its variable; without a variable it is a load error there', async () => {
+  const policy = (attrs: string): string => `<policies><inbound><base /></inbound><outbound><base />
+      <authentication-managed-identity resource="https://monitor.azure.com/" client-id="outbound-client" ${attrs} />
+      <set-header name="x-token-audience" exists-action="override"><value>@(((string)context.Variables["monitor-token"]).AsJwt()?.Audiences.FirstOrDefault() ?? "none")</value></set-header>
+    </outbound></policies>`;
+  const t = await startTestGateway({ apiPolicies: policy('output-token-variable-name="monitor-token"') });
+  try {
+    const res = await chat(t.url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-token-audience'), 'https://monitor.azure.com');
+  } finally {
+    await t.close();
+  }
+  const loaded = loadConfigObject({ backends: { b: { url: 'http://127.0.0.1:9/openai' } }, apis: { a: { path: 'openai', type: 'openai', backend: 'b', policies: policy('') } } }, {}, 'test.yaml');
+  assert.throws(
+    () => buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() }),
+    (err: Error) => err instanceof ConfigError && /in the outbound section needs output-token-variable-name/.test(err.message),
+  );
 });

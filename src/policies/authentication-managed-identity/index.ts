@@ -58,10 +58,15 @@ export function readManagedIdentity(r: ElementReader, env: PolicyEnv, where: str
 
 export const authenticationManagedIdentityDefinition: PolicyDefinition = {
   names: ['authentication-managed-identity'],
-  sections: ['inbound', 'backend'],
-  compile(r, _scope, env) {
+  // APIM's reference lists inbound; published documents also fetch a token for a side request in
+  // outbound (with output-token-variable-name), and APIM runs them, so every section is allowed.
+  sections: ['inbound', 'backend', 'outbound', 'on-error'],
+  compile(r, scope, env) {
     const auth = readManagedIdentity(r, env, '<authentication-managed-identity>');
     const variable = auth.variable;
+    if (variable === undefined && (scope.section === 'outbound' || scope.section === 'on-error')) {
+      throw r.fail(null, `in the ${scope.section} section needs output-token-variable-name: the request to the backend has already been sent`);
+    }
     return {
       name: 'authentication-managed-identity',
       run: async function authenticationManagedIdentity(ctx): Promise<void> {
