@@ -398,3 +398,18 @@ void test('tollgate validate: a bad file prints one file:line:col line per probl
   for (const line of lines) assert.match(line, /^.+:\d+:\d+: /);
   assert.equal(r.stdout.includes(CANARY) || r.stderr.includes(CANARY), false);
 });
+
+void test('every unknown field is its own issue, at its key, with the closest known field', () => {
+  const text = edit(edit(VALID, '    type: openai\n', '    type: openai\n    deploymnets: [gpt-4o]\n    retries: 3\n'), '  starter: { apis: [azure-openai] }', '  starter: { apis: [azure-openai], dispalyName: Starter }');
+  assert.deepEqual(brief(loadError(text).issues), [
+    '15:5 apis.azure-openai.deploymnets | unknown field "deploymnets"; did you mean "deployments"?',
+    '16:5 apis.azure-openai.retries | unknown field "retries"',
+    '20:36 products.starter.dispalyName | unknown field "dispalyName"; did you mean "displayName"?',
+  ]);
+});
+
+void test('an unknown field under loggers is a load error, like everywhere else', () => {
+  const text = `${VALID}loggers:\n  usage: { type: file, descripton: token usage }\n`;
+  assert.deepEqual(brief(loadError(text).issues), ['22:24 loggers.usage.descripton | unknown field "descripton"; did you mean "description"?']);
+  assert.doesNotThrow(() => loadConfigText(`${VALID}loggers:\n  usage: { type: file, description: token usage }\n`, 'tollgate.yaml', ENV));
+});

@@ -15,6 +15,10 @@ import { redactSecrets } from '../secrets/redactor.ts';
 import { locate } from './locate.ts';
 import { loadApiSpecs } from './api-specs.ts';
 import type { ApiSpec } from '../openapi/spec.ts';
+import { knownKeysAt } from './schema-keys.ts';
+import { didYouMean } from '../util/did-you-mean.ts';
+
+const namedValuesSchema = z.record(z.string(), namedValueSchema);
 import { EMPTY_POLICY_DOCS, loadPolicyDocs, type PolicyDocs, type PolicyIssue } from './policies.ts';
 
 export interface ConfigIssue {
@@ -106,19 +110,19 @@ function validate(
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: 'the configuration must be a YAML mapping' }]);
   }
   const nvRaw = (raw as Record<string, unknown>)['namedValues'] ?? {};
-  const nv = z.record(z.string(), namedValueSchema).safeParse(nvRaw);
+  const nv = namedValuesSchema.safeParse(nvRaw);
   let values = new Map<string, string>();
   if (nv.success) values = resolveNamedValues(nv.data, file.startsWith('<') ? undefined : file, env, secrets, issues);
-  else issues.push(...zodIssues(nv.error, ['namedValues']));
+  else issues.push(...zodIssues(nv.error, ['namedValues'], namedValuesSchema));
 
   const declared = new Set(typeof nvRaw === 'object' && nvRaw !== null ? Object.keys(nvRaw) : []);
   const substituted = substitute(raw, values, declared, [], issues);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
     // Named-value errors were already reported; schema errors under namedValues would repeat them.
-    issues.push(...zodIssues(parsed.error, []).filter((i) => nv.success || i.path[0] !== 'namedValues'));
+    issues.push(...zodIssues(parsed.error, [], configSchema).filter((i) => nv.success || i.path[0] !== 'namedValues'));
   } else {
-    issues.push(...checkReferences(parsed.data), ...adminKeyIssues(parsed.data, secrets));
+    issues.push(...checkReferences(parsed.data), ...adminKeyIssues(parsed.data, secrets), ...authorizationSecretIssues(parsed.data, secrets));
   }
 
   const configFile = file.startsWith('<') ? undefined : file;
@@ -160,18 +164,40 @@ function adminKeyIssues(config: Config, secrets: Secrets): Issue[] {
   return issues;
 }
 
+/** An authorization's secrets come only from secret named values, so every sink redacts them. */
+function authorizationSecretIssues(config: Config, secrets: Secrets): Issue[] {
+  const issues: Issue[] = [];
+  for (const [provider, ids] of Object.entries(config.authorizations)) {
+    for (const [id, a] of Object.entries(ids)) {
+      const fields: Array<[PropertyKey[], string | undefined]> = [
+        [['clientCredentials', 'clientSecret'], a.clientCredentials?.clientSecret],
+        [['refreshToken', 'clientSecret'], a.refreshToken?.clientSecret],
+        [['refreshToken', 'refreshToken'], a.refreshToken?.refreshToken],
+        [['token'], a.token],
+      ];
+      for (const [path, value] of fields) {
+        if (value !== undefined && !secrets.has(value)) {
+          issues.push({ path: ['authorizations', provider, id, ...path], message: 'must be a secret named value reference, e.g. "{{github-token}}" with secret: true' });
+        }
+      }
+    }
+  }
+  return issues;
+}
+
 /** File order: the config file's issues and each policy file's, by line then column. */
 export function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file < b.file ? -1 : 1));
 }
 
-function zodIssues(error: z.ZodError, prefix: PropertyKey[]): Issue[] {
-  return error.issues.map((i) => {
+/** Zod's issues as located ones; each unknown field is its own issue, at its key, with the closest known field. */
+function zodIssues(error: z.ZodError, prefix: PropertyKey[], schema: z.ZodType): Issue[] {
+  return error.issues.flatMap((i): Issue[] => {
     const path = [...prefix, ...i.path];
     if (i.code === 'unrecognized_keys') {
-      const keys = i.keys;
-      return { path: [...path, keys[0] ?? ''], atKey: true, message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` };
+      const known = knownKeysAt(schema, i.path);
+      return i.keys.map((k) => ({ path: [...path, k], atKey: true, message: `unknown field "${k}"${didYouMean(k, known)}` }));
     }
-    return { path, message: i.message };
+    return [{ path, message: i.message }];
   });
 }

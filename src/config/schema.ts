@@ -230,6 +230,27 @@ export const productSchema = z.strictObject({
   budget: budgetSchema.optional(),
 });
 
+const tokenUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+/**
+ * A credential-manager authorization (`get-authorization-context`): an OAuth2 client-credentials
+ * grant, a refresh-token grant, or a static token. Secrets (`clientSecret`, `refreshToken`,
+ * `token`) must be secret named values (checked in load.ts).
+ */
+export const authorizationSchema = z
+  .strictObject({
+    clientCredentials: z.strictObject({ tokenUrl, clientId: z.string().min(1), clientSecret: z.string().min(1), scope: z.string().min(1).optional() }).optional(),
+    refreshToken: z
+      .strictObject({ tokenUrl, clientId: z.string().min(1), clientSecret: z.string().min(1).optional(), refreshToken: z.string().min(1), scope: z.string().min(1).optional() })
+      .optional(),
+    token: z.string().min(1).optional(),
+  })
+  .refine((a) => [a.clientCredentials, a.refreshToken, a.token].filter((x) => x !== undefined).length === 1, {
+    message: 'an authorization needs exactly one of clientCredentials, refreshToken and token',
+  });
+
+const authorizationId = z.string().regex(/^[A-Za-z0-9._-]+$/, 'invalid id (letters, digits, ".", "_" and "-")');
+
 /** Bounds shared by every usage logger: its queue, its batches, and how long a drain may take. */
 const loggerQueue = {
   /** Messages waiting to be written, at most; past it new ones are dropped (counted, logged once per outage). */
@@ -442,6 +463,8 @@ export const configSchema = z.strictObject({
       z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ inline: z.union([z.record(z.string(), z.unknown()), z.string().min(1)]) })]),
     )
     .default({}),
+  /** Credential-manager authorizations by provider id, then authorization id (docs/identity.md). */
+  authorizations: z.record(authorizationId, z.record(authorizationId, authorizationSchema)).default({}),
   /** Requests policies make themselves (send-request). */
   outbound: z
     .strictObject({

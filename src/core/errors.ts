@@ -66,6 +66,7 @@ export const ERROR_CODES = {
   GW_ERR_BACKEND_ERROR_STATUS: { status: 502, type: 'server_error' },
   GW_ERR_BACKEND_CREDENTIALS: { status: 500, type: 'server_error' },
   GW_ERR_MANAGED_IDENTITY: { status: 500, type: 'server_error' },
+  GW_ERR_AUTHORIZATION_CONTEXT: { status: 500, type: 'server_error' },
   GW_ERR_JWT_MISSING: { status: 401, type: 'authentication_error' },
   GW_ERR_JWT_INVALID: { status: 401, type: 'authentication_error' },
   GW_ERR_CONTENT_BLOCKED: { status: 403, type: 'permission_error' },

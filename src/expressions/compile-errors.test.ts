@@ -33,7 +33,7 @@ test('isExpression recognizes @( and @{ after trimming', () => {
 
 test('unknown names, static members and types point at the token', () => {
   at('@(foo.Bar)', 12, 32, /The name 'foo' does not exist/);
-  at('@(context.Request.Id + bar)', 12, 53, /The name 'bar' does not exist/);
+  at('@(context.Request.Method + bar)', 12, 57, /The name 'bar' does not exist/);
   at('@(Math.Foo(1))', 12, 37, /'Math' does not contain a definition for 'Foo'/);
   at('@(DateTime.Utcnow)', 12, 41, /'DateTime' does not contain a definition for 'Utcnow'/);
   at('@((Foo)context)', 12, 33, /type or namespace name 'Foo' could not be found/);
@@ -42,6 +42,31 @@ test('unknown names, static members and types point at the token', () => {
   at('@(Math)', 12, 32, /'Math' is a type/);
   at('@(Math.Max(1))', 12, 37, /No overload for method 'Max' takes 1 arguments/);
   at('@(Foo(1))', 12, 32, /The name 'Foo' does not exist/);
+});
+
+test('an unknown context member is a compile error at the member, with the closest known one', () => {
+  at('@(context.Subscription.Idd)', 12, 53, /'ISubscription' does not contain a definition for 'Idd'; did you mean 'Id'\?/);
+  at('@(context.Requst.Method)', 12, 40, /'IProxyRequestContext' does not contain a definition for 'Requst'; did you mean 'Request'\?/);
+  at('@(context.Request.Headers.GetValueOrDefult("a", ""))', 12, 56, /'IReadOnlyDictionary' does not contain a definition for 'GetValueOrDefult'; did you mean 'GetValueOrDefault'\?/);
+  at('@{ var b = context.Response?.Body.As<JObject>(); return context.Deployment.Gateway.Idd; }', 12, 113, /'IGateway' does not contain a definition for 'Idd'; did you mean 'Id'\?/);
+  at('@(context.Request.Url.Frobnicate)', 12, 52, /'IUrl' does not contain a definition for 'Frobnicate'$/);
+});
+
+test('every member of APIM\'s context reference compiles, LINQ and object methods included', () => {
+  for (const src of [
+    '@(context.Api.ServiceUrl.Host + context.Api.SubscriptionKeyParameterNames.Header + context.Api.Workspace.Name)',
+    '@(context.Deployment.GatewayId + context.Deployment.Gateway.InstanceId + context.Deployment.Region)',
+    '@(context.Product.ApprovalRequired || context.Product.SubscriptionRequired)',
+    '@(context.User.Email + context.User.FirstName + context.User.Identities)',
+    '@(context.Request.PrivateEndpointConnection.GroupId)',
+    '@(context.Subscription.CreatedDate)',
+    '@(context.Request.Headers.Where(h => h.Key.StartsWith("x-")).Count())',
+    '@(context.Variables.ContainsKey("a") && context.Request.MatchedParameters.Any())',
+    '@(context.Request.Url.ToString().Length + context.Elapsed.TotalMilliseconds)',
+    '@{ context.Trace("seen"); return context.GraphQL == null; }',
+  ]) {
+    assert.doesNotThrow(() => compileExpression(src, { file: 'f', line: 1, col: 1 }), src);
+  }
 });
 
 test('syntax errors point at the unexpected token', () => {

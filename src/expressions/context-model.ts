@@ -273,6 +273,7 @@ part('IRequest', {
   IpAddress: (p) => (p.ctx.request.ip.startsWith('::ffff:') ? p.ctx.request.ip.slice(7) : p.ctx.request.ip),
   MatchedParameters: (p) => new MapView(p.ctx.request.matchedParameters),
   Certificate: () => null,
+  PrivateEndpointConnection: () => null,
 });
 
 const key = (p: Part): string | null => p.ctx.presentedKey ?? presentedKey(p.ctx.request.headers) ?? null;
@@ -285,8 +286,20 @@ part('ISubscription', {
   StartDate: () => null,
   EndDate: () => null,
   CreatedTime: () => null,
+  CreatedDate: () => null,
 });
-part('IProduct', { Id: (p) => p.ctx.productId, Name: (p) => p.ctx.productId });
+part('IProduct', {
+  Id: (p) => p.ctx.productId,
+  Name: (p) => p.ctx.productId,
+  // APIM members with no Tollgate counterpart read as null (products have no approval, groups or workspaces).
+  ApprovalRequired: () => false,
+  Apis: () => null,
+  Groups: () => null,
+  State: () => 'published',
+  SubscriptionLimit: () => null,
+  SubscriptionRequired: () => true,
+  Workspace: () => null,
+});
 part('IApi', {
   Id: (p) => p.ctx.api?.id ?? null,
   Name: (p) => p.ctx.api?.name ?? null,
@@ -294,6 +307,10 @@ part('IApi', {
   Version: () => null,
   Revision: () => '1',
   IsCurrentRevision: () => true,
+  Protocols: () => ['http', 'https'],
+  ServiceUrl: () => null,
+  SubscriptionKeyParameterNames: () => null,
+  Workspace: () => null,
 });
 part('IOperation', {
   Id: (p) => p.ctx.operation?.id ?? null,
@@ -333,6 +350,8 @@ part('IDeployment', {
   Region: () => 'local',
   ServiceName: () => 'tollgate',
   ServiceId: () => 'tollgate',
+  GatewayId: () => 'tollgate',
+  Certificates: () => null,
   Gateway: (p) => new Part('IGateway', p.ctx),
 });
 part('ILastError', {
@@ -391,7 +410,11 @@ defineType<ContextModel>('IProxyRequestContext', 'Microsoft.Azure.ApiManagement.
     LastError: (c) => (c.ctx.lastError === null ? null : new Part('ILastError', c.ctx)),
     Tracing: () => false,
     Timestamp: (c) => CsDateTime.fromMs(performance.timeOrigin + c.ctx.timings.start, 'Utc'),
+    GraphQL: () => null,
+    Workspace: () => null,
   },
+  // APIM's trace sink is its test console; Tollgate has none, so `context.Trace(...)` does nothing.
+  methods: { Trace: [1, 2, () => null] },
 });
 
 function requestGuid(id: string): CsGuid {

@@ -4,6 +4,7 @@
  * table, which is why the member modules are imported here for their side effects.
  * @module
  */
+import './authorization.ts';
 import './context-model.ts';
 import './core-members.ts';
 import './datetime-members.ts';

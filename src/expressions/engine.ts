@@ -7,6 +7,7 @@ import type { RequestContext } from '../core/context.ts';
 import type { Stmt } from './ast.ts';
 import { Compiler } from './compile.ts';
 import { compileBlock } from './compile-statements.ts';
+import { checkContextMembers } from './context-types.ts';
 import { CsError, type ExprPos, ExpressionCompileError, ExpressionRuntimeError, LimitError, SyntaxFault } from './errors.ts';
 import type { Ev, Frame } from './frame.ts';
 import { Lexer } from './lexer.ts';
@@ -114,9 +115,11 @@ export function compile(raw: string, pos: ExprPos): Compiled {
       const e = parser.parseExpr();
       parser.expectOp(')');
       if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the expression`);
+      checkContextMembers(e);
       body = c.expr(e);
     } else {
       if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the block`);
+      checkContextMembers(stmt as Stmt);
       body = compileBlock(c, stmt as Stmt, false);
     }
     return new Compiled(raw, body, c.slotCount, posAt);

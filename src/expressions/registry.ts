@@ -56,6 +56,11 @@ export function defineType<T>(kind: string, name: string, spec: TypeSpec<T>): Ty
   return desc;
 }
 
+/** The member table registered for `kind`, if any (the load-time check of `context` members reads it). */
+export function typeByKind(kind: string): TypeDesc | undefined {
+  return registry.get(kind);
+}
+
 const OBJECT: TypeDesc = {
   name: 'System.Object',
   props: new Map(),

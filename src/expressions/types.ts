@@ -24,7 +24,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   bool: 'bool', Boolean: 'bool', char: 'char', Char: 'char', byte: 'byte', Byte: 'byte',
   object: 'object', Object: 'object', dynamic: 'object', var: 'var',
   JToken: 'JToken', JContainer: 'JToken', JObject: 'JObject', JArray: 'JArray', JValue: 'JValue', JProperty: 'JProperty',
-  IResponse: 'IResponse', IMessageBody: 'IMessageBody', Jwt: 'Jwt',
+  IResponse: 'IResponse', IMessageBody: 'IMessageBody', Jwt: 'Jwt', Authorization: 'Authorization',
   DateTime: 'DateTime', DateTimeOffset: 'DateTimeOffset', TimeSpan: 'TimeSpan', Guid: 'Guid',
   List: 'List', IList: 'List', ICollection: 'List', IReadOnlyList: 'List', IReadOnlyCollection: 'List',
   IEnumerable: 'IEnumerable',

@@ -150,6 +150,7 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
   // Tokens and issuer keys outlive reloads too: a reload refetches neither.
   const identity = new IdentityService({ logger, clock });
   started.push(() => identity.close());
+  metrics.trackIdentityTokens(() => identity.tokens.counts());
   const runtimeDeps = {
     responseCaches,
     metrics,

@@ -21,6 +21,7 @@ import { forwardRequest } from '../policies/forward-request/index.ts';
 import { POLICY_DEFINITIONS } from '../policies/index.ts';
 import { PolicyCompiler, mergeScopes, type CompiledDocument, type PolicyEnv } from '../policy-docs/compile.ts';
 import { PolicyDocError, type PolicyElement } from '../policy-docs/element.ts';
+import { problemsOf } from '../policy-docs/problems.ts';
 import type { PolicyServices } from '../policy-docs/services.ts';
 import { MemoryValueCache, type ValueCache } from '../state/value-cache.ts';
 import { MemoryLimitStore } from '../state/memory-limit-store.ts';
@@ -148,6 +149,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     entraAuthorityHost: config.identity.authorityHost?.replace(/\/+$/, '') ?? identity.authorityHost,
     contentSchemas: schemasOf(loaded),
     contentSafety: createContentSafety(config.contentSafety),
+    authorizations: new Map(Object.entries(config.authorizations).map(([p, ids]) => [p, new Map(Object.entries(ids))])),
   };
   const close = async (): Promise<void> => {
     const owned = deps.identity === undefined ? [identity.close()] : [];
@@ -280,25 +282,29 @@ function compilePolicies(loaded: LoadedConfig, config: Config, services: PolicyS
     notice: (message, pos) => notices.push(`${pos.file}:${pos.line}:${pos.col}: ${message}`),
   };
   const compiler = new PolicyCompiler(POLICY_DEFINITIONS, env);
+  // A fragment's problem is found once alone and again in every includer: list it once.
+  const seen = new Set<string>();
+  const add = (err: PolicyDocError, path: string): void => {
+    if (seen.has(err.formatted)) return;
+    seen.add(err.formatted);
+    issues.push({ ...err.pos, path, message: loaded.secrets.redact(err.message) });
+  };
   const compile = (el: PolicyElement | undefined, path: string): CompiledDocument | undefined => {
     if (el === undefined) return undefined;
     try {
       return compiler.document(el);
     } catch (err) {
       if (!(err instanceof PolicyDocError)) throw err;
-      issues.push({ ...err.pos, path, message: loaded.secrets.redact(err.message) });
+      for (const p of problemsOf(err)) add(p, path);
       return undefined;
     }
   };
   // Fragments are compiled where they are included; compiling each once alone reports its errors
   // even when nothing includes it yet.
   for (const [id, el] of docs.fragments) {
-    try {
-      compiler.list(el.children, { section: 'inbound', target: 'request', fragmentStack: [id], inRetry: false });
-    } catch (err) {
-      if (!(err instanceof PolicyDocError)) throw err;
+    for (const p of compiler.fragment(id, el, 'inbound')) {
       // A fragment may hold outbound-only policies; only report what is wrong in every section.
-      if (!/not allowed in the inbound section/.test(err.message)) issues.push({ ...err.pos, path: `fragments.${id}`, message: err.message });
+      if (!/not allowed in the inbound section/.test(p.message)) add(p, `fragments.${id}`);
     }
   }
   const global = compile(docs.global, 'policies');

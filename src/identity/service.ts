@@ -10,9 +10,22 @@ import { hash } from 'node:crypto';
 import { Agent } from 'undici';
 import type { Logger } from '../observability/logger.ts';
 import { ManagedIdentityTokens, NO_IDENTITY_HINT, identitySource, type IdentitySource } from './managed-identity.ts';
-import { fetchClientCredentialsToken, type OAuth2ClientCredentials } from './oauth2.ts';
+import { fetchClientCredentialsToken, fetchRefreshedToken, type OAuth2ClientCredentials, type OAuth2RefreshToken } from './oauth2.ts';
 import { OpenIdKeys } from './openid-keys.ts';
-import { TokenCache } from './token-cache.ts';
+import { TokenCache, type FetchedToken } from './token-cache.ts';
+
+/** A credential-manager authorization (config `authorizations.<provider>.<id>`): exactly one source. */
+export interface AuthorizationCredentials {
+  readonly clientCredentials?: OAuth2ClientCredentials | undefined;
+  readonly refreshToken?: OAuth2RefreshToken | undefined;
+  /** A static token (from a secret named value). */
+  readonly token?: string | undefined;
+}
+
+/** Rotated refresh tokens kept at most (one per configured refresh-token authorization in practice). */
+const MAX_REFRESH_TOKENS = 1000;
+
+const tag = (secret: string): string => hash('sha256', secret, 'hex').slice(0, 8);
 
 export interface IdentityServiceOptions {
   readonly clock?: () => number;
@@ -34,6 +47,8 @@ export class IdentityService {
   readonly #fetchMi: (resource: string, clientId: string | undefined) => Promise<{ token: string; expiresAt: number }>;
   readonly #dispatcher: Agent;
   readonly #clock: () => number;
+  /** The latest refresh token per authorization, when the endpoint rotated it. */
+  readonly #refreshTokens = new Map<string, string>();
 
   constructor(o: IdentityServiceOptions = {}) {
     const env = o.env ?? process.env;
@@ -68,9 +83,38 @@ export class IdentityService {
   /** An OAuth2 client-credentials access token. */
   oauth2Token(cfg: OAuth2ClientCredentials): Promise<string> {
     // The secret is part of the key (hashed) so that a reload with a new secret fetches anew.
-    const secretTag = hash('sha256', cfg.clientSecret, 'hex').slice(0, 8);
-    const key = `oauth2 ${cfg.tokenUrl} ${cfg.clientId} ${cfg.scope ?? ''} ${secretTag}`;
+    const key = `oauth2 ${cfg.tokenUrl} ${cfg.clientId} ${cfg.scope ?? ''} ${tag(cfg.clientSecret)}`;
     return this.tokens.get(key, () => fetchClientCredentialsToken(cfg, this.#dispatcher, this.#clock));
+  }
+
+  /**
+   * The access token of a credential-manager authorization, with the token endpoint's other fields
+   * (its claims); cached and refreshed ahead of expiry like every other token. A static token is
+   * handed back as configured.
+   */
+  authorizationToken(provider: string, id: string, cfg: AuthorizationCredentials): Promise<FetchedToken> {
+    if (cfg.token !== undefined) return Promise.resolve({ token: cfg.token, expiresAt: Number.POSITIVE_INFINITY, claims: {} });
+    const cc = cfg.clientCredentials;
+    if (cc !== undefined) {
+      const key = `authorization ${provider} ${id} client-credentials ${cc.tokenUrl} ${cc.clientId} ${cc.scope ?? ''} ${tag(cc.clientSecret)}`;
+      return this.tokens.getFetched(key, () => fetchClientCredentialsToken(cc, this.#dispatcher, this.#clock));
+    }
+    const rt = cfg.refreshToken;
+    if (rt === undefined) return Promise.reject(new Error(`authorization ${provider}/${id} has no credentials`));
+    // The configured refresh token is part of the key, so a reload with a new one starts afresh.
+    const key = `authorization ${provider} ${id} refresh-token ${rt.tokenUrl} ${rt.clientId} ${rt.scope ?? ''} ${tag(rt.refreshToken)}`;
+    return this.tokens.getFetched(key, async () => {
+      const t = await fetchRefreshedToken({ ...rt, refreshToken: this.#refreshTokens.get(key) ?? rt.refreshToken }, this.#dispatcher, this.#clock);
+      if (t.refreshToken !== undefined) {
+        this.#refreshTokens.delete(key);
+        if (this.#refreshTokens.size >= MAX_REFRESH_TOKENS) {
+          const oldest = this.#refreshTokens.keys().next().value;
+          if (oldest !== undefined) this.#refreshTokens.delete(oldest);
+        }
+        this.#refreshTokens.set(key, t.refreshToken);
+      }
+      return { token: t.token, expiresAt: t.expiresAt, claims: t.claims };
+    });
   }
 
   /** OpenID configuration URL of an Entra ID tenant (v2.0 endpoint). */

@@ -14,7 +14,21 @@ export interface FetchedToken {
   readonly token: string;
   /** Milliseconds since the epoch. */
   readonly expiresAt: number;
+  /** What else the token endpoint said (scope, token_type, ...), credentials left out. */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
 }
+
+export interface TokenCounts {
+  /** Token endpoint calls started. */
+  fetches: number;
+  /** Of those, the ones that failed. */
+  failures: number;
+  /** Requests answered from memory. */
+  hits: number;
+}
+
+/** Kinds counted separately at most; keys are few and their first word is the kind the gateway chose. */
+const MAX_KINDS = 16;
 
 export interface TokenCacheOptions {
   /** Wall clock, ms since the epoch (tests move it). */
@@ -53,6 +67,10 @@ export class TokenCache {
   /** Token endpoint calls made (for tests, metrics and the benchmark). */
   fetches = 0;
   failures = 0;
+  /** Requests answered from memory without waiting on a fetch. */
+  hits = 0;
+  /** The same counts by kind (a key's first word: managed-identity, oauth2, authorization), for /metrics. */
+  readonly #byKind = new Map<string, TokenCounts>();
 
   constructor(opts: TokenCacheOptions) {
     this.#clock = opts.clock;
@@ -63,6 +81,11 @@ export class TokenCache {
 
   /** The token for `key`, fetching it with `fetch` when there is none usable. */
   get(key: string, fetch: () => Promise<FetchedToken>): Promise<string> {
+    return this.getFetched(key, fetch).then((t) => t.token);
+  }
+
+  /** As {@link get}, with what the endpoint said besides the token. */
+  getFetched(key: string, fetch: () => Promise<FetchedToken>): Promise<FetchedToken> {
     const now = this.#clock();
     let entry = this.#entries.get(key);
     if (entry === undefined) {
@@ -78,13 +101,15 @@ export class TokenCache {
     const token = entry.token;
     if (token !== null && now < entry.usableUntil) {
       if (now >= entry.refreshAt && entry.pending === null && !this.#backingOff(entry, now)) {
-        this.#start(entry, fetch).catch((err: unknown) => this.#onRefreshError?.(key, err));
+        this.#start(entry, fetch, key).catch((err: unknown) => this.#onRefreshError?.(key, err));
       }
-      return Promise.resolve(token.token);
+      this.hits++;
+      this.#count(key).hits++;
+      return Promise.resolve(token);
     }
-    if (entry.pending !== null) return entry.pending.then((t) => t.token);
+    if (entry.pending !== null) return entry.pending;
     if (entry.failure !== null && this.#backingOff(entry, now)) return Promise.reject(entry.failure.err);
-    return this.#start(entry, fetch).then((t) => t.token);
+    return this.#start(entry, fetch, key);
   }
 
   /** Drops every cached token (e.g. after the backend refused one). */
@@ -96,8 +121,27 @@ export class TokenCache {
     return entry.failure !== null && now < entry.failure.until;
   }
 
-  #start(entry: Entry, fetch: () => Promise<FetchedToken>): Promise<FetchedToken> {
+  /** Counts by kind, for /metrics. */
+  counts(): ReadonlyMap<string, Readonly<TokenCounts>> {
+    return this.#byKind;
+  }
+
+  #count(key: string): TokenCounts {
+    const space = key.indexOf(' ');
+    let kind = space < 0 ? key : key.slice(0, space);
+    if (!this.#byKind.has(kind) && this.#byKind.size >= MAX_KINDS) kind = 'other';
+    let c = this.#byKind.get(kind);
+    if (c === undefined) {
+      c = { fetches: 0, failures: 0, hits: 0 };
+      this.#byKind.set(kind, c);
+    }
+    return c;
+  }
+
+  #start(entry: Entry, fetch: () => Promise<FetchedToken>, key: string): Promise<FetchedToken> {
+    const counts = this.#count(key);
     this.fetches++;
+    counts.fetches++;
     const pending = fetch().then(
       (t) => {
         const now = this.#clock();
@@ -111,6 +155,7 @@ export class TokenCache {
       },
       (err: unknown) => {
         this.failures++;
+        counts.failures++;
         entry.failure = { err: err instanceof Error ? err : new Error(String(err)), until: this.#clock() + this.#backoffMs };
         entry.pending = null;
         throw err;

@@ -18,6 +18,7 @@ export class Metrics {
   readonly cacheLookups: Counter<'kind' | 'result'>;
   readonly cacheEmbeddingTokens: Counter;
   #circuits: () => ReadonlyArray<readonly [backend: string, open: boolean]> = () => [];
+  #identityTokens: () => ReadonlyMap<string, Readonly<{ fetches: number; failures: number; hits: number }>> = () => new Map();
 
   /** Label sets kept per custom metric (telemetry.maxSeriesPerMetric). */
   readonly #maxSeries: number;
@@ -96,12 +97,41 @@ export class Metrics {
         for (const [backend, open] of circuits()) this.set({ backend }, open ? 1 : 0);
       },
     });
+    const identityTokens = (): ReadonlyMap<string, Readonly<{ fetches: number; failures: number; hits: number }>> => this.#identityTokens();
+    new Counter({
+      name: 'tollgate_identity_token_fetches_total',
+      help: 'Token endpoint calls the gateway made for itself, by kind (managed-identity, oauth2, authorization) and result (ok, error).',
+      labelNames: ['kind', 'result'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [kind, c] of identityTokens()) {
+          this.inc({ kind, result: 'ok' }, c.fetches - c.failures);
+          this.inc({ kind, result: 'error' }, c.failures);
+        }
+      },
+    });
+    new Counter({
+      name: 'tollgate_identity_token_cache_hits_total',
+      help: 'Token requests answered from the token cache without a fetch, by kind.',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [kind, c] of identityTokens()) this.inc({ kind }, c.hits);
+      },
+    });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_' });
   }
 
   /** Exposes the state store's round-trip count on /metrics. */
   trackStateStore(count: () => number): void {
     this.#roundTrips = count;
+  }
+
+  /** Exposes the token cache's fetches, failures and hits by kind on /metrics (read when scraped). */
+  trackIdentityTokens(counts: () => ReadonlyMap<string, Readonly<{ fetches: number; failures: number; hits: number }>>): void {
+    this.#identityTokens = counts;
   }
 
   /** Exposes each backend's breaker state on /metrics (read when scraped). */

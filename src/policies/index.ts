@@ -14,6 +14,7 @@ import { emitMetricDefinition } from './emit-metric/index.ts';
 import { emitTokenMetricDefinition } from './emit-token-metric/index.ts';
 import { logToEventhubDefinition } from './log-to-eventhub/index.ts';
 import { forwardRequestDefinition } from './forward-request/index.ts';
+import { getAuthorizationContextDefinition } from './get-authorization-context/index.ts';
 import { ipFilterDefinition } from './ip-filter/index.ts';
 import { llmContentSafetyDefinition } from './llm-content-safety/index.ts';
 import { llmTokenLimitDefinition } from './llm-token-limit/index.ts';
@@ -53,6 +54,7 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
   emitTokenMetricDefinition,
   logToEventhubDefinition,
   forwardRequestDefinition,
+  getAuthorizationContextDefinition,
   ipFilterDefinition,
   llmContentSafetyDefinition,
   llmTokenLimitDefinition,

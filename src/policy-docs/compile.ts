@@ -7,7 +7,9 @@
 import { admitAfter, admitsEarly } from '../limits/early-admission.ts';
 import type { Pipeline, Policy, PolicySection } from '../core/pipeline.ts';
 import { PolicyDocError, type PolicyElement, type SourcePos } from './element.ts';
+import { collectProblems, PolicyDocErrors, report } from './problems.ts';
 import { ElementReader } from './reader.ts';
+import { asElement, didYouMean } from '../util/did-you-mean.ts';
 import type { PolicyServices } from './services.ts';
 
 /** Where a policy sits: its section, and whether set-header/set-body act on the request or the response. */
@@ -57,20 +59,42 @@ export class PolicyCompiler {
     this.#env = env;
   }
 
-  /** A `<policies>` document. */
+  /**
+   * A `<policies>` document. Every problem in it is found in one pass (a bad element or attribute
+   * is reported and compiling carries on with the next).
+   * @throws PolicyDocErrors with every problem, in document order.
+   */
   document(root: PolicyElement): CompiledDocument {
+    const { value, problems } = collectProblems(() => this.#document(root));
+    if (problems.length > 0 || value === undefined) throw new PolicyDocErrors(problems);
+    return value;
+  }
+
+  #document(root: PolicyElement): CompiledDocument {
     if (root.name !== 'policies') throw new PolicyDocError(`a policy document's root must be <policies>, found <${root.name}>`, root.pos);
     new ElementReader(root).done();
     const sections: Partial<Record<PolicySection, readonly Policy[]>> = {};
     for (const el of root.children) {
       const section = SECTION_ELEMENT[el.name];
-      if (section === undefined) throw new PolicyDocError(`<policies> takes <inbound>, <backend>, <outbound> and <on-error>; found <${el.name}>`, el.pos);
-      if (sections[section] !== undefined) throw new PolicyDocError(`<${el.name}> appears twice`, el.pos);
+      if (section === undefined) {
+        report(new PolicyDocError(`<policies> takes <inbound>, <backend>, <outbound> and <on-error>; found <${el.name}>${didYouMean(el.name, Object.keys(SECTION_ELEMENT), asElement)}`, el.pos));
+        continue;
+      }
+      if (sections[section] !== undefined) {
+        report(new PolicyDocError(`<${el.name}> appears twice`, el.pos));
+        continue;
+      }
       new ElementReader(el).done();
       const target = section === 'outbound' || section === 'on-error' ? 'response' : 'request';
       sections[section] = this.list(el.children, { section, target, fragmentStack: [], inRetry: false }, true);
     }
     return { sections };
+  }
+
+  /** Compiles a fragment's policies alone (for its own problems), as if included in `section`. */
+  fragment(id: string, el: PolicyElement, section: PolicySection): PolicyDocError[] {
+    const target = section === 'outbound' || section === 'on-error' ? 'response' : 'request';
+    return collectProblems(() => this.list(el.children, { section, target, fragmentStack: [id], inRetry: false })).problems;
   }
 
   /** Compiles a list of policy elements; `<base/>` is allowed only at a section's top level. */
@@ -86,22 +110,29 @@ export class PolicyCompiler {
         out.push(BASE);
         continue;
       }
-      // Limits are admitted at the end of inbound unless a later policy reads their variables (decided here, once).
-      const early = scope.section === 'inbound' && admitsEarly(elements, i, this.#env.fragments);
-      if (el.name === 'include-fragment') {
-        const included = this.#fragment(el, scope);
-        out.push(...(early ? [...included, admitAfter({ name: 'include-fragment', run: () => undefined })] : included));
-        continue;
+      // A bad element is reported and the rest of the list still compiles, so that one run finds
+      // every problem (report() rethrows when nobody collects).
+      try {
+        // Limits are admitted at the end of inbound unless a later policy reads their variables (decided here, once).
+        const early = scope.section === 'inbound' && admitsEarly(elements, i, this.#env.fragments);
+        if (el.name === 'include-fragment') {
+          const included = this.#fragment(el, scope);
+          out.push(...(early ? [...included, admitAfter({ name: 'include-fragment', run: () => undefined })] : included));
+          continue;
+        }
+        const policy = this.one(el, scope);
+        out.push(early ? admitAfter(policy) : policy);
+      } catch (err) {
+        if (!(err instanceof PolicyDocError)) throw err;
+        report(err);
       }
-      const policy = this.one(el, scope);
-      out.push(early ? admitAfter(policy) : policy);
     }
     return out;
   }
 
   one(el: PolicyElement, scope: CompileScope): Policy {
     const def = this.#defs.get(el.name);
-    if (def === undefined) throw new PolicyDocError(`unknown policy <${el.name}>`, el.pos);
+    if (def === undefined) throw new PolicyDocError(`unknown policy <${el.name}>${didYouMean(el.name, this.#defs.keys(), asElement)}`, el.pos);
     if (!def.sections.includes(scope.section)) {
       throw new PolicyDocError(`<${el.name}> is not allowed in the ${scope.section} section (allowed: ${def.sections.join(', ')})`, el.pos);
     }

@@ -5,7 +5,9 @@
  * @module
  */
 import { PolicyDocError, type PolicyElement, type PolicyValue } from './element.ts';
+import { report } from './problems.ts';
 import { asBool, asInt, asString, asAny, constant, type Dyn } from './values.ts';
+import { asElement, closest, didYouMean } from '../util/did-you-mean.ts';
 
 export class ElementReader {
   readonly el: PolicyElement;
@@ -27,7 +29,12 @@ export class ElementReader {
 
   required(name: string): PolicyValue {
     const v = this.raw(name);
-    if (v === undefined) throw new PolicyDocError(`<${this.el.name}> needs the attribute "${name}"`, this.el.pos);
+    if (v === undefined) {
+      // A misspelt required attribute reads better as the misspelling than as a missing attribute.
+      const typo = [...this.el.attrs].find(([n]) => !this.#used.has(n) && closest(n, [name]) === name);
+      if (typo !== undefined) throw new PolicyDocError(`<${this.el.name}> has no attribute "${typo[0]}"; did you mean "${name}"?`, typo[1].pos);
+      throw new PolicyDocError(`<${this.el.name}> needs the attribute "${name}"`, this.el.pos);
+    }
     return v;
   }
 
@@ -61,15 +68,17 @@ export class ElementReader {
     const v = required ? this.required(name) : this.raw(name);
     if (v === undefined) return fallback;
     const found = values.find((x) => x.toLowerCase() === v.value.trim().toLowerCase());
-    if (found === undefined) throw new PolicyDocError(`${this.#what(name)} must be one of ${values.join(', ')}, got "${v.value}"`, v.pos);
-    return found;
+    if (found !== undefined) return found;
+    report(new PolicyDocError(`${this.#what(name)} must be one of ${values.join(', ')}, got "${v.value}"${didYouMean(v.value.trim(), values)}`, v.pos));
+    // Only reached while collecting problems: carry on with a valid value so later problems are found too.
+    return fallback ?? values[0];
   }
 
   /** A constant (no expressions allowed) attribute. */
   literal(name: string, required = false): string | undefined {
     const v = required ? this.required(name) : this.raw(name);
     if (v === undefined) return undefined;
-    if (/^\s*@[({]/.test(v.value)) throw new PolicyDocError(`${this.#what(name)} does not accept policy expressions`, v.pos);
+    if (/^\s*@[({]/.test(v.value)) report(new PolicyDocError(`${this.#what(name)} does not accept policy expressions`, v.pos));
     return v.value;
   }
 
@@ -79,17 +88,23 @@ export class ElementReader {
     return t === null ? undefined : asString(t, `<${this.el.name}> text`);
   }
 
-  /** Children, checking every child's name is allowed. */
+  /** Children, checking every child's name is allowed (a disallowed one is reported and left out). */
   children(allowed: readonly string[]): readonly PolicyElement[] {
+    let bad = false;
     for (const c of this.el.children) {
       if (!allowed.includes(c.name)) {
-        throw new PolicyDocError(
-          allowed.length === 0 ? `<${this.el.name}> takes no child elements, found <${c.name}>` : `<${this.el.name}> does not take <${c.name}>; allowed: ${allowed.map((a) => `<${a}>`).join(', ')}`,
-          c.pos,
+        bad = true;
+        report(
+          new PolicyDocError(
+            allowed.length === 0
+              ? `<${this.el.name}> takes no child elements, found <${c.name}>`
+              : `<${this.el.name}> does not take <${c.name}>${didYouMean(c.name, allowed, asElement)}; allowed: ${allowed.map((a) => `<${a}>`).join(', ')}`,
+            c.pos,
+          ),
         );
       }
     }
-    return this.el.children;
+    return bad ? this.el.children.filter((c) => allowed.includes(c.name)) : this.el.children;
   }
 
   noText(): void {
@@ -102,10 +117,10 @@ export class ElementReader {
     return new PolicyDocError(attr === null ? `<${this.el.name}> ${message}` : `<${this.el.name}> attribute "${attr}" ${message}`, pos);
   }
 
-  /** Every attribute present must have been read by the policy's schema. */
+  /** Every attribute present must have been read by the policy's schema; each one that was not is reported. */
   done(): void {
     for (const [name, v] of this.el.attrs) {
-      if (!this.#used.has(name)) throw new PolicyDocError(`<${this.el.name}> has no attribute "${name}"`, v.pos);
+      if (!this.#used.has(name)) report(new PolicyDocError(`<${this.el.name}> has no attribute "${name}"${didYouMean(name, this.#used)}`, v.pos));
     }
   }
 }

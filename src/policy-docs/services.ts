@@ -10,7 +10,7 @@ import type { ResponseCaches } from '../cache/services.ts';
 import type { LimitStore } from '../state/limit-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { IdentityService } from '../identity/service.ts';
+import type { AuthorizationCredentials, IdentityService } from '../identity/service.ts';
 import type { LogSink } from '../loggers/log-sink.ts';
 import type { ContentSafetyServices } from '../content-safety/services.ts';
 
@@ -37,6 +37,8 @@ export interface PolicyServices {
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Managed-identity and OAuth2 tokens, issuers' signing keys (shared across reloads). */
   readonly identity: IdentityService;
+  /** Credential-manager authorizations by provider id, then authorization id (config `authorizations`). */
+  readonly authorizations?: ReadonlyMap<string, ReadonlyMap<string, AuthorizationCredentials>>;
   /** Entra ID authority for validate-azure-ad-token (config `identity.authorityHost`, else the service's). */
   readonly entraAuthorityHost: string;
   /** JSON schemas for validate-content `schema-id` (config `schemas`); none when absent. */

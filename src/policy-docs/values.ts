@@ -16,6 +16,7 @@ import {
 } from '../expressions/index.ts';
 import { PolicyDocError, type PolicyValue } from './element.ts';
 import { namedValuesNote } from './named-values.ts';
+import { collecting, report } from './problems.ts';
 import { containsSecret } from '../secrets/redactor.ts';
 
 /** A value computed per request (a constant returns the same thing every time). */
@@ -31,7 +32,7 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
     try {
       return constant(parse(v.value));
     } catch (err) {
-      throw new PolicyDocError(`${what}${namedValuesNote(v)}: ${(err as Error).message}`, v.pos);
+      return reported(new PolicyDocError(`${what}${namedValuesNote(v)}: ${(err as Error).message}`, v.pos));
     }
   }
   let compiled;
@@ -41,11 +42,11 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
     if (err instanceof ExpressionCompileError) {
       // An expression holding a secret named value may quote any part of it in its syntax error
       // (a secret with a `"` ends its string literal early): say where, not what.
-      if (containsSecret(v.value)) throw new PolicyDocError(`${what}${namedValuesNote(v)}: the expression does not compile (it contains a secret named value, so the detail is not shown)`, v.pos);
+      if (containsSecret(v.value)) return reported(new PolicyDocError(`${what}${namedValuesNote(v)}: the expression does not compile (it contains a secret named value, so the detail is not shown)`, v.pos));
       // Positions inside an expression that named values were substituted into no longer match
       // the file: the error is reported at the value, naming what was substituted.
-      if (v.namedValues !== undefined) throw new PolicyDocError(`${what}${namedValuesNote(v)}: ${err.message}`, v.pos);
-      throw new PolicyDocError(`${what}: ${err.message}`, err.pos);
+      if (v.namedValues !== undefined) return reported(new PolicyDocError(`${what}${namedValuesNote(v)}: ${err.message}`, v.pos));
+      return reported(new PolicyDocError(`${what}: ${err.message}`, err.pos));
     }
     throw err;
   }
@@ -61,6 +62,19 @@ export function dynamic<T>(v: PolicyValue, what: string, parse: (s: string) => T
       throw new GatewayError('GW_ERR_POLICY_EXPRESSION', `Expression evaluation failed in ${what}.`, { cause: err });
     }
   });
+}
+
+/**
+ * Throws `err`, or, while problems are collected, reports it and returns a stand-in value: a policy
+ * can then finish compiling and the rest of the document is checked too. The stand-in never runs,
+ * because a document with a problem is never used.
+ */
+function reported<T>(err: PolicyDocError): Dyn<T> {
+  if (!collecting()) throw err;
+  report(err);
+  return (): T => {
+    throw new GatewayError('GW_ERR_POLICY_FAILED', 'This policy did not compile.');
+  };
 }
 
 export const asString = (v: PolicyValue, what: string): Dyn<string> => dynamic(v, what, (s) => s, toCSharpString);

@@ -16,6 +16,10 @@ import { join } from 'node:path';
 import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { useSimulatedManagedIdentity } from '../helpers/identity.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../helpers/gateway.ts';
+import { ConfigError, loadConfigObject } from '../../src/config/load.ts';
+import { buildRuntime } from '../../src/gateway/runtime.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 const identity = useSimulatedManagedIdentity();
 const idp = {
@@ -126,4 +130,57 @@ test('backend credentials.managedIdentity: every request carries the cached toke
     idp.identity.setTokenLifetime(3600);
     await t.close();
   }
+});
+
+test('send-request with <authentication-managed-identity>: the side request carries the managed-identity token; <authentication-basic> sends Basic credentials', async () => {
+  const policy = `<policies><inbound><base />
+      <send-request mode="new" response-variable-name="side" timeout="20">
+        <set-url>{{sim-url}}/side/with-identity</set-url>
+        <set-method>GET</set-method>
+        <set-header name="Authorization" exists-action="override"><value>replaced</value></set-header>
+        <authentication-managed-identity resource="https://management.azure.com/" client-id="side-request-client" />
+      </send-request>
+      <send-request mode="new" response-variable-name="side2" timeout="20">
+        <set-url>{{sim-url}}/side/with-basic</set-url>
+        <set-method>GET</set-method>
+        <authentication-basic username="svc" password="p@ss:word" />
+      </send-request>
+      <set-header name="x-side-status" exists-action="override"><value>@(((IResponse)context.Variables["side"]).StatusCode.ToString())</value></set-header>
+    </inbound></policies>`;
+  const t = await startTestGateway({ apiPolicies: policy, config: { outbound: { allowPrivateNetworks: true } } });
+  try {
+    assert.deepEqual(await statuses(t.url, 2), [200, 200]);
+    const side = t.sim.requests.filter((r) => r.path === '/side/with-identity');
+    assert.equal(side.length, 2);
+    for (const r of side) {
+      const claims = claimsOf(r.headers.authorization);
+      assert.equal(claims['aud'], 'https://management.azure.com', 'the resource asked for');
+      assert.equal(claims['appid'], 'side-request-client');
+    }
+    const basic = t.sim.requests.find((r) => r.path === '/side/with-basic');
+    assert.equal(basic?.headers.authorization, `Basic ${Buffer.from('svc:p@ss:word').toString('base64')}`);
+    assert.ok(!t.logs.some((l) => l.includes('accepted but not applied')), 'no "not applied" notice any more');
+  } finally {
+    await t.close();
+  }
+});
+
+test('authentication-managed-identity in outbound (as published fragments use it for a side request) stores the token in its variable; without a variable it is a load error there', async () => {
+  const policy = (attrs: string): string => `<policies><inbound><base /></inbound><outbound><base />
+      <authentication-managed-identity resource="https://monitor.azure.com/" client-id="outbound-client" ${attrs} />
+      <set-header name="x-token-audience" exists-action="override"><value>@(((string)context.Variables["monitor-token"]).AsJwt()?.Audiences.FirstOrDefault() ?? "none")</value></set-header>
+    </outbound></policies>`;
+  const t = await startTestGateway({ apiPolicies: policy('output-token-variable-name="monitor-token"') });
+  try {
+    const res = await chat(t.url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-token-audience'), 'https://monitor.azure.com');
+  } finally {
+    await t.close();
+  }
+  const loaded = loadConfigObject({ backends: { b: { url: 'http://127.0.0.1:9/openai' } }, apis: { a: { path: 'openai', type: 'openai', backend: 'b', policies: policy('') } } }, {}, 'test.yaml');
+  assert.throws(
+    () => buildRuntime(loaded, { metrics: new Metrics({ defaultMetrics: false }), logger: createLogger('silent'), now: () => performance.now() }),
+    (err: Error) => err instanceof ConfigError && /in the outbound section needs output-token-variable-name/.test(err.message),
+  );
 });

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPair, SignJWT } from 'jose';
+import { CompactEncrypt, EncryptJWT, generateKeyPair, SignJWT } from 'jose';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../helpers/gateway.ts';
 import { DEFAULT_TENANT_ID } from '../../src/simulator/identity.ts';
 
@@ -143,6 +143,52 @@ test('validate-azure-ad-token: the tenant\'s keys from the Entra authority, clie
       assert.deepEqual([r.status, r.message], [403, 'Forbidden by policy']);
     }
     assert.equal(id.counts.openIdConfig, 1);
+  } finally {
+    await t.close();
+  }
+});
+
+test('validate-jwt decrypts encrypted tokens with <decryption-keys>: nested signed tokens are verified, a wrong key or no keys is 401, a bare claims set is unsigned', async () => {
+  const signing = Buffer.alloc(32, 3);
+  const enc = Buffer.alloc(32, 9);
+  const policy = (keys: string): string => `<policies><inbound><base />
+    <validate-jwt header-name="Authorization" output-token-variable-name="jwt">
+      <issuer-signing-keys><key id="s1">${signing.toString('base64')}</key></issuer-signing-keys>
+      ${keys}
+      <audiences><audience>${AUD}</audience></audiences>
+    </validate-jwt>
+  </inbound><outbound><base />
+    <set-header name="x-oid" exists-action="override"><value>@(((Jwt)context.Variables["jwt"]).Subject)</value></set-header>
+  </outbound></policies>`;
+  const t = await startTestGateway({
+    apiPolicies: policy(`<decryption-keys><key id="other">${Buffer.alloc(32, 1).toString('base64')}</key><key id="e1">${enc.toString('base64')}</key></decryption-keys>`),
+    extraApis: { nokeys: { path: 'nokeys', type: 'openai', backend: 'sim', policies: policy('') } },
+  });
+  try {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const signed = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'HS256', kid: 's1' }).setAudience(AUD).setExpirationTime(exp).sign(signing);
+    const encrypt = (key: Uint8Array, kid: string): Promise<string> =>
+      new CompactEncrypt(new TextEncoder().encode(signed)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'JWT', kid }).encrypt(key);
+    const bearer = (token: string): Record<string, string> => ({ 'api-key': TEST_KEY, authorization: `Bearer ${token}` });
+
+    const ok = await call(t, '/v1/chat/completions', bearer(await encrypt(enc, 'e1')));
+    assert.deepEqual([ok.status, ok.oid, ok.message], [200, 'bob', undefined], 'decrypted, then the inner token verified and stored');
+    // Without a matching kid every configured key is tried.
+    assert.equal((await call(t, '/v1/chat/completions', bearer(await encrypt(enc, 'unknown')))).status, 200);
+
+    const wrong = await call(t, '/v1/chat/completions', bearer(await encrypt(Buffer.alloc(32, 5), 'e1')));
+    assert.deepEqual([wrong.status, wrong.code, wrong.message], [401, 'GW_ERR_JWT_INVALID', 'JWT could not be decrypted.']);
+    const none = await call(t, '/nokeys/v1/chat/completions', bearer(await encrypt(enc, 'e1')));
+    assert.deepEqual([none.status, none.message], [401, 'JWT is encrypted and no decryption keys are configured.']);
+    // HMAC keys written in the document (jose's JWKS resolvers take public keys only): a kid-less
+    // token is tried against each; another key's signature is refused.
+    const noKid = await new SignJWT({ sub: 'carol' }).setProtectedHeader({ alg: 'HS256' }).setAudience(AUD).setExpirationTime(exp).sign(signing);
+    assert.deepEqual((await call(t, '/v1/chat/completions', bearer(noKid))).oid, 'carol');
+    const forged = await new SignJWT({ sub: 'eve' }).setProtectedHeader({ alg: 'HS256', kid: 's1' }).setAudience(AUD).setExpirationTime(exp).sign(Buffer.alloc(32, 4));
+    assert.deepEqual((await call(t, '/v1/chat/completions', bearer(forged))).message, 'JWT signature is invalid.');
+    const bare = await new EncryptJWT({ sub: 'mallory' }).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).setAudience(AUD).setExpirationTime(exp).encrypt(enc);
+    const unsigned = await call(t, '/v1/chat/completions', bearer(bare));
+    assert.deepEqual([unsigned.status, unsigned.message], [401, 'JWT is not signed.'], 'encryption alone proves nothing about the issuer');
   } finally {
     await t.close();
   }

@@ -1,6 +1,7 @@
 /**
  * `<send-request mode="new|copy" response-variable-name="r" timeout="20" ignore-error="false">` with
- * `<set-url>`, `<set-method>`, `<set-header>`, `<set-body>`: a side request whose response is kept
+ * `<set-url>`, `<set-method>`, `<set-header>`, `<set-body>` and an authentication child
+ * (authentication.ts): a side request whose response is kept
  * in a variable (`StoredResponse`). It goes through the guarded outbound client, which refuses
  * internal addresses unless `outbound.allowPrivateNetworks` is on, and follows no redirects.
  * @module
@@ -14,6 +15,7 @@ import { isForbiddenTarget } from '../../upstream/ssrf-guard.ts';
 import { checkHeaderName, checkHeaderValue } from '../shared/message.ts';
 import { StoredResponse } from './stored-response.ts';
 import { readValueList, type ExistsAction } from '../shared/value-list.ts';
+import { AUTHENTICATION_CHILDREN, compileAuthentication, type Authenticate } from './authentication.ts';
 
 const COPY_DROP = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'api-key', 'ocp-apim-subscription-key', 'authorization']);
 
@@ -31,7 +33,8 @@ export const sendRequestDefinition: PolicyDefinition = {
     let method: Dyn<string> | undefined;
     let body: Dyn<string> | undefined;
     const headers: Array<{ name: string; action: ExistsAction; values: readonly Dyn<string>[] }> = [];
-    for (const child of r.children(['set-url', 'set-method', 'set-header', 'set-body', 'authentication-managed-identity', 'authentication-basic', 'authentication-certificate'])) {
+    let authenticate: Authenticate | undefined;
+    for (const child of r.children(['set-url', 'set-method', 'set-header', 'set-body', ...AUTHENTICATION_CHILDREN])) {
       const c = new ElementReader(child);
       switch (child.name) {
         case 'set-url':
@@ -50,9 +53,8 @@ export const sendRequestDefinition: PolicyDefinition = {
           break;
         }
         default:
-          // Identity-based authentication of side requests arrives with the backend identity work.
-          for (const a of child.attrs.keys()) c.raw(a);
-          env.notice(`<${child.name}> inside <send-request> is accepted but not applied yet`, child.pos);
+          if (authenticate !== undefined) throw c.fail(null, 'is a second authentication child of <send-request>; give one');
+          authenticate = compileAuthentication(c, env);
       }
       c.done();
     }
@@ -82,6 +84,8 @@ export const sendRequestDefinition: PolicyDefinition = {
           }
         }
         if (target === undefined) throw new GatewayError('GW_ERR_POLICY_FAILED', 'send-request: no URL (set <set-url>).');
+        // Credentials last, so that they replace any Authorization a <set-header> or mode="copy" put there.
+        if (authenticate !== undefined) await authenticate(ctx, out);
         let stored: StoredResponse | null = null;
         try {
           let parsed: URL;

@@ -10,11 +10,11 @@
  * @module
  */
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
-import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 import { Jwt } from '../../expressions/jwt.ts';
 import { fail, verifyJwt, type Failure } from '../validate-jwt/check.ts';
 import { evalClaims, failureOf, requiredClaims, textList, tokenFromHeader } from '../validate-jwt/index.ts';
+import { readDecryptionKeys, type DecryptionKey } from '../validate-jwt/decryption.ts';
 
 export const validateAzureAdTokenDefinition: PolicyDefinition = {
   names: ['validate-azure-ad-token'],
@@ -30,12 +30,13 @@ export const validateAzureAdTokenDefinition: PolicyDefinition = {
     let backends: Array<Dyn<string>> = [];
     let audiences: Array<Dyn<string>> = [];
     let claims: ReturnType<typeof requiredClaims> = [];
+    let decryptionKeys: DecryptionKey[] | undefined;
     for (const c of r.children(['client-application-ids', 'backend-application-ids', 'audiences', 'required-claims', 'decryption-keys'])) {
       if (c.name === 'client-application-ids') clients = textList(r, c, 'application-id');
       else if (c.name === 'backend-application-ids') backends = textList(r, c, 'application-id');
       else if (c.name === 'audiences') audiences = textList(r, c, 'audience');
       else if (c.name === 'required-claims') claims = requiredClaims(r, c);
-      else throw new ElementReader(c).fail(null, 'is not supported: encrypted tokens (JWE) cannot be validated yet');
+      else decryptionKeys = readDecryptionKeys(c);
     }
     const services = env.services;
     const issuerKeys = services.identity.keys.for(`${services.entraAuthorityHost}/${encodeURIComponent(tenant)}/v2.0/.well-known/openid-configuration`);
@@ -59,6 +60,7 @@ export const validateAzureAdTokenDefinition: PolicyDefinition = {
             requireExpirationTime: true,
             requireSignedTokens: true,
             clockSkewSeconds: 0,
+            decryptionKeys,
             extra: (p) => {
               if (allowedClients.length === 0) return undefined;
               const client = typeof p['azp'] === 'string' ? p['azp'] : p['appid'];

@@ -6,9 +6,10 @@
  * (or the document's `failed-validation-error-message`) and the document's status.
  * @module
  */
-import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, UnsecuredJWT, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, UnsecuredJWT, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { GatewayError } from '../../core/errors.ts';
 import type { IssuerKeys } from '../../identity/openid-keys.ts';
+import { decryptToken, isEncrypted, type DecryptionKey } from './decryption.ts';
 
 export interface RequiredClaim {
   readonly name: string;
@@ -28,6 +29,8 @@ export interface JwtRules {
   readonly requireExpirationTime: boolean;
   readonly requireSignedTokens: boolean;
   readonly clockSkewSeconds: number;
+  /** `<decryption-keys>`: encrypted tokens are decrypted with these first. */
+  readonly decryptionKeys?: readonly DecryptionKey[] | undefined;
   /** Extra check on the verified claims (client application ids); returns why it fails. */
   readonly extra?: (payload: JWTPayload) => string | undefined;
 }
@@ -48,6 +51,14 @@ export function fail(failure: Failure, message: string, missing = false, cause?:
 
 /** Verifies `token` against `rules`; returns its claims or throws the coded failure. */
 export async function verifyJwt(token: string, rules: JwtRules, failure: Failure, now: number): Promise<{ header: Record<string, unknown>; payload: JWTPayload }> {
+  if (isEncrypted(token)) {
+    if (rules.decryptionKeys === undefined || rules.decryptionKeys.length === 0) throw fail(failure, 'JWT is encrypted and no decryption keys are configured.');
+    try {
+      token = await decryptToken(token, rules.decryptionKeys);
+    } catch (err) {
+      throw fail(failure, 'JWT could not be decrypted.', false, err);
+    }
+  }
   let header: Record<string, unknown>;
   try {
     header = decodeProtectedHeader(token);
@@ -74,8 +85,10 @@ export async function verifyJwt(token: string, rules: JwtRules, failure: Failure
     if (header['alg'] === 'none') {
       if (rules.requireSignedTokens) throw fail(failure, 'JWT is not signed.');
       payload = UnsecuredJWT.decode(token, options).payload;
+    } else if (typeof header['alg'] === 'string' && SYMMETRIC.includes(header['alg'])) {
+      payload = await verifyWithSecrets(token, secretsFor(rules.staticKeys, header['kid']), { ...options, algorithms: SYMMETRIC });
     } else {
-      payload = (await jwtVerify(token, keyResolver(rules), { ...options, algorithms: rules.staticKeys === null ? ASYMMETRIC : [...ASYMMETRIC, ...SYMMETRIC] })).payload;
+      payload = (await jwtVerify(token, keyResolver(rules), { ...options, algorithms: ASYMMETRIC })).payload;
     }
   } catch (err) {
     if (GatewayError.is(err)) throw err;
@@ -89,9 +102,35 @@ export async function verifyJwt(token: string, rules: JwtRules, failure: Failure
   return { header, payload };
 }
 
+/**
+ * The document's symmetric keys a token may be signed with: the one its `kid` names, else all.
+ * (jose's JWKS resolvers take public keys only, so HMAC keys are tried here, each at most once.)
+ */
+function secretsFor(keys: JSONWebKeySet | null, kid: unknown): Uint8Array[] {
+  const oct = (keys?.keys ?? []).filter((k) => k.kty === 'oct' && typeof k.k === 'string');
+  const named = oct.filter((k) => k.kid !== undefined && k.kid === kid);
+  return (named.length > 0 ? named : oct).map((k) => new Uint8Array(Buffer.from(k.k as string, 'base64url')));
+}
+
+async function verifyWithSecrets(token: string, secrets: readonly Uint8Array[], options: JWTVerifyOptions): Promise<JWTPayload> {
+  if (secrets.length === 0) throw new errors.JWKSNoMatchingKey();
+  let last: unknown;
+  for (const secret of secrets) {
+    try {
+      return (await jwtVerify(token, secret, options)).payload;
+    } catch (err) {
+      // Only a signature mismatch means "try the next key"; an expired or misaddressed token is that whatever the key.
+      if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
 function keyResolver(rules: JwtRules): JWTVerifyGetKey {
   const sources: JWTVerifyGetKey[] = [];
-  if (rules.staticKeys !== null) sources.push(createLocalJWKSet(rules.staticKeys));
+  const publicKeys = rules.staticKeys?.keys.filter((k) => k.kty !== 'oct') ?? [];
+  if (publicKeys.length > 0) sources.push(createLocalJWKSet({ keys: publicKeys }));
   for (const o of rules.openId) sources.push(o.getKey);
   if (sources.length === 1) return sources[0] as JWTVerifyGetKey;
   return async (header, token) => {

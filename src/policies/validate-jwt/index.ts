@@ -5,9 +5,9 @@
  * with `<openid-config url>`, `<issuer-signing-keys><key>`, `<audiences>`, `<issuers>` and
  * `<required-claims><claim name match separator><value>`: the request must carry a valid token.
  * OpenID configurations and their JWKS come from the identity service's shared cache (fetched once,
- * refreshed after an hour, refetched on an unknown `kid` at most every 30 s). Encrypted tokens
- * (`<decryption-keys>`) and `certificate-id` keys are refused at load: there is no certificate
- * store. A cookie carries a token through `token-value`, e.g. an expression over the Cookie header.
+ * refreshed after an hour, refetched on an unknown `kid` at most every 30 s). Encrypted tokens are
+ * decrypted with `<decryption-keys>` (decryption.ts); `certificate-id` keys are refused at load:
+ * there is no certificate store. A cookie carries a token through `token-value`, e.g. an expression over the Cookie header.
  * @module
  */
 import type { RequestContext } from '../../core/context.ts';
@@ -17,6 +17,7 @@ import type { PolicyElement } from '../../policy-docs/element.ts';
 import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 import { fail, verifyJwt, type Failure, type JwtRules, type RequiredClaim } from './check.ts';
+import { readDecryptionKeys, type DecryptionKey } from './decryption.ts';
 import type { JSONWebKeySet, JWK } from 'jose';
 
 /** Reads `<name><child>text</child>...</name>` lists (audiences, issuers, application ids). */
@@ -109,6 +110,7 @@ export const validateJwtDefinition: PolicyDefinition = {
     let audiences: Array<Dyn<string>> = [];
     let issuers: Array<Dyn<string>> = [];
     let claims: ReturnType<typeof requiredClaims> = [];
+    let decryptionKeys: DecryptionKey[] | undefined;
     for (const c of r.children(['openid-config', 'issuer-signing-keys', 'decryption-keys', 'audiences', 'issuers', 'required-claims'])) {
       if (c.name === 'openid-config') {
         const cr = new ElementReader(c);
@@ -124,7 +126,7 @@ export const validateJwtDefinition: PolicyDefinition = {
         if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw cr.fail('url', 'must be an absolute http(s) URL');
         openId.push(identity.keys.for(parsed.href));
       } else if (c.name === 'issuer-signing-keys') staticKeys = signingKeys(r, c);
-      else if (c.name === 'decryption-keys') throw new ElementReader(c).fail(null, 'is not supported: encrypted tokens (JWE) cannot be validated yet');
+      else if (c.name === 'decryption-keys') decryptionKeys = readDecryptionKeys(c);
       else if (c.name === 'audiences') audiences = textList(r, c, 'audience');
       else if (c.name === 'issuers') issuers = textList(r, c, 'issuer');
       else claims = requiredClaims(r, c);
@@ -151,6 +153,7 @@ export const validateJwtDefinition: PolicyDefinition = {
           requireExpirationTime: requireExp(ctx),
           requireSignedTokens: requireSigned(ctx),
           clockSkewSeconds: skew(ctx),
+          decryptionKeys,
         };
         const verified = await verifyJwt(token.trim(), rules, f, clock());
         if (variable !== undefined) ctx.variables.set(variable, new Jwt(verified.header, verified.payload));
