@@ -409,7 +409,7 @@ void test('every unknown field is its own issue, at its key, with the closest kn
 });
 
 void test('an unknown field under loggers is a load error, like everywhere else', () => {
-  const text = `${VALID}loggers:\n  usage: { type: file, descripton: token usage }\n`;
-  assert.deepEqual(brief(loadError(text).issues), ['22:24 loggers.usage.descripton | unknown field "descripton"; did you mean "description"?']);
-  assert.doesNotThrow(() => loadConfigText(`${VALID}loggers:\n  usage: { type: file, description: token usage }\n`, 'tollgate.yaml', ENV));
+  const text = `${VALID}loggers:\n  usage: { type: stdout, descripton: token usage }\n`;
+  assert.deepEqual(brief(loadError(text).issues), ['22:26 loggers.usage.descripton | unknown field "descripton"; did you mean "description"?']);
+  assert.doesNotThrow(() => loadConfigText(`${VALID}loggers:\n  usage: { type: stdout, description: token usage }\n`, 'tollgate.yaml', ENV));
 });
