@@ -10,8 +10,12 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fillPlaceholders, formatReport, runCorpus } from '../helpers/apim-corpus.ts';
 
-/** THE CORPUS FLOORS: documents that must load, and loaded documents that must answer without a gateway fault. */
-export const CORPUS_FLOORS = { documents: 126, loaded: 108, served: 108 } as const;
+/**
+ * THE CORPUS FLOORS: documents that must load, and loaded documents that must answer without a
+ * gateway fault. Measured 2026-12-03 after issues 12–17 landed: 126 load, 125 answer (the one
+ * fault left is listed in the report). `served` keeps one document of slack for a loaded CI machine.
+ */
+export const CORPUS_FLOORS = { documents: 126, loaded: 126, served: 124 } as const;
 
 void test('published APIM policy documents load and answer one chat request without a gateway fault', async (t) => {
   const report = await runCorpus(fileURLToPath(new URL('../fixtures/apim-policies/', import.meta.url)));

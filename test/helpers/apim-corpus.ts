@@ -146,6 +146,8 @@ export function configFor(
     'corpus-member-2': simBackend,
     'corpus-pool': { type: 'Pool', pool: { services: [{ id: 'corpus-member-1' }, { id: 'corpus-member-2' }] } },
   };
+  // Content-safety backends are the simulator's root: it serves /contentsafety/text:analyze there.
+  for (const id of refs(all, /<llm-content-safety[^>]*?backend-id="([^"@{][^"]*)"/g)) backends[id] = { url: sim.url };
   for (const id of backendIds(all)) if (!(id in backends)) backends[id] = simBackend;
   const namedValues: Record<string, unknown> = { 'corpus-key': { value: CORPUS_KEY, secret: true } };
   for (const name of refs(all, /\{\{([A-Za-z0-9._-]+)\}\}/g)) namedValues[name] = { value: namedValueFor(name, sim.url) };
@@ -192,20 +194,32 @@ function excuse(code: string, message: string, doc: CorpusDoc): string | undefin
   }
   if (code === 'GW_ERR_BACKEND_ERROR_STATUS' && / answered 4\d\d/.test(message)) return 'its backend path is not on the simulator (fail-on-error-status-code)';
   const pos = /\(at [^)]*:(\d+):(\d+)\)/.exec(message);
+  // A fragment that passes a variable it never sets (GetValueOrDefault gives null) to a method that refuses null.
+  if (/ArgumentNullException|NullReferenceException/.test(message) && doc.kind === 'fragment') {
+    const unset = [...doc.text.matchAll(/Variables\.GetValueOrDefault(?:<[^>]+>)?\("([^"]+)"/g)].some(
+      (m) => !doc.text.includes(`name="${m[1]}"`) && !doc.text.includes(`variable-name="${m[1]}"`),
+    );
+    if (unset) return 'needs a variable its includer sets';
+  }
   if (!/KeyNotFoundException/.test(message) || pos === null) return undefined;
   const lines = doc.text.split('\n');
   const offset = lines.slice(0, Number(pos[1]) - 1).reduce((n, l) => n + l.length + 1, 0) + Number(pos[2]) - 1;
   // The indexer that threw: the position points into it (or at the cast just before it).
-  const hit = [...doc.text.matchAll(/context\.(Variables|Request\.MatchedParameters)\["([^"]+)"\]/g)].find(
+  const hit = [...doc.text.matchAll(/context\.(Variables|Request\.MatchedParameters|Request\.Headers)\["([^"]+)"\]/g)].find(
     (m) => m.index - 2 <= offset && offset < m.index + m[0].length,
   );
   if (hit?.[1] === 'Request.MatchedParameters') return 'reads a route parameter of another operation';
+  // APIM's header dictionary throws on a missing name too: the document expects a header its client sends.
+  if (hit?.[1] === 'Request.Headers') return 'reads a request header the smoke request does not send';
   const read = hit?.[2];
   // Set before the element whose expression failed (a set-variable reading its own old value does not count).
   const element = doc.text.lastIndexOf('<set-variable', offset);
   const before = doc.text.slice(0, element < 0 ? offset : element);
   const setBefore = read !== undefined && (before.includes(`name="${read}"`) || before.includes(`variable-name="${read}"`));
   if (doc.kind === 'fragment' && read !== undefined && !setBefore) return 'needs a variable its includer sets';
+  // Set only by a cache lookup that missed: the value is cached by an earlier request of the same flow (OAuth consent, say).
+  const cachedOnly = read !== undefined && before.includes(`variable-name="${read}"`) && new RegExp(`<cache-lookup-value[^>]*variable-name="${read}"`).test(before);
+  if (cachedOnly) return 'needs a value an earlier request of its flow cached';
   return undefined;
 }
 
@@ -269,7 +283,11 @@ export interface RunOptions {
 export async function runCorpus(dir: string, opts: RunOptions = {}): Promise<CorpusReport> {
   const docs = readCorpus(dir);
   const table = fragmentTable(dir);
-  const sim = await startSimulator({ name: 'corpus', tokensPerSecond: 0 });
+  // Blocklists the documents name exist on the simulated Content Safety resource, as a deployment creates them.
+  const blocklists = Object.fromEntries(
+    docs.flatMap((d) => [...d.text.matchAll(/<blocklists>([\s\S]*?)<\/blocklists>/g)]).flatMap((m) => [...(m[1] ?? '').matchAll(/<id>\s*([^<\s]+)\s*<\/id>/g)].map((i) => [i[1] ?? '', ['corpus-blocked-term']])),
+  );
+  const sim = await startSimulator({ name: 'corpus', tokensPerSecond: 0, contentSafety: { blocklists } });
   const tmp = mkdtempSync(join(tmpdir(), 'tollgate-corpus-'));
   const results: DocResult[] = [];
   // The simulator also plays the managed identity (App Service protocol), so a document that
