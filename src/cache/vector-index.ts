@@ -9,7 +9,12 @@
  * well inside any useful threshold. docs/cache.md has the measurements.
  * @module
  */
-import usearch, { type Index as HnswIndex } from 'usearch';
+import type usearchModule from 'usearch';
+import type { Index as HnswIndex } from 'usearch';
+import { lazyModule } from '../util/lazy-module.ts';
+
+/** The native HNSW library loads with the first partition that outgrows the exact scan. */
+const usearch = lazyModule<typeof usearchModule>(import.meta.url, 'usearch');
 
 export interface Neighbour {
   readonly id: number;
@@ -105,10 +110,11 @@ export class VectorIndex {
   }
 
   #toGraph(rows: Map<number, Float32Array>): void {
-    const graph = new usearch.Index({
+    const { Index, MetricKind, ScalarKind } = usearch();
+    const graph = new Index({
       dimensions: this.dimensions,
-      metric: usearch.MetricKind.Cos,
-      quantization: usearch.ScalarKind.F16,
+      metric: MetricKind.Cos,
+      quantization: ScalarKind.F16,
       connectivity: 16,
       expansion_add: 128,
       expansion_search: 64,

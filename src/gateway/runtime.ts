@@ -32,12 +32,17 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Router } from './router.ts';
 import { OperationMatcher } from '../openapi/match.ts';
-import { McpEndpoint } from '../mcp/endpoint.ts';
+import type * as Mcp from '../mcp/endpoint.ts';
+import type { McpEndpoint } from '../mcp/endpoint.ts';
+import { lazyModule } from '../util/lazy-module.ts';
 import { TrustedProxies } from '../server/forwarded.ts';
 import { IdentityService } from '../identity/service.ts';
 import { LogSinks } from '../loggers/index.ts';
 import type { Writable } from 'node:stream';
 
+
+/** The MCP SDK and its validator load only for a config with an MCP endpoint (docs/performance.md). */
+const mcpModule = lazyModule<typeof Mcp>(import.meta.url, '../mcp/endpoint.ts');
 export interface ApiRuntime {
   readonly id: string;
   readonly info: ApiInfo;
@@ -186,7 +191,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
       allowTrace: cfg.allowTrace,
       operations: spec === undefined ? null : new OperationMatcher(spec.operations),
       passThrough: cfg.passThrough === true,
-      mcp: spec !== undefined && cfg.mcp?.enabled === true ? new McpEndpoint(id, prefix, spec, cfg.mcp) : null,
+      mcp: spec !== undefined && cfg.mcp?.enabled === true ? new (mcpModule().McpEndpoint)(id, prefix, spec, cfg.mcp) : null,
     });
   }
 

@@ -15,7 +15,11 @@ import { redactSecrets } from '../secrets/redactor.ts';
 import { Pricing } from './pricing.ts';
 import { LedgerSpool } from './spool.ts';
 import { SqliteLedgerStore } from './sqlite-store.ts';
-import { PostgresLedgerStore } from './postgres-store.ts';
+import type * as PostgresStore from './postgres-store.ts';
+import { lazyModule } from '../util/lazy-module.ts';
+
+/** `pg` loads only for `ledger.store: postgres`. */
+const postgresStore = lazyModule<typeof PostgresStore>(import.meta.url, './postgres-store.ts');
 import { rowOf, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
 import { LedgerWriter } from './writer.ts';
 
@@ -44,7 +48,7 @@ export function createPricing(config: Config, logger: Logger): Pricing {
 /** The store a ledger configuration names; paths are relative to the config file. */
 export function openLedgerStore(ledger: LedgerTarget, configFile: string | undefined, onError: (err: Error) => void, readOnly = false): LedgerStore {
   if (ledger.store === 'sqlite') return new SqliteLedgerStore({ path: ledgerPath(ledger.path, configFile), busyTimeoutMs: ledger.timeoutMs, readOnly });
-  return new PostgresLedgerStore({ url: ledger.url, timeoutMs: ledger.timeoutMs, onError });
+  return new (postgresStore().PostgresLedgerStore)({ url: ledger.url, timeoutMs: ledger.timeoutMs, onError });
 }
 
 export function ledgerPath(path: string, configFile: string | undefined): string {

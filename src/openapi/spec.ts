@@ -10,7 +10,11 @@
  * self-contained document, so loading it never reads a file or the network it did not name.
  * @module
  */
-import { upgrade } from '@scalar/openapi-parser';
+import type * as Scalar from '@scalar/openapi-parser';
+import { lazyModule } from '../util/lazy-module.ts';
+
+/** Loaded with the first spec: a gateway without `openapi:` APIs never holds the parser. */
+const scalar = lazyModule<typeof Scalar>(import.meta.url, '@scalar/openapi-parser');
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -71,7 +75,7 @@ export function parseSpec(text: string): ApiSpec {
   if (Buffer.byteLength(text) > SPEC_LIMITS.maxBytes) throw new SpecError(`the specification is larger than ${SPEC_LIMITS.maxBytes} bytes`);
   let doc: unknown;
   try {
-    doc = upgrade(text).specification;
+    doc = scalar().upgrade(text).specification;
   } catch (err) {
     throw new SpecError(`cannot read the specification: ${(err as Error).message}`);
   }

@@ -9,7 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type * as AjvModule from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { lazyModule } from '../../util/lazy-module.ts';
 import { RE2JS } from 're2js';
 
 /** APIM's limit on a schema used by the validation policies. */
@@ -65,7 +67,10 @@ const re2Engine = Object.assign(
   { code: 'RE2JS' },
 );
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: re2Engine } });
+/** ajv loads with the first `validate-content` schema: a config without one never holds it. */
+const ajvModule = lazyModule<typeof AjvModule>(import.meta.url, 'ajv');
+let ajvInstance: Ajv | undefined;
+const ajv = (): Ajv => (ajvInstance ??= new (ajvModule().Ajv)({ strict: false, allErrors: true, validateFormats: false, code: { regExp: re2Engine } }));
 
 /** A JSON pointer (`#/components/schemas/address`) inside `schema`. */
 function resolveRef(schema: unknown, ref: string): unknown {
@@ -120,7 +125,7 @@ export function validatorFor(schema: object, id: string, ref: string | undefined
   if (allowAdditional !== undefined) root = overrideAdditional(root, allowAdditional);
   let fn: ValidateFunction;
   try {
-    fn = ajv.compile(root as object);
+    fn = ajv().compile(root as object);
   } catch (err) {
     throw new Error(`schema "${id}" does not compile: ${(err as Error).message}`);
   }
