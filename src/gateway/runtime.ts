@@ -41,7 +41,7 @@ import type { Writable } from 'node:stream';
 export interface ApiRuntime {
   readonly id: string;
   readonly info: ApiInfo;
-  readonly type: 'openai' | 'http';
+  readonly type: 'openai' | 'http' | 'mcp';
   readonly prefix: string;
   readonly defaultBackendId: string | null;
   /** Declared deployments; null means any name is forwarded. */
