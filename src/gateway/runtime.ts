@@ -325,6 +325,11 @@ function compilePolicies(loaded: LoadedConfig, config: Config, services: PolicyS
       issues.push({ ...el.pos, path: `apis.${apiId}.operations.${opId}`, message: `api "${apiId}" has no operation "${opId}" (known: ${[...OPENAI_OPERATION_IDS].join(', ')})` });
       continue;
     }
+    // A pass-through MCP API has one operation; per-method or per-tool policies use mcp-method / mcp-tool.
+    if (config.apis[apiId]?.type === 'mcp' && opId !== 'mcp') {
+      issues.push({ ...el.pos, path: `apis.${apiId}.operations.${opId}`, message: `api "${apiId}" (type mcp) has one operation, "mcp"; for one JSON-RPC method or tool, test context.Variables["mcp-method"] or ["mcp-tool"] in the API's policies` });
+      continue;
+    }
     const c = compile(el, `apis.${apiId}.operations.${opId}.policies`);
     if (c !== undefined) operations.set(key, c);
   }

@@ -178,3 +178,14 @@ test('a JSON-RPC batch, invalid JSON and other methods are refused clearly, befo
   await sub.arrayBuffer();
   assert.equal(mcp.seen.length, before);
 });
+
+test('a type mcp API without a backend, or with operation policies other than "mcp", does not load', async () => {
+  await assert.rejects(startTestGateway({ extraApis: { tools: { path: 'tools', type: 'mcp' } } }), /an API of type mcp needs a backend/);
+  await assert.rejects(
+    startTestGateway({
+      extraBackends: { tools: { url: mcp.url } },
+      extraApis: { tools: { path: 'tools', type: 'mcp', backend: 'tools', operations: { 'tools/call': { policies: '<policies><inbound><base /></inbound></policies>' } } } },
+    }),
+    /has one operation, "mcp"/,
+  );
+});
