@@ -34,6 +34,7 @@ export function checkReferences(config: Config): Issue[] {
       issues.push({ path: ['apis', id, 'backend'], message: `backend "${api.backend}" is not defined under backends` });
     }
     if (api.openapi !== undefined && api.type !== 'http') issues.push({ path: ['apis', id, 'openapi'], message: 'openapi needs type: http (an openai API has its operations built in)' });
+    if (api.type === 'mcp' && api.backend === undefined) issues.push({ path: ['apis', id, 'backend'], message: 'an API of type mcp needs a backend: the MCP server it passes calls through to' });
     if (api.openapi === undefined && api.passThrough !== undefined) issues.push({ path: ['apis', id, 'passThrough'], message: 'passThrough needs openapi (without a spec every request is forwarded already)' });
     if (api.openapi === undefined && api.mcp !== undefined) issues.push({ path: ['apis', id, 'mcp'], message: 'mcp needs openapi: the tools are the operations of the specification' });
     const other = paths.get(api.path);

@@ -191,7 +191,7 @@ export const apiSchema = z.strictObject({
   path: z
     .string()
     .regex(/^([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'expected a path like "openai" or "" (no leading or trailing slash)'),
-  type: z.enum(['openai', 'http']).default('openai'),
+  type: z.enum(['openai', 'http', 'mcp']).default('openai'),
   displayName: z.string().optional(),
   backend: z.string().min(1).optional(),
   deployments: z.array(z.string().min(1)).optional(),

@@ -46,7 +46,7 @@ const mcpModule = lazyModule<typeof Mcp>(import.meta.url, '../mcp/endpoint.ts');
 export interface ApiRuntime {
   readonly id: string;
   readonly info: ApiInfo;
-  readonly type: 'openai' | 'http';
+  readonly type: 'openai' | 'http' | 'mcp';
   readonly prefix: string;
   readonly defaultBackendId: string | null;
   /** Declared deployments; null means any name is forwarded. */
@@ -328,6 +328,11 @@ function compilePolicies(loaded: LoadedConfig, config: Config, services: PolicyS
     const [apiId, opId] = key.split('/') as [string, string];
     if (config.apis[apiId]?.type === 'openai' && !OPENAI_OPERATION_IDS.has(opId)) {
       issues.push({ ...el.pos, path: `apis.${apiId}.operations.${opId}`, message: `api "${apiId}" has no operation "${opId}" (known: ${[...OPENAI_OPERATION_IDS].join(', ')})` });
+      continue;
+    }
+    // A pass-through MCP API has one operation; per-method or per-tool policies use mcp-method / mcp-tool.
+    if (config.apis[apiId]?.type === 'mcp' && opId !== 'mcp') {
+      issues.push({ ...el.pos, path: `apis.${apiId}.operations.${opId}`, message: `api "${apiId}" (type mcp) has one operation, "mcp"; for one JSON-RPC method or tool, test context.Variables["mcp-method"] or ["mcp-tool"] in the API's policies` });
       continue;
     }
     const c = compile(el, `apis.${apiId}.operations.${opId}.policies`);

@@ -15,6 +15,7 @@ import { matchOpenAiRoute } from '../providers/openai/routes.ts';
 import { parseJsonObject, withStreamUsage } from '../providers/openai/request.ts';
 import type { ApiRuntime, Runtime } from '../gateway/runtime.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
+import { classifyMcpPost, MCP_PROXY_METHODS, MCP_PROXY_OPERATION } from '../mcp/proxy.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { describeCause, type Logger } from '../observability/logger.ts';
 import { readBody } from './read-body.ts';
@@ -172,7 +173,15 @@ export class RequestHandler {
     ctx.preflight = request.method === 'OPTIONS' && typeof h.origin === 'string' && typeof h['access-control-request-method'] === 'string';
     const routeMethod = ctx.preflight ? String(h['access-control-request-method']).toUpperCase() : request.method;
     let route: ReturnType<typeof matchOpenAiRoute> | undefined;
-    if (api.type === 'openai') {
+    if (api.type === 'mcp') {
+      // One endpoint, the backend's own URL: no subpaths, only Streamable HTTP's methods.
+      if (request.suffix !== '/') throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No operation matches ${request.method} ${request.path}: the MCP server is at the API's path.`);
+      request.suffix = '';
+      if (!ctx.preflight && !MCP_PROXY_METHODS.has(request.method)) {
+        throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on an MCP server: use POST, GET or DELETE.`, { headers: { allow: 'POST, GET, DELETE' } });
+      }
+      ctx.operation = MCP_PROXY_OPERATION;
+    } else if (api.type === 'openai') {
       route = matchOpenAiRoute(routeMethod, request.suffix);
       if (!route.ok) {
         if (route.reason === 'method') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}.`);
@@ -207,6 +216,13 @@ export class RequestHandler {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE' && method !== 'OPTIONS') {
       request.body = await readBody(req, runtime.config.gateway.maxBodyBytes);
+    }
+    if (api.type === 'mcp') {
+      // Always set on a pass-through MCP API ("" when not applicable), so policies may cast them.
+      const call = method === 'POST' ? classifyMcpPost(request.body) : { method: '', tool: '' };
+      ctx.variables.set('mcp-method', call.method);
+      ctx.variables.set('mcp-tool', call.tool);
+      return;
     }
     if (route === undefined || !route.ok) return;
     const spec = route.route.spec;

@@ -70,7 +70,8 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
           target.dispatcher,
           {
             origin: target.origin,
-            path: target.basePath + req.suffix + req.query,
+            // A pass-through MCP API's suffix is "" (the backend's URL itself): never an empty path.
+            path: (target.basePath + req.suffix || '/') + req.query,
             method: req.method,
             headers: upstreamRequestHeaders(ownAuthorizationDropped(ctx), credentials, ctx.requestId, req.method),
             body: req.body,
