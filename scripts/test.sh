@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite on a fresh machine. Installs npm packages (and redis-server and
-# PostgreSQL, which the tests start privately on free loopback ports) when missing,
+# PostgreSQL, which the tests start privately on free loopback ports, and chromium for the
+# dashboard test) when missing,
 # then typecheck, lint, and every test through node's test runner (its closing lines are the verdict).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 bash scripts/ensure-redis.sh
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-chromium.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "node $(node --version)"
 tsc -p tsconfig.json

@@ -1,10 +1,11 @@
 /**
  * The admin listener (its own port, loopback by default): liveness, readiness, a config and
  * backend summary without secrets (with each backend's circuit breaker state and recent error
- * rate), Prometheus metrics, and usage totals from the ledger (`/usage`).
+ * rate), Prometheus metrics, usage totals from the ledger (`/usage`), and the usage dashboard
+ * (`/dashboard`, src/admin/dashboard.ts).
  *
  * With `admin.keys` set (mandatory when the listener is not on loopback), every path but exactly
- * `/health` and `/ready` answers 401 without a key, whatever it is (unknown paths, `//status`,
+ * `/health`, `/ready` and the dashboard's static files answers 401 without a key, whatever it is (unknown paths, `//status`,
  * `/%2e/status`, any method): the key is checked before routing, so no spelling reaches a route
  * unauthenticated. Everything the listener writes passes the secret redactor.
  * @module
@@ -16,6 +17,7 @@ import { redactSecrets } from '../secrets/redactor.ts';
 import { AdminKeys, OPEN_ADMIN_PATHS } from './auth.ts';
 import type { UsageQuery, UsageRow } from '../ledger/store.ts';
 import { usageQuery, UsageQueryError } from '../ledger/query-params.ts';
+import { isDashboardPath, serveDashboard } from './dashboard.ts';
 
 export interface AdminDeps {
   readonly runtime: () => Runtime;
@@ -42,6 +44,9 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
   };
   return function adminHandler(req, res) {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    // The dashboard's page, script and styles hold no data (its numbers come from /usage and
+    // /status, which need the key): a browser opening the page cannot send a header.
+    if (isDashboardPath(path) && (req.method === 'GET' || req.method === 'HEAD')) return serveDashboard(path, req.method === 'HEAD', res);
     const admin = keysFor(deps.runtime().config);
     if (!OPEN_ADMIN_PATHS.has(path) && !admin.open && !admin.accepts(req.headers)) {
       res.setHeader('www-authenticate', 'Bearer realm="tollgate-admin"');
@@ -124,13 +129,13 @@ function usage(deps: AdminDeps, url: string, res: ServerResponse): void {
   let q: UsageQuery;
   try {
     const params = new URL(url, 'http://admin').searchParams;
-    q = usageQuery(params.get('groupBy'), params.get('from'), params.get('to'), deps.clock());
+    q = usageQuery(params.get('groupBy'), params.get('from'), params.get('to'), deps.clock(), params.get('subscription'));
   } catch (err) {
     if (err instanceof UsageQueryError) return json(res, 400, { error: { message: err.message, code: 'GW_ERR_INVALID_REQUEST', param: err.param } });
     throw err;
   }
   deps.usage(q).then(
-    (rows) => json(res, 200, { groupBy: q.groupBy, from: q.from, to: q.to, rows }),
+    (rows) => json(res, 200, { groupBy: q.groupBy, from: q.from, to: q.to, ...(q.subscription === null ? {} : { subscription: q.subscription }), rows }),
     () => json(res, 503, { error: { message: 'The usage ledger cannot be read right now; retry shortly.', code: 'GW_ERR_STATE_UNAVAILABLE' } }),
   );
 }

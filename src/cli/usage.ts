@@ -71,7 +71,7 @@ export async function usage(args: string[]): Promise<number> {
     return 0;
   }
   const sum = (f: (r: UsageRow) => number): number => rows.reduce((a, r) => a + f(r), 0);
-  const line = (key: string, r: Omit<UsageRow, 'key'>): string[] => [key, String(r.requests), String(r.promptTokens), String(r.completionTokens), String(r.totalTokens), r.costUsd.toFixed(6)];
+  const line = (key: string, r: Pick<UsageRow, 'requests' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'costUsd'>): string[] => [key, String(r.requests), String(r.promptTokens), String(r.completionTokens), String(r.totalTokens), r.costUsd.toFixed(6)];
   const total = { requests: sum((r) => r.requests), promptTokens: sum((r) => r.promptTokens), completionTokens: sum((r) => r.completionTokens), totalTokens: sum((r) => r.totalTokens), costUsd: sum((r) => r.costUsd) };
   const range = `${q.from ?? 'the beginning'} to ${q.to ?? 'now'}`;
   console.log(`usage by ${q.groupBy}, ${range}\n`);

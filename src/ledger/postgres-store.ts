@@ -7,7 +7,7 @@
  * @module
  */
 import pg from 'pg';
-import { COLUMNS, roundUsd, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
+import { AGGREGATES, COLUMNS, usageRowOf, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS usage_ledger (
@@ -112,20 +112,16 @@ export class PostgresLedgerStore implements LedgerStore {
       params.push(q.to);
       where.push(`ts < $${params.length}`);
     }
+    if (q.subscription !== undefined && q.subscription !== null) {
+      params.push(q.subscription);
+      where.push(`subscription = $${params.length}`);
+    }
     const key = GROUP_EXPR[q.groupBy];
     const sql =
-      `SELECT ${key} AS key, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, ` +
-      `SUM(total_tokens) AS total, SUM(cost_usd) AS cost FROM usage_ledger ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `SELECT ${key} AS key, ${AGGREGATES} FROM usage_ledger ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
       `GROUP BY 1 ORDER BY ${q.groupBy === 'day' ? '1' : '6 DESC, 2 DESC, 1'}`;
     const res = await this.#pool.query<Record<string, string | null>>(sql, params);
-    return res.rows.map((r) => ({
-      key: r['key'] ?? null,
-      requests: Number(r['requests']),
-      promptTokens: Number(r['prompt']),
-      completionTokens: Number(r['completion']),
-      totalTokens: Number(r['total']),
-      costUsd: roundUsd(Number(r['cost'])),
-    }));
+    return res.rows.map(usageRowOf);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The usage query as the admin `/usage` endpoint and `tollgate usage` take it: `groupBy`
  * (subscription, product, deployment, day), `from` and `to` (an ISO 8601 date or time, or a
- * duration back from now such as `24h`, `7d`, `30m`). Bad input is a UsageQueryError naming the
+ * duration back from now such as `24h`, `7d`, `30m`), and optionally `subscription` (only that
+ * subscription's rows: the dashboard's per-subscription series). Bad input is a UsageQueryError naming the
  * parameter.
  * @module
  */
@@ -34,8 +35,18 @@ export function parseGroupBy(text: string | null | undefined): GroupBy {
   throw new UsageQueryError('groupBy', `groupBy must be one of ${GROUP_BY.join(', ')}; got "${text.slice(0, 64)}".`);
 }
 
-export function usageQuery(groupBy: string | null | undefined, from: string | null | undefined, to: string | null | undefined, now: number): UsageQuery {
+export function usageQuery(
+  groupBy: string | null | undefined,
+  from: string | null | undefined,
+  to: string | null | undefined,
+  now: number,
+  subscription?: string | null,
+): UsageQuery {
+  if (subscription !== undefined && subscription !== null && (subscription === '' || subscription.length > 256)) {
+    throw new UsageQueryError('subscription', 'subscription must be a subscription id (1 to 256 characters).');
+  }
   const q: UsageQuery = {
+    subscription: subscription ?? null,
     groupBy: parseGroupBy(groupBy),
     from: from === null || from === undefined || from === '' ? null : parseInstant('from', from, now),
     to: to === null || to === undefined || to === '' ? null : parseInstant('to', to, now),

@@ -48,12 +48,37 @@ test('re-inserting rows is a no-op (idempotent by request id), and queries group
   await store.insert(rows);
   await store.insert(rows);
   assert.deepEqual(await store.query({ groupBy: 'subscription', from: null, to: null }), [
-    { key: 'a', requests: 2, promptTokens: 15, completionTokens: 15, totalTokens: 30, costUsd: 0.3 },
-    { key: 'b', requests: 1, promptTokens: 1, completionTokens: 1, totalTokens: 2, costUsd: 0.3 },
+    { key: 'a', requests: 2, promptTokens: 15, completionTokens: 15, totalTokens: 30, costUsd: 0.3, cacheHits: 0, throttled: 0, serverErrors: 0 },
+    { key: 'b', requests: 1, promptTokens: 1, completionTokens: 1, totalTokens: 2, costUsd: 0.3, cacheHits: 0, throttled: 0, serverErrors: 0 },
   ]);
   assert.deepEqual(
     (await store.query({ groupBy: 'day', from: '2026-01-02T00:00:00.000Z', to: '2026-01-02T10:30:00.000Z' })).map((r) => [r.key, r.requests]),
     [['2026-01-02', 1]],
   );
+  await store.close();
+});
+
+test('queries count cache hits, 429s and 5xx per group, and filter by subscription', async () => {
+  const store = new SqliteLedgerStore({ path: join(dir, 'counts.sqlite'), busyTimeoutMs: 1000 });
+  const row = (id: string, day: string, sub: string, status: number, cache: string | null) => ({ requestId: id, ts: `${day}T10:00:00.000Z`, subscription: sub, product: 'p', api: 'a', operation: 'o', deployment: 'gpt-4o', model: 'gpt-4o', backend: 'b', status, streamed: false, promptTokens: 1, completionTokens: 1, totalTokens: 2, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache, latencyMs: 1, errorCode: null, costUsd: 0, clientRequestId: null });
+  await store.insert([
+    row('1', '2026-01-01', 'a', 200, 'hit'),
+    row('2', '2026-01-01', 'a', 200, 'miss'),
+    row('3', '2026-01-02', 'a', 429, null),
+    row('4', '2026-01-02', 'a', 502, null),
+    row('5', '2026-01-02', 'b', 500, null),
+    row('6', '2026-01-03', 'b', 200, 'hit'),
+  ]);
+  const counts = (rs: Array<{ key: string | null; requests: number; cacheHits: number; throttled: number; serverErrors: number }>) => rs.map((r) => [r.key, r.requests, r.cacheHits, r.throttled, r.serverErrors]);
+  assert.deepEqual(counts(await store.query({ groupBy: 'day', from: null, to: null, subscription: 'a' })), [
+    ['2026-01-01', 2, 1, 0, 0],
+    ['2026-01-02', 2, 0, 1, 1],
+  ]);
+  assert.deepEqual(counts(await store.query({ groupBy: 'day', from: null, to: null })), [
+    ['2026-01-01', 2, 1, 0, 0],
+    ['2026-01-02', 3, 0, 1, 2],
+    ['2026-01-03', 1, 1, 0, 0],
+  ]);
+  assert.deepEqual(await store.query({ groupBy: 'subscription', from: null, to: null, subscription: 'nobody' }), []);
   await store.close();
 });

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
-import { COLUMNS, roundUsd, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
+import { AGGREGATES, COLUMNS, usageRowOf, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -106,20 +106,16 @@ export class SqliteLedgerStore implements LedgerStore {
       where.push('ts < ?');
       params.push(q.to);
     }
+    if (q.subscription !== undefined && q.subscription !== null) {
+      where.push('subscription = ?');
+      params.push(q.subscription);
+    }
     const key = GROUP_EXPR[q.groupBy];
     const sql =
-      `SELECT ${key} AS key, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, ` +
-      `SUM(total_tokens) AS total, SUM(cost_usd) AS cost FROM usage_ledger ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `SELECT ${key} AS key, ${AGGREGATES} FROM usage_ledger ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
       `GROUP BY ${key} ORDER BY ${q.groupBy === 'day' ? 'key' : 'cost DESC, requests DESC, key'}`;
     const rows = await runQuery({ path: this.#opts.path, sql, params, busyTimeoutMs: this.#opts.busyTimeoutMs }, this.#opts.busyTimeoutMs);
-    return rows.map((r) => ({
-      key: r['key'] === null || r['key'] === undefined ? null : String(r['key']),
-      requests: Number(r['requests']),
-      promptTokens: Number(r['prompt']),
-      completionTokens: Number(r['completion']),
-      totalTokens: Number(r['total']),
-      costUsd: roundUsd(Number(r['cost'])),
-    }));
+    return rows.map(usageRowOf);
   }
 
   #reset(): void {

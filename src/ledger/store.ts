@@ -72,6 +72,8 @@ export interface UsageQuery {
   readonly from: string | null;
   /** Exclusive upper bound (ISO 8601 UTC), or null. */
   readonly to: string | null;
+  /** Only this subscription's rows (the dashboard's per-subscription series); absent or null: all. */
+  readonly subscription?: string | null;
 }
 
 export interface UsageRow {
@@ -82,6 +84,36 @@ export interface UsageRow {
   readonly completionTokens: number;
   readonly totalTokens: number;
   readonly costUsd: number;
+  /** Answers served from the semantic cache (`cache = 'hit'`). */
+  readonly cacheHits: number;
+  /** Requests answered 429 (token or rate limits, backends out of capacity). */
+  readonly throttled: number;
+  /** Requests answered 5xx. */
+  readonly serverErrors: number;
+}
+
+/**
+ * The aggregate columns both stores select (same SQL in SQLite and PostgreSQL), in the order
+ * `usageRowOf` reads them back.
+ */
+export const AGGREGATES =
+  'COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(total_tokens) AS total, ' +
+  "SUM(cost_usd) AS cost, SUM(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END) AS cache_hits, " +
+  'SUM(CASE WHEN status = 429 THEN 1 ELSE 0 END) AS throttled, SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS server_errors';
+
+/** One aggregate row as the stores return it (numbers may come back as strings from pg). */
+export function usageRowOf(r: Record<string, string | number | null | undefined>): UsageRow {
+  return {
+    key: r['key'] === null || r['key'] === undefined ? null : String(r['key']),
+    requests: Number(r['requests']),
+    promptTokens: Number(r['prompt']),
+    completionTokens: Number(r['completion']),
+    totalTokens: Number(r['total']),
+    costUsd: roundUsd(Number(r['cost'])),
+    cacheHits: Number(r['cache_hits']),
+    throttled: Number(r['throttled']),
+    serverErrors: Number(r['server_errors']),
+  };
 }
 
 export interface LedgerStore {

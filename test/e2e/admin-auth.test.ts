@@ -48,7 +48,8 @@ function raw(method: string, path: string, headers: Record<string, string> = {})
 }
 
 // Every route the admin listener has, and spellings that must not slip past the key check.
-const PROTECTED = ['/status', '/metrics', '/usage', '/dashboard', '/', '/nope', '//status', '/status/', '/%2e/status', '/./status', '/x/../status', '/STATUS', '/%73tatus', '/status?x=1', 'http://127.0.0.1/status', '//health', '/health/', '/ready/x'];
+// The dashboard's fixed static files are the one exception (below): anything else under /dashboard is not.
+const PROTECTED = ['/status', '/metrics', '/usage', '/dashboard/nope.js', '/dashboard/../status', '/dashboard/%2e%2e/status', '/dashboard//app.js', '/', '/nope', '//status', '/status/', '/%2e/status', '/./status', '/x/../status', '/STATUS', '/%73tatus', '/status?x=1', 'http://127.0.0.1/status', '//health', '/health/', '/ready/x'];
 
 test('without a key every admin path but /health and /ready is 401 in the admin JSON format', async () => {
   for (const path of PROTECTED) {
@@ -60,6 +61,15 @@ test('without a key every admin path but /health and /ready is 401 in the admin 
     }
   }
   for (const path of ['/health', '/ready', '/health?probe=1']) assert.equal((await raw('GET', path)).status, 200, path);
+});
+
+test('the dashboard page and its static files answer without a key (they hold no data), only to GET and HEAD', async () => {
+  for (const path of ['/dashboard', '/dashboard/app.js', '/dashboard/uPlot.esm.js']) {
+    const res = await raw('GET', path);
+    assert.equal(res.status, 200, path);
+    assert.doesNotMatch(res.body, /team-a|tg-test-key|backend-secret/, path);
+    assert.equal((await raw('POST', path)).status, 401, `POST ${path}`);
+  }
 });
 
 test('a wrong, empty or misplaced key, or a spoofed Host, is still 401', async () => {
