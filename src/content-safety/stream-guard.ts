@@ -12,6 +12,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
+import { eventData, eventEnd } from '../streaming/sse-events.ts';
 import { completionText } from './text.ts';
 
 export interface StreamGuardOptions {
@@ -28,8 +29,6 @@ export interface StreamGuardOptions {
   readonly uncheckable: () => 'pass-through';
 }
 
-const LF2 = Buffer.from('\n\n');
-const CRLF2 = Buffer.from('\r\n\r\n');
 /** An SSE event larger than this cannot be checked as one piece. */
 const MAX_EVENT_BYTES = 1024 * 1024;
 
@@ -63,7 +62,7 @@ export function guardStream(source: Readable, opts: StreamGuardOptions): Readabl
         let data: Buffer = pending === null ? chunk : Buffer.concat([pending, chunk]);
         pending = null;
         for (;;) {
-          const end = boundaryEnd(data);
+          const end = eventEnd(data);
           if (end < 0) break;
           const event = data.subarray(0, end);
           data = data.subarray(end);
@@ -107,23 +106,10 @@ export function guardStream(source: Readable, opts: StreamGuardOptions): Readabl
   return Readable.from(guarded(), { objectMode: false });
 }
 
-/** End of the first complete event in `data` (after its blank line), or -1. */
-function boundaryEnd(data: Buffer): number {
-  const lf = data.indexOf(LF2);
-  const crlf = data.indexOf(CRLF2);
-  if (lf < 0 && crlf < 0) return -1;
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 4;
-  return lf + 2;
-}
-
 /** The completion text one SSE event carries (choices' delta content), '' for anything else. */
 function eventText(event: Buffer): string {
-  const s = event.toString('utf8');
-  let data = '';
-  for (const line of s.split(/\r?\n/)) {
-    if (line.startsWith('data:')) data += (data === '' ? '' : '\n') + line.slice(line.charCodeAt(5) === 32 ? 6 : 5);
-  }
-  if (data === '' || data === '[DONE]') return '';
+  const data = eventData(event);
+  if (data === undefined || data === '' || data === '[DONE]') return '';
   try {
     return completionText(JSON.parse(data));
   } catch {

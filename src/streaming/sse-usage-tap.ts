@@ -7,6 +7,7 @@
  */
 import { normaliseUsage, type TokenCounts } from '../core/usage.ts';
 import { objectAfterColon } from '../providers/openai/usage-json.ts';
+import { CRLF2, LF2, eventData, eventEnd } from './sse-events.ts';
 
 export interface SseUsageTapOptions {
   /** Drop the `choices: []` + `usage` chunk (the gateway injected `stream_options.include_usage`). */
@@ -17,8 +18,6 @@ export interface SseUsageTapOptions {
   readonly keepForEstimateBytes?: number;
 }
 
-const LF2 = Buffer.from('\n\n');
-const CRLF2 = Buffer.from('\r\n\r\n');
 const USAGE_KEY = Buffer.from('"usage"');
 const DONE = Buffer.from('data: [DONE]');
 const MODEL_RE = /"model"\s*:\s*"([^"\\]{1,200})"/;
@@ -119,7 +118,7 @@ export class SseUsageTap {
     const parts: Buffer[] = [];
     let changed = false;
     for (const event of splitEvents(region)) {
-      const payload = dataOf(event);
+      const payload = eventData(event);
       const obj = payload === undefined ? undefined : safeParse(payload);
       const response = obj?.['response'] as Record<string, unknown> | undefined;
       const tokens = normaliseUsage(obj?.['usage']) ?? normaliseUsage(response?.['usage']);
@@ -159,11 +158,7 @@ function firstBoundaryEnd(tail: Buffer, chunk: Buffer): number {
       if (at >= 0 && at + sep.length > tail.length) return at + sep.length - tail.length;
     }
   }
-  const a = chunk.indexOf(LF2);
-  const b = chunk.indexOf(CRLF2);
-  if (a < 0 && b < 0) return -1;
-  if (b < 0 || (a >= 0 && a + 2 <= b + 4)) return a + 2;
-  return b + 4;
+  return eventEnd(chunk);
 }
 
 /** Index just past the last blank line (`\n\n` or `\r\n\r\n`), or 0 when there is none. */
@@ -186,31 +181,16 @@ function hasUsageObject(region: Buffer): boolean {
 function* splitEvents(region: Buffer): Generator<Buffer> {
   let start = 0;
   while (start < region.length) {
-    const a = region.indexOf(LF2, start);
-    const b = region.indexOf(CRLF2, start);
-    let end: number;
-    if (a < 0 && b < 0) end = region.length;
-    else if (b < 0 || (a >= 0 && a < b)) end = a + 2;
-    else end = b + 4;
+    const found = eventEnd(region, start);
+    const end = found < 0 ? region.length : found;
     yield region.subarray(start, end);
     start = end;
   }
 }
 
-/** The joined `data:` lines of one event (SSE: multiple data lines are joined with \n). */
-function dataOf(event: Buffer): string | undefined {
-  let data: string | undefined;
-  for (const line of event.toString('utf8').split(/\r?\n/)) {
-    if (!line.startsWith('data:')) continue;
-    const value = line.slice(line[5] === ' ' ? 6 : 5);
-    data = data === undefined ? value : `${data}\n${value}`;
-  }
-  return data;
-}
-
 function* eventPayloads(region: Buffer): Generator<string> {
   for (const event of splitEvents(region)) {
-    const d = dataOf(event);
+    const d = eventData(event);
     if (d !== undefined && d !== '[DONE]') yield d;
   }
 }
