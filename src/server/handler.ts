@@ -127,7 +127,11 @@ export class RequestHandler {
     if (ctx.lastError !== null && ctx.lastError.status >= 500) {
       const cause = describeCause(ctx.lastError.cause);
       if (cause !== undefined) cause.message = runtime.redact(cause.message);
-      this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
+      // A client that hung up aborts its backend call, which surfaces as a backend error: not a
+      // backend fault (no breaker count either), so not a warning an operator should chase.
+      const clientGone = res.destroyed && ctx.signal.aborted;
+      if (clientGone) this.#deps.logger.debug({ requestId: ctx.requestId, code: ctx.lastError.code }, 'client closed the connection before the answer');
+      else this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
     }
     const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now, runtime.config.gateway.maxStreamDurationMs);
     ctx.responseHeaderBytes = headerBytes(res);

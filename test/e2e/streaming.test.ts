@@ -63,6 +63,25 @@ test('a client that disconnects mid-stream aborts the backend request, and usage
   assert.ok(usage.promptTokens > 0);
 });
 
+test('a client that hangs up before the backend answers is recorded as 499 and logged as no backend failure', async () => {
+  const ac = new AbortController();
+  const pending = fetch(`${t.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json', 'x-sim-latency-ms': '1500', 'x-request-id': 'hangup-before-headers' },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'slow answer' }] }),
+    signal: ac.signal,
+  }).catch(() => undefined);
+  await waitFor(() => t.sim.stats.inFlight > 0, 3000, 'the request to reach the backend');
+  ac.abort();
+  await pending;
+  await waitFor(() => t.usages.some((u) => u.clientRequestId === 'hangup-before-headers'), 5000, 'usage record');
+  const usage = t.usages.find((u) => u.clientRequestId === 'hangup-before-headers')!;
+  assert.equal(usage.status, 499);
+  const lines = t.logs.filter((l) => l.includes(usage.requestId)).map((l) => JSON.parse(l) as { level: number; msg: string });
+  assert.ok(lines.some((l) => l.msg === 'client closed the connection before the answer'), 'the hang-up is logged (debug)');
+  assert.ok(lines.every((l) => l.level < 40), `no warning for a client that left: ${JSON.stringify(lines)}`);
+});
+
 test('a backend that dies mid-stream ends the client stream with an error event and no [DONE]', async () => {
   const res = await chat({ 'x-sim-fail': 'cut-after:3' });
   assert.equal(res.status, 200);
