@@ -52,7 +52,7 @@ export function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOption
   return new Promise<Answer>((resolve, reject) => {
     const handler = new ExchangeHandler(signal, hooks, resolve, reject);
     if (signal.aborted) return void handler.fail(signal.reason);
-    signal.addEventListener('abort', handler, { once: true });
+    signal.addEventListener('abort', handler.onAbort, { once: true });
     try {
       dispatcher.dispatch(opts, handler);
     } catch (err) {
@@ -82,12 +82,18 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     this.#reject = reject;
   }
 
-  /** The abort listener (an object listener: no closure per request). */
-  handleEvent(): void {
+  /**
+   * The abort listener. A function, not the handler object itself (`handleEvent`): with an object
+   * listener on the request's AbortSignal, V8's young-generation collector kept ~30 % of each
+   * request's objects alive (promoted to old space, freed only by mark-compact); with a function,
+   * 2-3 %. On a bare undici proxy that was +47 % CPU per request; in the gateway, ~6 KB promoted
+   * per request and a mark-compact every ~2 s under load (docs/performance.md).
+   */
+  readonly onAbort = (): void => {
     const reason: unknown = this.#signal.reason ?? new errors.RequestAbortedError();
     if (this.#controller !== null) this.#controller.abort(reason as Error);
     else this.fail(reason);
-  }
+  };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     if (this.#done) return void controller.abort(new errors.RequestAbortedError());
@@ -164,7 +170,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#signal.removeEventListener('abort', this);
+    this.#signal.removeEventListener('abort', this.onAbort);
     this.#hooks.settled();
   }
 }
