@@ -118,3 +118,42 @@ void test('a Responses API body yields input/output tokens and nested reasoning 
     model: 'o3-mini-2025-01-31',
   });
 });
+
+void test('the model is found in the bytes exactly where the documented pattern finds it (first and last 4 KiB)', () => {
+  // The reference: what the extraction matched before it searched bytes instead of a decoded string.
+  const reference = (body: Buffer): string | undefined => {
+    const re = /"model"\s*:\s*"([^"\\]{1,200})"/;
+    return re.exec(body.subarray(0, 4096).toString('latin1'))?.[1] ?? re.exec(body.subarray(Math.max(0, body.length - 4096)).toString('latin1'))?.[1];
+  };
+  const pieces = ['"model"', ':', ' ', '\n', '\t', '\u00a0', '"', '\\', 'gpt-4o', '"model": null', 'x'.repeat(199), 'x'.repeat(200), 'y'.repeat(201), 'k', '{', '}', ',', 'é'];
+  let seed = 7;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const ws = ['', ' ', '\n ', '\t', '\u00a0', '\r\n'];
+  const bodies: string[] = [];
+  for (let round = 0; round < 4000; round++) {
+    let s = '';
+    const parts = 1 + rand(8);
+    for (let i = 0; i < parts; i++) {
+      // Mostly well-formed pairs with values around the 200-character limit, some noise between.
+      if (rand(3) === 0) s += pieces[rand(pieces.length)];
+      else s += `"model"${ws[rand(ws.length)]}:${ws[rand(ws.length)]}"${'m'.repeat(rand(3) === 0 ? 198 + rand(5) : 1 + rand(20))}${rand(10) === 0 ? '\\' : ''}"`;
+    }
+    // Some bodies put the pair across the first or the last 4 KiB window's edge.
+    if (round % 3 === 0) s = 'p'.repeat(3900 + rand(300)) + s;
+    if (round % 5 === 0) s = s + 'q'.repeat(3900 + rand(300));
+    bodies.push(s);
+  }
+  // The closing quote exactly at the last byte of a window, and one byte past it.
+  const pair = '"model": "gpt-4o"';
+  for (let pad = 4096 - pair.length - 2; pad <= 4096 - pair.length + 1; pad++) {
+    bodies.push('p'.repeat(pad) + pair + 'q'.repeat(5000), 'p'.repeat(5000) + pair + 'q'.repeat(pad));
+  }
+  let found = 0;
+  for (const [i, s] of bodies.entries()) {
+    const body = Buffer.from(s, i % 2 === 0 ? 'utf8' : 'latin1');
+    const want = reference(body);
+    if (want !== undefined) found++;
+    assert.equal(extractJsonUsage(body).model, want, JSON.stringify(s.length > 200 ? s.slice(0, 80) + '…' + s.slice(-80) : s));
+  }
+  assert.ok(found > 1000 && found < bodies.length - 200, `both outcomes exercised (${found} of ${bodies.length} found)`);
+});

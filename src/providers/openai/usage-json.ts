@@ -7,7 +7,10 @@
 import { normaliseUsage, type TokenCounts } from '../../core/usage.ts';
 
 const USAGE_KEY = Buffer.from('"usage"');
-const MODEL_RE = /"model"\s*:\s*"([^"\\]{1,200})"/;
+const MODEL_KEY = Buffer.from('"model"');
+/** Where the model is looked for: the first and the last 4 KiB of the body. */
+const MODEL_WINDOW = 4096;
+const MAX_MODEL_LENGTH = 200;
 /** Bodies up to this size are fully parsed when the fast path finds nothing. */
 const FULL_PARSE_LIMIT = 1024 * 1024;
 
@@ -17,7 +20,7 @@ export interface JsonUsage {
 }
 
 export function extractJsonUsage(body: Buffer): JsonUsage {
-  const model = MODEL_RE.exec(body.subarray(0, 4096).toString('latin1'))?.[1] ?? findModelNearEnd(body);
+  const model = findModel(body, 0, Math.min(body.length, MODEL_WINDOW)) ?? findModel(body, Math.max(0, body.length - MODEL_WINDOW), body.length);
   const at = body.lastIndexOf(USAGE_KEY);
   if (at >= 0) {
     const obj = objectAfterColon(body, at + USAGE_KEY.length);
@@ -45,8 +48,33 @@ export function extractJsonUsage(body: Buffer): JsonUsage {
   return { tokens: undefined, model };
 }
 
-function findModelNearEnd(body: Buffer): string | undefined {
-  return MODEL_RE.exec(body.subarray(Math.max(0, body.length - 4096)).toString('latin1'))?.[1];
+/**
+ * The first `"model": "<1-200 characters, no quote or backslash>"` lying wholly in [from, to), as
+ * latin1. Searched in the bytes: decoding the window to a string for a regular expression was a
+ * 4 KiB string per answer, the largest single allocation of a proxied request.
+ */
+function findModel(body: Buffer, from: number, to: number): string | undefined {
+  for (let at = body.indexOf(MODEL_KEY, from); at >= 0 && at + MODEL_KEY.length < to; at = body.indexOf(MODEL_KEY, at + 1)) {
+    let i = skipSpace(body, at + MODEL_KEY.length, to);
+    if (body[i] !== 0x3a /* : */) continue;
+    i = skipSpace(body, i + 1, to);
+    if (body[i] !== 0x22 /* " */) continue;
+    const start = i + 1;
+    let end = start;
+    while (end < to && end - start <= MAX_MODEL_LENGTH && body[end] !== 0x22 && body[end] !== 0x5c /* \ */) end++;
+    if (end < to && body[end] === 0x22 && end > start && end - start <= MAX_MODEL_LENGTH) return body.toString('latin1', start, end);
+  }
+  return undefined;
+}
+
+/** Skips what `\s` matches in a latin1 string: tab, LF, VT, FF, CR, space, NBSP. */
+function skipSpace(body: Buffer, i: number, to: number): number {
+  while (i < to) {
+    const c = body[i] as number;
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0) i++;
+    else break;
+  }
+  return i;
 }
 
 /**
