@@ -33,11 +33,11 @@ export const chooseDefinition: PolicyDefinition = {
     const fallback = otherwise;
     return {
       name: 'choose',
-      async run(ctx) {
+      run(ctx) {
         for (const b of branches) {
           if (b.condition(ctx)) return runSection(b.policies, ctx);
         }
-        if (fallback !== null) await runSection(fallback, ctx);
+        return fallback === null ? undefined : runSection(fallback, ctx);
       },
     };
   },
