@@ -11,8 +11,8 @@
 // checks issue 14's target (the full usage path ≥ 0.95× plain's requests/s). `--base DIR` adds
 // the plain and full targets of another checkout (an older build, its node_modules in place), so
 // one run compares old and new builds the same way. `--profile DIR` makes every gateway write a
-// V8 CPU profile there when it stops. Also checks the file loggers wrote one line per request
-// answered and the ledger holds one row per request.
+// V8 CPU profile there when it stops. Then checks that every request has its ledger row and every
+// answer the client received its logger line.
 import { DatabaseSync } from 'node:sqlite';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -109,22 +109,27 @@ try {
 
   // What each gateway answered, then a graceful stop (the loggers and the ledger drain), then
   // their files: one logger line and one ledger row per request answered.
-  const answered = new Map<string, string>();
+  const answered = new Map<string, { total: number; left: number }>();
   for (const r of running) {
-    const total = (await settledCounters(r.gw.admin)).requests;
+    const total = (await settledCounters(r.gw.admin)).requests ?? 0;
     const text = await (await fetch(`${r.gw.admin}/metrics`)).text();
-    // Requests wrk cut at the end of a slice end as 499 (the client left before the answer).
-    answered.set(r.spec.name, `${total ?? '?'} requests answered (${counterSum(text, 'tollgate_requests_total', 'status="499"') ?? 0} of them 499)`);
+    // Requests wrk cut at a slice's end are 499 (the client left first): a ledger row, but no
+    // logger line (the outbound section never ran).
+    answered.set(r.spec.name, { total, left: counterSum(text, 'tollgate_requests_total', 'status="499"') ?? 0 });
   }
   for (const r of running) await stopChild(r.gw.child, 15_000);
   for (const r of running) {
+    const a = answered.get(r.spec.name) ?? { total: 0, left: 0 };
     const parts: string[] = [];
     if (r.spec.logFile !== undefined) {
       const lines = (await readFile(r.spec.logFile(r.dir), 'utf8').catch(() => '')).split('\n').filter((l) => l !== '').length;
-      parts.push(`${lines} logger lines`);
+      parts.push(`${lines} logger lines (${lines === a.total - a.left ? 'one per answer the client received' : 'MISMATCH'})`);
     }
-    if (r.spec.ledger === true) parts.push(`${ledgerRows(join(r.gw.dir, 'ledger.sqlite'))} ledger rows`);
-    if (parts.length > 0) console.log(`  ${r.spec.name}: ${answered.get(r.spec.name) ?? '?'}, ${parts.join(', ')}`);
+    if (r.spec.ledger === true) {
+      const rows = ledgerRows(join(r.gw.dir, 'ledger.sqlite'));
+      parts.push(`${rows} ledger rows (${rows === a.total ? 'one per request' : 'MISMATCH'})`);
+    }
+    if (parts.length > 0) console.log(`  ${r.spec.name}: ${a.total} requests answered, ${a.left} of them 499; ${parts.join(', ')}`);
   }
 } finally {
   for (const r of running) await r.gw.cleanup();
