@@ -15,8 +15,8 @@ const SLICE_CHECKS = [THROUGHPUT.tollgate, THROUGHPUT.limits, THROUGHPUT.redis, 
 
 export interface SliceRatio {
   name: string;
-  target: TargetName;
-  base: TargetName;
+  target: string;
+  base: string;
   /** Σ target requests / Σ base requests over all cycles. */
   ratio: number;
   /** Spread of the per-cycle ratios. */
@@ -30,23 +30,25 @@ export interface SliceResult {
   cycles: number;
   sliceS: number;
   /** Mean requests/s per target over its slices. */
-  rps: Partial<Record<TargetName, number>>;
+  rps: Partial<Record<string, number>>;
   /** Proxy CPU µs per request over all of a target's slices (the same drift-cancelling sums). */
-  cpuUsPerReq: Partial<Record<TargetName, number>>;
+  cpuUsPerReq: Partial<Record<string, number>>;
   ratios: SliceRatio[];
 }
 
+/** Targets are named by the bench's target names (whose pairs SLICE_CHECKS compares) or by any
+ *  other name (bench/metering.ts), whose ratios the caller computes from `rps`. */
 export async function alternatingSlices(
-  targets: ReadonlyArray<{ name: TargetName; origin: string; cpu?: CpuReader }>,
+  targets: ReadonlyArray<{ name: TargetName | (string & {}); origin: string; cpu?: CpuReader }>,
   opts: { cycles: number; sliceS: number; concurrency: number; apiKey: string },
   log: (line: string) => void,
 ): Promise<SliceResult> {
   const visited = targets.filter((t) => t.name !== 'direct');
-  const perCycle: Array<Partial<Record<TargetName, number>>> = [];
-  const cpuUs: Partial<Record<TargetName, number>> = {};
+  const perCycle: Array<Partial<Record<string, number>>> = [];
+  const cpuUs: Partial<Record<string, number>> = {};
   for (let c = 0; c < opts.cycles; c++) {
     const order = c % 2 === 0 ? visited : [...visited].reverse();
-    const cycle: Partial<Record<TargetName, number>> = {};
+    const cycle: Partial<Record<string, number>> = {};
     for (const t of order) {
       const before = await t.cpu?.read();
       cycle[t.name] = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
@@ -56,7 +58,7 @@ export async function alternatingSlices(
     perCycle.push(cycle);
     log(`  slices ${c + 1}/${opts.cycles}: ${visited.map((t) => `${t.name} ${Math.round((cycle[t.name] ?? 0) / opts.sliceS)}`).join(', ')} req/s`);
   }
-  const total = (name: TargetName): number => perCycle.reduce((sum, c) => sum + (c[name] ?? 0), 0);
+  const total = (name: string): number => perCycle.reduce((sum, c) => sum + (c[name] ?? 0), 0);
   const rps: SliceResult['rps'] = {};
   const cpuUsPerReq: SliceResult['cpuUsPerReq'] = {};
   for (const t of visited) {
@@ -84,7 +86,7 @@ export function renderSlices(s: SliceResult): string {
     const ratio = `${r.ratio.toFixed(2)}× ${r.base} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
     lines.push(`  ${r.name.padEnd(22)}${ratio.padEnd(32)}${r.limit.padEnd(18)}${r.pass ? 'PASS' : 'FAIL'}`);
   }
-  const each = (Object.keys(s.rps) as TargetName[]).map((t) => {
+  const each = Object.keys(s.rps).map((t) => {
     const cpu = s.cpuUsPerReq[t];
     return `${t} ${Math.round(s.rps[t] ?? 0)} req/s${cpu === undefined ? '' : `, ${cpu.toFixed(1)} µs CPU/req`}`;
   });

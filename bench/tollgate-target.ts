@@ -65,6 +65,8 @@ export interface Variant {
   policy?: string;
   /** More top-level config sections, as YAML. */
   extraYaml?: string;
+  /** More Node flags for the gateway process (e.g. `--cpu-prof`). */
+  nodeFlags?: readonly string[];
 }
 
 const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker: BREAKER }
@@ -122,6 +124,8 @@ export interface Tollgate {
   port: number;
   /** Origin of the admin listener (`/ready`, `/metrics`). */
   admin: string;
+  /** The temporary directory of its config file (and of a SQLite ledger). */
+  dir: string;
   cleanup(): Promise<void>;
 }
 
@@ -131,14 +135,14 @@ export async function startTollgate(repoRoot: string, backendPort: number, cpuLi
   const [port, adminPort] = [await freePort(), await freePort()];
   const config = join(dir, 'tollgate.yaml');
   await writeFile(config, configYaml(port, adminPort, backendPort, variant));
-  const child = startChild(name, [...HEAP_FLAGS, 'bin/tollgate.js', 'start', '--config', config], repoRoot, cpuList);
+  const child = startChild(name, [...HEAP_FLAGS, ...(variant.nodeFlags ?? []), 'bin/tollgate.js', 'start', '--config', config], repoRoot, cpuList);
 
   let exited: string | undefined;
   void child.exited.then((why) => (exited = why));
   const admin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && exited === undefined) {
-    if (await isReady(`${admin}/ready`)) return { child, port, admin, cleanup };
+    if (await isReady(`${admin}/ready`)) return { child, port, admin, dir, cleanup };
     await sleep(100);
   }
   child.proc.kill('SIGKILL');

@@ -41,6 +41,20 @@ test('context.Response: status, reason, headers, body', () => {
   assert.equal(run('@(context.Response.Body)', ctx), null);
 });
 
+test('context.Response.Headers: the measured usage under the x-ms-*-tokens names, a header the backend sent wins, enumeration as one record', () => {
+  const ctx = makeContext();
+  ctx.response = { status: 200, headers: { 'content-type': 'application/json', 'x-ms-total-tokens': '99' }, body: { kind: 'empty' } };
+  ctx.tokens = { promptTokens: 12, completionTokens: 30, totalTokens: 42, cachedTokens: 0, reasoningTokens: 0 };
+  assert.equal(run('@(context.Response.Headers.GetValueOrDefault("x-ms-prompt-tokens", "0") + "/" + context.Response.Headers.GetValueOrDefault("X-MS-Completion-Tokens", "0"))', ctx), '12/30');
+  assert.equal(run('@(context.Response.Headers.GetValueOrDefault("x-ms-total-tokens", "0"))', ctx), '99');
+  assert.equal(run('@(context.Response.Headers.ContainsKey("content-type") && !context.Response.Headers.ContainsKey("x-ms-other"))', ctx), true);
+  // The usage names first, then the response's own headers, each once.
+  assert.equal(run('@(String.Join(",", context.Response.Headers.Keys) + " " + context.Response.Headers.Count)', ctx), 'x-ms-prompt-tokens,x-ms-completion-tokens,x-ms-total-tokens,content-type 4');
+  assert.equal(run('@(context.Response.Headers["x-ms-total-tokens"][0])', ctx), '99');
+  ctx.tokens = null;
+  assert.equal(run('@(context.Response.Headers.GetValueOrDefault("x-ms-prompt-tokens", "none") + " " + context.Response.Headers.Count)', ctx), 'none 2');
+});
+
 test('subscription, product, api, operation, user, deployment', () => {
   const ctx = makeContext();
   assert.equal(run('@(context.Subscription.Id + "|" + context.Subscription.Name + "|" + context.Subscription.Key)', ctx), 'sub-1|Team A|key-123');

@@ -194,16 +194,37 @@ function bodyOf(data: Buffer | null): BodyModel | null {
 
 export class ResponseModel extends View {
   readonly status: number;
-  readonly headers: HeaderRecord;
+  readonly #raw: HeaderRecord;
+  readonly #usage: Usage | null;
+  #merged: HeaderRecord | null = null;
   readonly body: Buffer | null;
-  constructor(status: number, headers: HeaderRecord, body: Buffer | null) {
+  /** `usage`: the measured usage, seen under the x-ms-*-tokens names (see withUsageHeaders). */
+  constructor(status: number, headers: HeaderRecord, body: Buffer | null, usage: Usage | null = null) {
     super();
     this.status = status;
-    this.headers = headers;
+    this.#raw = headers;
+    this.#usage = usage;
     this.body = body;
   }
   get kind(): string {
     return 'IResponse';
+  }
+  /** The headers expressions see: the response's, plus the usage names it lacks (copied only when enumerated). */
+  get headers(): HeaderRecord {
+    this.#merged ??= this.#usage === null ? this.#raw : withUsageHeaders(this.#raw, this.#usage);
+    return this.#merged;
+  }
+  /** `Headers`: a lookup reads the response's headers, then the usage names, without building the merged record. */
+  headerDict(): MultiDict {
+    const usage = this.#usage;
+    if (usage === null) return MultiDict.headers(this.#raw);
+    const rec = this.#raw;
+    const raw = MultiDict.headers(rec);
+    return new MultiDict(
+      // A header the response has wins, whatever its value (as in the merged record).
+      (n) => (Object.hasOwn(rec, n) ? raw.lookup(n) : usageHeader(usage, n)),
+      () => MultiDict.headers(this.headers).entries(),
+    );
   }
 }
 
@@ -211,7 +232,7 @@ defineType<ResponseModel>('IResponse', 'Microsoft.Azure.ApiManagement.Policies.I
   props: {
     StatusCode: (r) => r.status,
     StatusReason: (r) => STATUS_CODES[r.status] ?? '',
-    Headers: (r) => MultiDict.headers(r.headers),
+    Headers: (r) => r.headerDict(),
     Body: (r) => bodyOf(r.body),
   },
 });
@@ -375,8 +396,7 @@ const NO_RESPONSE_YET = new ResponseModel(200, Object.freeze({}), null);
 const responseOf = (ctx: RequestContext): ResponseModel => {
   const r = ctx.response;
   if (r === null) return NO_RESPONSE_YET;
-  const headers = ctx.tokens === null ? r.headers : withUsageHeaders(r.headers, ctx.tokens);
-  return new ResponseModel(r.status, headers, r.body.kind === 'buffer' ? r.body.data : null);
+  return new ResponseModel(r.status, r.headers, r.body.kind === 'buffer' ? r.body.data : null, ctx.tokens);
 };
 
 /**
@@ -385,7 +405,7 @@ const responseOf = (ctx: RequestContext): ResponseModel => {
  * expressions see them once the usage is known (a JSON answer: at once; a stream: in the
  * stream-end pass); they are not sent to the client. A header the backend did send wins.
  */
-function withUsageHeaders(headers: HeaderRecord, tokens: NonNullable<RequestContext['tokens']>): HeaderRecord {
+function withUsageHeaders(headers: HeaderRecord, tokens: Usage): HeaderRecord {
   return {
     'x-ms-prompt-tokens': String(tokens.promptTokens),
     'x-ms-completion-tokens': String(tokens.completionTokens),
@@ -393,6 +413,22 @@ function withUsageHeaders(headers: HeaderRecord, tokens: NonNullable<RequestCont
     ...headers,
   };
 }
+
+/** One usage name's value as withUsageHeaders has it (for a name the response lacks). */
+function usageHeader(tokens: Usage, lowerName: string): readonly string[] | undefined {
+  switch (lowerName) {
+    case 'x-ms-prompt-tokens':
+      return [String(tokens.promptTokens)];
+    case 'x-ms-completion-tokens':
+      return [String(tokens.completionTokens)];
+    case 'x-ms-total-tokens':
+      return [String(tokens.totalTokens)];
+    default:
+      return undefined;
+  }
+}
+
+type Usage = NonNullable<RequestContext['tokens']>;
 
 defineType<ContextModel>('IProxyRequestContext', 'Microsoft.Azure.ApiManagement.Policies.IProxyRequestContext', {
   props: {

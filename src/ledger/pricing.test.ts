@@ -32,3 +32,12 @@ test('an unknown model costs 0 and is warned about once', () => {
   assert.equal(p.cost({ model: null, promptTokens: 10, completionTokens: 10, cachedTokens: 0 }), 0);
   assert.deepEqual(warned, ['llama-3-70b']);
 });
+
+test('a point release is priced as itself, not as its family: gpt-5.4-mini is not gpt-5', () => {
+  const p = new Pricing({}, () => assert.fail('no warning expected'));
+  assert.equal(p.priceOf('gpt-5.4-mini-2026-03-17'), DEFAULT_PRICES['gpt-5.4-mini']);
+  assert.equal(p.priceOf('gpt-5.4-2026-03-05'), DEFAULT_PRICES['gpt-5.4']);
+  assert.equal(p.priceOf('gpt-5-2025-08-07'), DEFAULT_PRICES['gpt-5']);
+  // 1M prompt tokens of which 200k cached, 100k completion on gpt-5.4: 800k × 2.5 + 200k × 0.25 + 100k × 15 per 1M.
+  assert.equal(p.cost({ model: 'gpt-5.4-2026-03-05', promptTokens: 1_000_000, completionTokens: 100_000, cachedTokens: 200_000 }), 2 + 0.05 + 1.5);
+});

@@ -202,14 +202,29 @@ export class Metrics {
     let entry = this.#custom.get(metricName);
     if (entry === undefined) {
       const help = `Custom metric ${namespace}/${name} (emit-metric or a token metric policy).`;
-      const counter = new Counter({ name: metricName, help, labelNames: labels, registers: [this.registry] });
-      entry = { labels: key, counter, children: new Map(), overflowed: false, mirror: undefined, otelName: `${namespace}.${name}`, dimensionNames: labelNames, help };
+      const children: CustomEntry['children'] = new Map();
+      // Counts accumulate in the children; prom-client gets them when /metrics is scraped. Its own
+      // `inc` hashes and validates the label object on every call, which the request path paid.
+      const counter = new Counter({
+        name: metricName,
+        help,
+        labelNames: labels,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const child of children.values()) this.inc(child.labels, child.value);
+        },
+      });
+      entry = { labels: key, counter, children, overflowed: false, mirror: undefined, otelName: `${namespace}.${name}`, dimensionNames: labelNames, help };
       this.#custom.set(metricName, entry);
     } else if (entry.labels !== key) {
       throw new Error(`metric ${metricName} is already emitted with dimensions (${entry.labels}); one name needs one set of dimensions`);
     }
     const e = entry;
     return (values, value) => {
+      // prom-client's checks, made here so that a bad value fails the policy, not the scrape.
+      if (value && !Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+      if (value < 0) throw new Error('It is not possible to decrease a counter');
       const setKey = values.join('\u0000');
       let child = e.children.get(setKey);
       if (child === undefined) {
@@ -227,12 +242,12 @@ export class Metrics {
           labels.forEach((n, i) => (l[n] = vals[i] ?? ''));
           const attrs: Record<string, string> = {};
           e.dimensionNames.forEach((n, i) => (attrs[n] = vals[i] ?? ''));
-          child = { prom: e.counter.labels(l), attrs };
+          child = { value: 0, labels: l, attrs };
           // The `other` series is kept beside the capped ones (the cap bounds it to cap + 1).
           e.children.set(vals === values ? setKey : OTHER_KEY, child);
         }
       }
-      child.prom.inc(value);
+      child.value += value;
       if (this.#mirror !== null) {
         e.mirror ??= this.#mirror.counter(e.otelName, e.help);
         e.mirror(child.attrs, value);
@@ -249,8 +264,8 @@ export interface CustomMirror {
 interface CustomEntry {
   readonly labels: string;
   readonly counter: Counter<string>;
-  /** Label set → its prom-client child and OTel attributes (hashing the label object per call costs more). */
-  readonly children: Map<string, { prom: { inc(v: number): void }; attrs: Readonly<Record<string, string>> }>;
+  /** Label set → its count so far, its Prometheus labels and its OTel attributes. */
+  readonly children: Map<string, { value: number; readonly labels: Readonly<Record<string, string>>; readonly attrs: Readonly<Record<string, string>> }>;
   overflowed: boolean;
   mirror: ((attributes: Readonly<Record<string, string>>, value: number) => void) | undefined;
   readonly otelName: string;
