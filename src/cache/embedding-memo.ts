@@ -5,7 +5,7 @@
  * a map read and the partition search. A changed prompt, even by one character, is embedded.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export class EmbeddingMemo {
   readonly #max: number;
@@ -17,7 +17,12 @@ export class EmbeddingMemo {
 
   /** The key of a text (a hash: prompts can be long, and keys stay in memory). */
   key(backendId: string, text: string): string {
-    return createHash('sha256').update(backendId).update('\u0000').update(text).digest('base64url');
+    return hash('sha256', `${backendId}\u0000${text}`, 'base64url');
+  }
+
+  /** False when the memo keeps nothing (`embeddingsMemo: 0`): the lookup then skips the key's hash. */
+  get enabled(): boolean {
+    return this.#max > 0;
   }
 
   get(key: string): Float32Array | undefined {

@@ -13,7 +13,7 @@ import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 import { partitionId } from '../../cache/prompt-key.ts';
 import type { StoredResponse } from '../../cache/exact-store.ts';
-import { cacheHeaders, pendingStores, recordBounded } from '../semantic-cache/answer-flow.ts';
+import { cacheHeaders, recordBounded } from '../semantic-cache/answer-flow.ts';
 
 const CACHING_TYPES = ['prefer-external', 'external', 'internal'] as const;
 const DOWNSTREAM = ['none', 'private', 'public'] as const;
@@ -53,6 +53,7 @@ export const cacheLookupDefinition: PolicyDefinition = {
     const params = namesOf(r, 'vary-by-query-parameter');
     const { responseCaches, metrics } = env.services;
     const store = responseCaches.exact;
+    const looked = { hit: metrics.cacheLookups.labels('response', 'hit'), miss: metrics.cacheLookups.labels('response', 'miss') };
     return {
       name: 'cache-lookup',
       run(ctx) {
@@ -69,11 +70,11 @@ export const cacheLookupDefinition: PolicyDefinition = {
         const control = cacheControl(downstreamType, mustRevalidate(ctx));
         if (control !== undefined) downstream.set(ctx, control);
         const hit = store.get(key);
-        metrics.cacheLookups.inc({ kind: 'response', result: hit === undefined ? 'miss' : 'hit' });
+        (hit === undefined ? looked.miss : looked.hit).inc();
         ctx.cache = { kind: 'response', result: hit === undefined ? 'miss' : 'hit', score: null, embeddingTokens: 0 };
         cacheHeaders(ctx, hit === undefined ? 'miss' : 'hit', null);
         if (hit === undefined) {
-          pendingStores.set(ctx, { kind: 'response', key });
+          ctx.pendingCacheStore = { kind: 'response', key };
           return;
         }
         const replay: Record<string, string> = { ...hit.headers };
@@ -104,10 +105,10 @@ export const cacheStoreDefinition: PolicyDefinition = {
     return {
       name: 'cache-store',
       run(ctx) {
-        const pending = pendingStores.get(ctx);
+        const pending = ctx.pendingCacheStore;
         const response = ctx.response;
         if (pending?.kind !== 'response' || response === null) return;
-        pendingStores.delete(ctx);
+        ctx.pendingCacheStore = null;
         const status = response.status;
         // APIM stores 200 only, unless cache-response says the current response (any 2xx here: never an error).
         if (!(cacheResponse(ctx) ? status >= 200 && status < 300 : status === 200)) return;
