@@ -160,6 +160,14 @@ export class RequestContext {
   cache: CacheOutcome | null = null;
   /** Set by a cache lookup that missed; taken by the matching store policy. */
   pendingCacheStore: PendingCacheStore | null = null;
+  /**
+   * Set by a cache lookup that hit (APIM: "processing will continue from the step in the response
+   * pipeline that is after the corresponding cache-store"): the rest of the inbound section is
+   * skipped, the backend too, and outbound resumes after the first top-level policy named here.
+   */
+  cacheHitStores: ReadonlySet<string> | null = null;
+  /** True from a cache hit to the end of the inbound section: runSection stops there. */
+  cacheHitInbound = false;
   metering: Metering | null = null;
   /** A CORS preflight (OPTIONS with Access-Control-Request-Method): no key, only inbound runs. */
   preflight = false;

@@ -36,7 +36,8 @@ const ALSO_AT_STREAM_END = new Set(['set-variable', 'choose']);
 /** Runs policies in order until one ends the request. */
 export async function runSection(policies: readonly Policy[], ctx: RequestContext): Promise<void> {
   for (const policy of policies) {
-    if (ctx.ended) return;
+    // A cache hit in inbound ends the inbound section (cacheHitStores is read only there: see executePipeline).
+    if (ctx.ended || ctx.cacheHitInbound) return;
     // One compare per policy when no streamed answer is in its outbound section.
     if (ctx.outboundPass !== 0 && !runsInPass(policy, ctx)) continue;
     const pending = policy.run(ctx);
@@ -87,6 +88,7 @@ export async function runStreamEndPass(ctx: RequestContext): Promise<void> {
 export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): Promise<void> {
   try {
     await runSection(pipeline.inbound, ctx);
+    ctx.cacheHitInbound = false;
     // Every limit the inbound policies declared is checked and reserved here, in one store call.
     if (!ctx.ended && ctx.admission !== null) await ctx.admission.flush(ctx);
     if (!ctx.ended && !ctx.skipBackend) {
@@ -94,17 +96,18 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
       if (!ctx.ended && ctx.responseChecks !== null) for (const check of ctx.responseChecks) await check(ctx);
     }
     if (!ctx.ended) {
+      const outbound = ctx.cacheHitStores === null ? pipeline.outbound : afterStore(pipeline.outbound, ctx.cacheHitStores);
       if (meteredStream(ctx)) {
         ctx.outboundPass = 1;
         try {
-          await runSection(pipeline.outbound, ctx);
+          await runSection(outbound, ctx);
         } finally {
           ctx.outboundPass = 0;
         }
         // Only a section that succeeded has a stream-end pass (on-error replaces the stream).
-        if (ctx.streamEndSection === PENDING) ctx.streamEndSection = pipeline.outbound;
+        if (ctx.streamEndSection === PENDING) ctx.streamEndSection = outbound;
       } else {
-        await runSection(pipeline.outbound, ctx);
+        await runSection(outbound, ctx);
       }
     }
   } catch (err) {
@@ -123,6 +126,16 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
       ctx.response = errorResponse(ctx, ctx.lastError);
     }
   }
+}
+
+/**
+ * The outbound policies a cache hit runs: those after the first top-level store policy of the
+ * lookup's kind (APIM's "continue from the step after the corresponding cache-store"); all of
+ * them when the section has no such store at its top level (nothing marks where to resume).
+ */
+function afterStore(outbound: readonly Policy[], stores: ReadonlySet<string>): readonly Policy[] {
+  const at = outbound.findIndex((p) => stores.has(p.name));
+  return at < 0 ? outbound : outbound.slice(at + 1);
 }
 
 /** Drops a response that will not be sent, releasing its backend stream (and connection). */

@@ -37,6 +37,9 @@ function namesOf(r: ElementReader, child: string): string[] {
   return out;
 }
 
+/** Where outbound resumes after a hit (see RequestContext.cacheHitStores). */
+const RESPONSE_STORES: ReadonlySet<string> = new Set(['cache-store']);
+
 export const cacheLookupDefinition: PolicyDefinition = {
   names: ['cache-lookup'],
   sections: ['inbound'],
@@ -82,6 +85,8 @@ export const cacheLookupDefinition: PolicyDefinition = {
         if (cc !== undefined) replay['cache-control'] = cc;
         ctx.response = { status: hit.status, headers: replay, body: { kind: 'buffer', data: hit.body } };
         ctx.skipBackend = true;
+        ctx.cacheHitInbound = true;
+        ctx.cacheHitStores = RESPONSE_STORES;
       },
     };
   },

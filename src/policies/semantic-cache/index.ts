@@ -17,6 +17,9 @@ import { unitVector } from '../../cache/vector-index.ts';
 import type { BackendPool } from '../../upstream/pool.ts';
 import { cacheHeaders, hitResponse, storeAnswer } from './answer-flow.ts';
 
+/** Where outbound resumes after a hit (see RequestContext.cacheHitStores). */
+const SEMANTIC_STORES: ReadonlySet<string> = new Set(['llm-semantic-cache-store', 'azure-openai-semantic-cache-store']);
+
 const ZERO_TOKENS = { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
 
 export const semanticCacheLookupDefinition: PolicyDefinition = {
@@ -78,6 +81,8 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
       ctx.tokens = { ...ZERO_TOKENS };
       ctx.tokenSource = 'none';
       ctx.skipBackend = true;
+      ctx.cacheHitInbound = true;
+      ctx.cacheHitStores = SEMANTIC_STORES;
     };
     /** The embeddings round trip, then the decision; any failure of the call is a miss. */
     const embedThenDecide = async (ctx: RequestContext, text: string, partition: string, pool: BackendPool, memoKey: string | null): Promise<void> => {
