@@ -8,7 +8,7 @@
 import { hash } from 'node:crypto';
 
 export class EmbeddingMemo {
-  readonly #max: number;
+  #max: number;
   readonly #entries = new Map<string, Float32Array>();
 
   constructor(maxEntries: number) {
@@ -31,6 +31,15 @@ export class EmbeddingMemo {
     this.#entries.delete(key);
     this.#entries.set(key, v);
     return v;
+  }
+
+  /** A new bound (a configuration reload): the oldest vectors over it are dropped at once; 0 turns the memo off. */
+  resize(maxEntries: number): void {
+    this.#max = maxEntries;
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size <= maxEntries) break;
+      this.#entries.delete(key);
+    }
   }
 
   set(key: string, vector: Float32Array): void {

@@ -15,7 +15,8 @@ export type CacheSettings = Config['cache']['responses'];
 export interface ResponseCaches {
   readonly semantic: SemanticCache;
   readonly exact: ExactResponseStore;
-  readonly settings: CacheSettings;
+  /** Replaced by a configuration reload (reconfigureResponseCaches): policies read it per request. */
+  settings: CacheSettings;
   /** Unit prompt vectors by exact prompt text (settings.embeddingsMemo entries). */
   readonly memo: EmbeddingMemo;
   /** A backend's credentials for the embeddings call (managed identity plugs in here). */
@@ -31,4 +32,17 @@ export function createResponseCaches(settings: CacheSettings, opts: { clock?: ()
     memo: new EmbeddingMemo(settings.embeddingsMemo),
     credentialsFor: opts.credentialsFor ?? configuredCredentials,
   };
+}
+
+/**
+ * A configuration reload's `cache.responses`: every setting takes effect for the next request
+ * (smaller bounds evict at once, least recently used first); the cached answers themselves stay.
+ * `redis` (where entries are shared) is the one exception: the sharing started with the process
+ * stays as it is until the next start (the caller says so).
+ */
+export function reconfigureResponseCaches(caches: ResponseCaches, next: CacheSettings): void {
+  caches.settings = next;
+  caches.semantic.setBounds(next.maxEntries, next.maxBytes);
+  caches.exact.setBounds(next.maxEntries, next.maxBytes);
+  caches.memo.resize(next.embeddingsMemo);
 }

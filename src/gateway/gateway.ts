@@ -26,7 +26,7 @@ import { HealthRegistry } from '../upstream/health.ts';
 import { CircuitSharing } from '../upstream/circuit-sharing.ts';
 import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
-import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
+import { createResponseCaches, reconfigureResponseCaches, type ResponseCaches } from '../cache/services.ts';
 import { CacheSharing } from '../cache/redis-sharing.ts';
 import { OutageLog } from '../state/outage-log.ts';
 import { IdentityService } from '../identity/service.ts';
@@ -300,6 +300,13 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
         logger.level = next.config.log.level;
       }
       for (const notice of fresh.notices) logger.info({ notice }, 'policy notice');
+      // cache.responses follows the reload (bounds, memo, timeouts, partition); where entries are
+      // shared stays as started: a new sharing would replay the whole stream into the caches.
+      reconfigureResponseCaches(responseCaches, next.config.cache.responses);
+      cacheSharing?.setMaxEntries(next.config.cache.responses.maxEntries);
+      if (JSON.stringify(sharingTarget(next.config)) !== JSON.stringify(sharingTarget(config))) {
+        logger.warn({ configFile: next.file }, 'cache sharing changes (cache.responses.redis, or the state store it uses) take effect at the next start; the running sharing stays as it is');
+      }
       if (JSON.stringify([next.config.ledger, next.config.pricing]) !== JSON.stringify([config.ledger, config.pricing])) {
         logger.warn({ configFile: next.file }, 'ledger and pricing changes take effect at the next start (the running ledger and prices stay as they are)');
       }
@@ -356,19 +363,33 @@ function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<
 }
 
 /** With Redis (the state store's, or `cache.responses.redis` naming its own), replicas share cached answers. */
-function shareCaches(config: LoadedConfig['config'], caches: ResponseCaches, logger: Logger): CacheSharing | null {
+/** Where cached answers are shared: the Redis and key prefix, or null when they are not. */
+function sharingTarget(config: LoadedConfig['config']): { urls: readonly string[]; cluster: boolean; keyPrefix: string } | null {
   const setting = config.cache.responses.redis;
   if (setting === 'off') return null;
   const target = setting === 'state' ? redisTarget(config.state) : { urls: [setting], cluster: false };
+  return target === null ? null : { urls: target.urls, cluster: target.cluster, keyPrefix: config.state.keyPrefix };
+}
+
+function shareCaches(config: LoadedConfig['config'], caches: ResponseCaches, logger: Logger): CacheSharing | null {
+  const target = sharingTarget(config);
   if (target === null) return null;
+  const outage = new OutageLog({
+    component: 'cache-sharing',
+    failingMessage: 'cache sharing through Redis failing; cached answers stay local',
+    recoveredMessage: 'cache sharing through Redis recovered',
+    logger,
+  });
   const sharing = new CacheSharing({
     ...target,
-    keyPrefix: config.state.keyPrefix,
     maxEntries: config.cache.responses.maxEntries,
     semantic: caches.semantic,
     exact: caches.exact,
-    // The message never holds the URL (and so no password): ioredis errors name host and port only.
-    onError: (message) => logger.warn({ stateEvent: 'cache-sharing', detail: message }, 'cache sharing through Redis failed; cached answers stay local'),
+    // Once when it starts failing, once when it recovers (with the count), not at every store or read.
+    // The detail never holds the URL (and so no password): ioredis errors name host and port only.
+    onError: (message) => outage.failure(message),
+    onSuccess: () => outage.success(),
+    onSkipped: (message) => logger.warn({ stateEvent: 'cache-sharing', detail: message }, 'cache sharing: a shared entry could not be read and was skipped'),
   });
   sharing.start();
   return sharing;

@@ -106,7 +106,7 @@ export const cacheStoreDefinition: PolicyDefinition = {
     const duration = r.int('duration', { min: 1, max: 31_536_000, required: true }) as Dyn<number>;
     const cacheResponse = r.bool('cache-response', false) as Dyn<boolean>;
     const { responseCaches, clock, logger } = env.services;
-    const { exact, settings } = responseCaches;
+    const { exact } = responseCaches;
     return {
       name: 'cache-store',
       run(ctx) {
@@ -135,11 +135,12 @@ export const cacheStoreDefinition: PolicyDefinition = {
         const body = response.body;
         if (body.kind === 'empty') return put(Buffer.alloc(0));
         if (body.kind === 'buffer') {
-          if (body.data.length <= settings.maxEntryBytes) put(body.data);
+          // Read per request: a configuration reload replaces the settings.
+          if (body.data.length <= responseCaches.settings.maxEntryBytes) put(body.data);
           return;
         }
         // A passed-through body is recorded on its way to the client and stored once it completed.
-        const { stream, captured } = recordBounded(body.stream, settings.maxEntryBytes);
+        const { stream, captured } = recordBounded(body.stream, responseCaches.settings.maxEntryBytes);
         response.body = { kind: 'stream', stream, sse: body.sse };
         ctx.finishers.push((done, finalStatus) => {
           const bytes = captured();

@@ -49,7 +49,8 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
     }
     r.noText();
     const { backends, responseCaches, clock, logger, metrics } = env.services;
-    const { semantic, settings, memo } = responseCaches;
+    // settings are read per request: a configuration reload replaces them (services.ts).
+    const { semantic, memo } = responseCaches;
     const { identity } = env.services;
     const missing = systemAssigned ? identity.missingManagedIdentity() : undefined;
     // Outside Azure (no managed identity in the environment) the seed's attribute, which APIM
@@ -89,7 +90,7 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
       let vector: Float32Array;
       let embeddingTokens: number;
       try {
-        const embedding = await embed(pool, text, { timeoutMs: settings.embeddingsTimeoutMs, credentials: credentialsFor, clock, signal: ctx.signal });
+        const embedding = await embed(pool, text, { timeoutMs: responseCaches.settings.embeddingsTimeoutMs, credentials: credentialsFor, clock, signal: ctx.signal });
         embeddingTokens = embedding.tokens;
         metrics.cacheEmbeddingTokens.inc(embedding.tokens);
         vector = unitVector(embedding.vector);
@@ -113,7 +114,7 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
         const key = promptKey(ctx.request.json, ignoreSystem(ctx));
         if (key === undefined) return;
         if (maxMessages !== undefined && key.messageCount > maxMessages(ctx)) return;
-        const parts = [ctx.api?.id ?? '', ctx.deployment ?? '', tenantOf(ctx, settings.partition)];
+        const parts = [ctx.api?.id ?? '', ctx.deployment ?? '', tenantOf(ctx, responseCaches.settings.partition)];
         for (const v of varyBy) parts.push(v(ctx));
         parts.push(key.shape);
         const partition = partitionId(parts);
