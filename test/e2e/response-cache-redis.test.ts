@@ -7,6 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { startRedis } from '../helpers/redis.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../helpers/gateway.ts';
 
@@ -26,12 +27,12 @@ const POLICY = `<policies>
   <outbound><base /><cache-store duration="60" /></outbound>
 </policies>`;
 
-function replica(redisUrl: string, prefix: string): Promise<TestGateway> {
+function replica(redisUrl: string, prefix: string, logLevel = 'warn'): Promise<TestGateway> {
   return startTestGateway({
     extraBackends: { items: { url: originUrl } },
     extraApis: { items: { path: 'items', type: 'http', backend: 'items', policies: POLICY } },
     config: { state: { store: 'redis', url: redisUrl, keyPrefix: prefix } },
-    logLevel: 'warn',
+    logLevel,
   });
 }
 
@@ -75,16 +76,71 @@ void test('a response stored on replica A is a hit on replica B without the orig
   assert.equal((await get(c, '/report?id=7')).cache, 'hit');
 });
 
-void test('Redis down: responses are served, local entries still hit, and nothing fails', async (t) => {
+/** Log lines of the cache sharing's outage log with this message. */
+function outageLines(t: TestGateway, msg: string): number {
+  return t.logs.filter((l) => l.includes('"stateEvent":"cache-sharing"') && l.includes(msg)).length;
+}
+
+/** Waits until the stream holds `n` entries (the store's XADD answered: no reply is still on its way). */
+async function streamHas(redisUrl: string, prefix: string, n: number): Promise<void> {
+  const client = new Redis(redisUrl);
+  try {
+    const deadline = Date.now() + 5000;
+    while ((await client.xlen(`{${prefix}}cache:entries`)) < n) {
+      assert.ok(Date.now() < deadline, 'the store never reached the stream');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+void test('Redis down: responses are served, local entries still hit, nothing fails, and the outage is logged once, then its recovery', async (t) => {
   const redis = await startRedis();
   t.after(() => redis.stop());
   const prefix = `respcache2-${process.pid}:`;
-  const a = await replica(redis.url, prefix);
+  const a = await replica(redis.url, prefix, 'info');
   t.after(() => a.close());
 
   assert.equal((await get(a, '/down?id=1')).cache, 'miss');
+  await streamHas(redis.url, prefix, 1);
   redis.kill('SIGKILL');
   assert.equal((await get(a, '/down?id=1')).cache, 'hit', 'the local copy still answers');
+  const failing = (): number => outageLines(a, 'cache sharing through Redis failing');
   assert.equal((await get(a, '/down?id=2')).cache, 'miss', 'a store while Redis is down fails nothing');
-  assert.equal((await get(a, '/down?id=2')).cache, 'hit');
+  await within(5000, () => failing() >= 1, 'the outage was not logged');
+  // A reply already on its way when Redis died can land after the first failure (one recovery
+  // and one more warning); once a store has failed every call fails and nothing more is logged.
+  await new Promise((r) => setTimeout(r, 300));
+  const logged = failing();
+  assert.ok(logged <= 2, `${logged} warnings`);
+  for (let id = 3; id < 7; id++) {
+    assert.equal((await get(a, `/down?id=${id}`)).cache, 'miss', 'a store while Redis is down fails nothing');
+    assert.equal((await get(a, `/down?id=${id}`)).cache, 'hit');
+  }
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(failing(), logged, 'four failed stores and the tail\'s failed reads (every 500 ms): nothing more logged');
+  await redis.restart();
+  await within(10_000, () => outageLines(a, 'cache sharing through Redis recovered') === logged, 'the recovery was not logged');
+  assert.equal(failing(), logged);
+});
+
+void test('Redis too slow (stopped): a store times out and stays local, the request is answered, and the outage is logged', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const prefix = `respcache3-${process.pid}:`;
+  const a = await replica(redis.url, prefix, 'info');
+  t.after(() => a.close());
+  assert.equal((await get(a, '/slow?id=1')).cache, 'miss');
+  await streamHas(redis.url, prefix, 1);
+  redis.pause();
+  t.after(() => redis.resume());
+  const started = Date.now();
+  assert.equal((await get(a, '/slow?id=2')).cache, 'miss');
+  assert.ok(Date.now() - started < 1000, 'the answer never waits on the store');
+  assert.equal((await get(a, '/slow?id=2')).cache, 'hit', 'stored locally');
+  await within(5000, () => a.logs.some((l) => l.includes('"stateEvent":"cache-sharing"') && /timed out/.test(l)), 'the timed-out store was not reported');
+  const logged = outageLines(a, 'cache sharing through Redis failing');
+  redis.resume();
+  await within(10_000, () => outageLines(a, 'cache sharing through Redis recovered') === logged, 'the recovery was not logged');
 });
