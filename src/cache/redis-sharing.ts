@@ -40,6 +40,8 @@ const RETRY_MS = 500;
 const PUBLISH_TIMEOUT_MS = 1000;
 /** A blocking read that has not answered this long after its BLOCK time is a failure: the connection is reset. */
 const READ_GRACE_MS = 2000;
+/** The tail's first read waits at most this long for the connection (then failures are real). */
+const READY_TIMEOUT_MS = 10_000;
 /** Stores waiting on a slow Redis at most; beyond, a store stays local (bounded memory). */
 const MAX_IN_FLIGHT = 256;
 
@@ -69,8 +71,30 @@ export class CacheSharing {
     opts.exact.onStored = (key, response) => this.#publish(encodeResponse(key, response));
   }
 
+  /**
+   * Starts tailing the stream (idempotent). The gateway calls it when a configuration uses a cache
+   * policy: a gateway that caches nothing keeps no blocking reader on Redis. The first read waits
+   * for the reader's connection (or its first error, or 10 s), so a clean start logs nothing.
+   */
   start(): void {
-    this.#loop ??= this.#tail();
+    this.#loop ??= this.#ready(READY_TIMEOUT_MS).then(() => this.#tail());
+  }
+
+  #ready(timeoutMs: number): Promise<void> {
+    const reader = this.#reader;
+    if (reader.status === 'ready') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        reader.off('ready', done);
+        reader.off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      reader.once('ready', done);
+      reader.once('error', done);
+    });
   }
 
   async stop(): Promise<void> {

@@ -21,6 +21,11 @@ export interface ResponseCaches {
   readonly memo: EmbeddingMemo;
   /** A backend's credentials for the embeddings call (managed identity plugs in here). */
   readonly credentialsFor: CredentialsFor;
+  /**
+   * Called when a configuration compiles a cache policy: the gateway starts reading the entries
+   * other replicas share (a gateway that caches nothing keeps no reader on Redis).
+   */
+  used: () => void;
 }
 
 export function createResponseCaches(settings: CacheSettings, opts: { clock?: () => number; credentialsFor?: CredentialsFor } = {}): ResponseCaches {
@@ -31,6 +36,7 @@ export function createResponseCaches(settings: CacheSettings, opts: { clock?: ()
     settings,
     memo: new EmbeddingMemo(settings.embeddingsMemo),
     credentialsFor: opts.credentialsFor ?? configuredCredentials,
+    used: () => undefined,
   };
 }
 

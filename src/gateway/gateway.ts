@@ -391,7 +391,8 @@ function shareCaches(config: LoadedConfig['config'], caches: ResponseCaches, log
     onSuccess: () => outage.success(),
     onSkipped: (message) => logger.warn({ stateEvent: 'cache-sharing', detail: message }, 'cache sharing: a shared entry could not be read and was skipped'),
   });
-  sharing.start();
+  // The tail starts with the first configuration that compiles a cache policy.
+  caches.used = () => sharing.start();
   return sharing;
 }
 

@@ -44,6 +44,8 @@ export const cacheLookupDefinition: PolicyDefinition = {
   names: ['cache-lookup'],
   sections: ['inbound'],
   compile(r, _scope, env) {
+    // A configuration with a cache policy: replicas' shared entries are read from now on.
+    env.services.responseCaches.used();
     r.children(['vary-by-header', 'vary-by-query-parameter']);
     r.noText();
     const byDeveloper = r.bool('vary-by-developer', undefined, true) as Dyn<boolean>;
@@ -101,6 +103,8 @@ export const cacheStoreDefinition: PolicyDefinition = {
   names: ['cache-store'],
   sections: ['outbound'],
   compile(r, _scope, env) {
+    // A configuration with a cache policy: replicas' shared entries are read from now on.
+    env.services.responseCaches.used();
     r.children([]);
     r.noText();
     const duration = r.int('duration', { min: 1, max: 31_536_000, required: true }) as Dyn<number>;

@@ -26,6 +26,8 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
   names: ['llm-semantic-cache-lookup', 'azure-openai-semantic-cache-lookup'],
   sections: ['inbound'],
   compile(r, _scope, env) {
+    // A configuration with a cache policy: replicas' shared entries are read from now on.
+    env.services.responseCaches.used();
     const thresholdText = r.literal('score-threshold', true) as string;
     const threshold = Number(thresholdText.trim());
     if (thresholdText.trim() === '' || !Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw r.fail('score-threshold', `must be a number from 0 to 1, got "${thresholdText}"`);
@@ -141,6 +143,8 @@ export const semanticCacheStoreDefinition: PolicyDefinition = {
   names: ['llm-semantic-cache-store', 'azure-openai-semantic-cache-store'],
   sections: ['outbound'],
   compile(r, _scope, env) {
+    // A configuration with a cache policy: replicas' shared entries are read from now on.
+    env.services.responseCaches.used();
     r.children([]);
     r.noText();
     const duration = r.int('duration', { min: 1, max: 31_536_000, required: true }) as Dyn<number>;
