@@ -27,7 +27,7 @@ import { CircuitSharing } from '../upstream/circuit-sharing.ts';
 import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
 import { createResponseCaches, reconfigureResponseCaches, type ResponseCaches } from '../cache/services.ts';
-import { CacheSharing } from '../cache/redis-sharing.ts';
+import { shareCaches, sharingTarget } from './cache-sharing.ts';
 import { OutageLog } from '../state/outage-log.ts';
 import { IdentityService } from '../identity/service.ts';
 import { createLedger, createPricing, type Ledger } from '../ledger/index.ts';
@@ -359,40 +359,6 @@ function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<
   const store = new RedisCircuitStore({ ...redis, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
   const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError, onSuccess: () => outage.success() });
   sharing.start();
-  return sharing;
-}
-
-/** With Redis (the state store's, or `cache.responses.redis` naming its own), replicas share cached answers. */
-/** Where cached answers are shared: the Redis and key prefix, or null when they are not. */
-function sharingTarget(config: LoadedConfig['config']): { urls: readonly string[]; cluster: boolean; keyPrefix: string } | null {
-  const setting = config.cache.responses.redis;
-  if (setting === 'off') return null;
-  const target = setting === 'state' ? redisTarget(config.state) : { urls: [setting], cluster: false };
-  return target === null ? null : { urls: target.urls, cluster: target.cluster, keyPrefix: config.state.keyPrefix };
-}
-
-function shareCaches(config: LoadedConfig['config'], caches: ResponseCaches, logger: Logger): CacheSharing | null {
-  const target = sharingTarget(config);
-  if (target === null) return null;
-  const outage = new OutageLog({
-    component: 'cache-sharing',
-    failingMessage: 'cache sharing through Redis failing; cached answers stay local',
-    recoveredMessage: 'cache sharing through Redis recovered',
-    logger,
-  });
-  const sharing = new CacheSharing({
-    ...target,
-    maxEntries: config.cache.responses.maxEntries,
-    semantic: caches.semantic,
-    exact: caches.exact,
-    // Once when it starts failing, once when it recovers (with the count), not at every store or read.
-    // The detail never holds the URL (and so no password): ioredis errors name host and port only.
-    onError: (message) => outage.failure(message),
-    onSuccess: () => outage.success(),
-    onSkipped: (message) => logger.warn({ stateEvent: 'cache-sharing', detail: message }, 'cache sharing: a shared entry could not be read and was skipped'),
-  });
-  // The tail starts with the first configuration that compiles a cache policy.
-  caches.used = () => sharing.start();
   return sharing;
 }
 
