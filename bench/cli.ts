@@ -7,7 +7,7 @@ import { TARGETS } from './report.ts';
 import type { TargetName } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrency C]
-                        [--targets direct,floor,tollgate,limits,redis,pool,cache-hit,cache-miss,ledger] [--ttfb-requests N] [--warmup S]
+                        [--targets direct,floor,tollgate,limits,redis,pool,cache-hit,cache-miss,cache-lookup,ledger] [--ttfb-requests N] [--warmup S]
                         [--slices N] [--slice-seconds S] [--quick] [--strict] [--no-pin] [--out FILE]
   env: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONCURRENCY, BENCH_TARGETS
   --slices  cycles of alternating throughput slices after the rounds (default 10,
@@ -20,7 +20,9 @@ const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrenc
             store), redis (the same on a private redis-server), pool (a backend
             pool of three members with circuit breakers), cache-hit (the semantic
             cache answering every request), cache-miss (a lookup that always
-            misses: one embeddings call, then the forward), ledger (the
+            misses: one embeddings call, then the forward), cache-lookup
+            (the same miss with the prompt's vector remembered: the lookup's own
+            CPU without the embeddings round trip), ledger (the
             tollgate config plus the usage ledger on SQLite); default all,
             visited in that order; redis is skipped with a message if it cannot start
   --strict  exit 1 if any check FAILs or a requested target could not run

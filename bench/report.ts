@@ -3,9 +3,9 @@
 // measured minutes apart, not a whole run apart) and then summarised, so
 // slow drift of the machine cancels out.
 
-export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis' | 'pool' | 'cache-hit' | 'cache-miss' | 'ledger';
+export type TargetName = 'direct' | 'floor' | 'tollgate' | 'limits' | 'redis' | 'pool' | 'cache-hit' | 'cache-miss' | 'cache-lookup' | 'ledger';
 /** Every target, in the order a round visits them. */
-export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis', 'pool', 'cache-hit', 'cache-miss', 'ledger'];
+export const TARGETS: readonly TargetName[] = ['direct', 'floor', 'tollgate', 'limits', 'redis', 'pool', 'cache-hit', 'cache-miss', 'cache-lookup', 'ledger'];
 
 export interface Sample {
   rps: number;
@@ -92,6 +92,21 @@ export const THROUGHPUT = {
   ledger: throughput('ledger', 'tollgate', 0.95),
 } as const;
 
+/** A CPU target: `target`'s proxy CPU per request at most `max` × `base`'s. Checked per round and in slices. */
+export interface CpuTarget {
+  target: TargetName;
+  base: TargetName;
+  max: number;
+  limit: string;
+}
+
+export const CPU = {
+  // Issue 13: a miss costs one embeddings round trip plus at most 10 % CPU over the same request
+  // without the cache policy. cache-lookup is that miss without its round trip (the prompt's
+  // vector is remembered), so what it adds over tollgate is the lookup's own work.
+  cacheLookup: { target: 'cache-lookup', base: 'tollgate', max: 1.1, limit: '≤ 1.10× tollgate' },
+} as const satisfies Record<string, CpuTarget>;
+
 /** The per-round Versus check of a throughput target. */
 function throughputCheck(t: ThroughputTarget): Versus {
   return { name: `${t.target} requests/s`, target: t.target, metric: 'rps', digits: 0, unit: '', base: t.base, limit: t.limit, pass: (r) => r >= t.min };
@@ -144,6 +159,9 @@ const VERSUS: Versus[] = [
   // A miss is the tollgate request plus one embeddings round trip and the lookup itself.
   { name: 'cache-miss CPU per request', target: 'cache-miss', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: '' },
   { name: 'cache-miss requests/s', target: 'cache-miss', metric: 'rps', digits: 0, unit: '', base: 'tollgate', limit: '' },
+  { name: 'cache-lookup CPU per request', target: 'cache-lookup', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'tollgate', limit: CPU.cacheLookup.limit, pass: (r) => r <= CPU.cacheLookup.max },
+  // What the embeddings round trip itself costs the gateway (cache-miss minus cache-lookup: the call, reading and decoding the vector).
+  { name: 'cache-miss CPU vs cache-lookup', target: 'cache-miss', metric: 'proxyCpuUsPerReq', digits: 1, unit: ' µs', base: 'cache-lookup', limit: '' },
   {
     name: 'Redis round trips per request',
     target: 'redis',
@@ -209,7 +227,7 @@ export interface Summary {
 }
 
 export function summarise(rounds: Round[]): Summary {
-  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {}, pool: {}, 'cache-hit': {}, 'cache-miss': {}, ledger: {} };
+  const spreads: Summary['spreads'] = { direct: {}, floor: {}, tollgate: {}, limits: {}, redis: {}, pool: {}, 'cache-hit': {}, 'cache-miss': {}, 'cache-lookup': {}, ledger: {} };
   const ratios: Summary['ratios'] = {};
   const checks: Check[] = [];
   for (const row of ROWS) {

@@ -37,7 +37,7 @@ const FIRST_WARMUP_S = 5;
 const LOAD_CPU = '0';
 const PROXY_CPU = '1';
 /** Gateway targets and how each is configured. */
-const GATEWAYS: Partial<Record<TargetName, Variant>> = { tollgate: {}, limits: { limits: true }, redis: { limits: true }, pool: { pool: true }, 'cache-hit': { cache: 'hit' }, 'cache-miss': { cache: 'miss' }, ledger: { ledger: true } };
+const GATEWAYS: Partial<Record<TargetName, Variant>> = { tollgate: {}, limits: { limits: true }, redis: { limits: true }, pool: { pool: true }, 'cache-hit': { cache: 'hit' }, 'cache-miss': { cache: 'miss' }, 'cache-lookup': { cache: 'lookup' }, ledger: { ledger: true } };
 
 export interface BenchOptions {
   /** Rounds of interleaved measurements (default 3). */

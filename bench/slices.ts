@@ -8,16 +8,18 @@
 // slice length: the sums compare like with like.
 import type { CpuReader } from './children.ts';
 import { load } from './measure.ts';
-import { THROUGHPUT, type TargetName } from './report.ts';
+import { CPU, THROUGHPUT, type TargetName } from './report.ts';
 
 /** The per-round throughput targets, in the order the table lists them. */
-const SLICE_CHECKS = [THROUGHPUT.tollgate, THROUGHPUT.limits, THROUGHPUT.redis, THROUGHPUT.pool, THROUGHPUT.ledger];
+const SLICE_CHECKS = [THROUGHPUT.tollgate, THROUGHPUT.limits, THROUGHPUT.redis, THROUGHPUT.pool, THROUGHPUT.ledger, THROUGHPUT.cacheHit];
+/** The CPU targets, checked on the slices' CPU sums. */
+const SLICE_CPU_CHECKS = [CPU.cacheLookup];
 
 export interface SliceRatio {
   name: string;
   target: string;
   base: string;
-  /** Σ target requests / Σ base requests over all cycles. */
+  /** Σ target requests / Σ base requests over all cycles (a CPU check: CPU µs per request over the base's). */
   ratio: number;
   /** Spread of the per-cycle ratios. */
   min: number;
@@ -45,17 +47,25 @@ export async function alternatingSlices(
 ): Promise<SliceResult> {
   const visited = targets.filter((t) => t.name !== 'direct');
   const perCycle: Array<Partial<Record<string, number>>> = [];
+  /** CPU µs per request of each target in each cycle (for the spread of the CPU ratios). */
+  const perCycleCpu: Array<Partial<Record<string, number>>> = [];
   const cpuUs: Partial<Record<string, number>> = {};
   for (let c = 0; c < opts.cycles; c++) {
     const order = c % 2 === 0 ? visited : [...visited].reverse();
     const cycle: Partial<Record<string, number>> = {};
+    const cycleCpu: Partial<Record<string, number>> = {};
     for (const t of order) {
       const before = await t.cpu?.read();
-      cycle[t.name] = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
+      const requests = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
+      cycle[t.name] = requests;
       const after = await t.cpu?.read();
-      if (before !== undefined && after !== undefined) cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
+      if (before !== undefined && after !== undefined) {
+        cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
+        if (requests > 0) cycleCpu[t.name] = (after - before) / requests;
+      }
     }
     perCycle.push(cycle);
+    perCycleCpu.push(cycleCpu);
     log(`  slices ${c + 1}/${opts.cycles}: ${visited.map((t) => `${t.name} ${Math.round((cycle[t.name] ?? 0) / opts.sliceS)}`).join(', ')} req/s`);
   }
   const total = (name: string): number => perCycle.reduce((sum, c) => sum + (c[name] ?? 0), 0);
@@ -72,6 +82,12 @@ export async function alternatingSlices(
     const each = perCycle.map((c) => (c[p.target] ?? 0) / (c[p.base] ?? Number.NaN)).filter(Number.isFinite);
     const ratio = total(p.target) / total(p.base);
     ratios.push({ name: `${p.target} requests/s`, target: p.target, base: p.base, ratio, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: ratio >= p.min });
+  }
+  for (const p of SLICE_CPU_CHECKS) {
+    const [t, b] = [cpuUsPerReq[p.target], cpuUsPerReq[p.base]];
+    if (t === undefined || b === undefined || b === 0) continue;
+    const each = perCycleCpu.map((c) => (c[p.target] ?? Number.NaN) / (c[p.base] ?? Number.NaN)).filter(Number.isFinite);
+    ratios.push({ name: `${p.target} CPU/req`, target: p.target, base: p.base, ratio: t / b, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: t / b <= p.max });
   }
   return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, ratios };
 }

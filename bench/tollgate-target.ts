@@ -36,7 +36,11 @@ export const LIMIT_POLICY =
 
 /** The semantic cache targets: `cache-hit` looks up and stores (every request after the first is
  *  a hit), `cache-miss` only looks up (nothing is ever stored, so every request is a miss: one
- *  embeddings call, then the forward; the prompt memo is off for it). */
+ *  embeddings call, then the forward; the prompt memo is off for it), `cache-lookup` is the same
+ *  miss with the memo on (the prompt's vector is remembered after the first request), so that
+ *  what it adds over `tollgate` is the lookup's own work, the round trip measured apart. The
+ *  embeddings backend is the fixed backend, a separate process, so its own work is never in the
+ *  gateway's CPU. */
 const CACHE_LOOKUP = '<llm-semantic-cache-lookup score-threshold="0.95" embeddings-backend-id="embeddings" embeddings-backend-auth="system-assigned" />';
 export const CACHE_POLICY = {
   hit: `<policies><inbound><base />${CACHE_LOOKUP}</inbound><outbound><base /><llm-semantic-cache-store duration="3600" /></outbound></policies>`,
@@ -52,7 +56,7 @@ export interface Variant {
   /** METERING_POLICY on the API, its file logger writing under this directory. */
   meteringDir?: string;
   /** The semantic cache policy (CACHE_POLICY) on the API, with an embeddings backend on the fixed backend. */
-  cache?: 'hit' | 'miss';
+  cache?: 'hit' | 'miss' | 'lookup';
   /** Adds LIMIT_POLICY on the API. */
   limits?: boolean;
   /** `state: { store: redis, url }` instead of the default memory store. */
@@ -78,7 +82,7 @@ const POOL_BACKENDS = `  fixed-a: { url: "http://127.0.0.1:PORT", circuitBreaker
 `.replaceAll('BREAKER', '{ rules: [{ failureCondition: { count: 5, interval: PT1M, statusCodeRanges: [{ min: 429, max: 429 }, { min: 500, max: 599 }] }, tripDuration: PT1M, acceptRetryAfter: true }] }');
 
 function configYaml(port: number, adminPort: number, backendPort: number, v: Variant): string {
-  const policy = v.policy ?? (v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache] : v.meteringDir !== undefined ? METERING_POLICY : undefined);
+  const policy = v.policy ?? (v.limits ? LIMIT_POLICY : v.cache !== undefined ? CACHE_POLICY[v.cache === 'hit' ? 'hit' : 'miss'] : v.meteringDir !== undefined ? METERING_POLICY : undefined);
   const api =
     policy !== undefined
       ? `  openai:

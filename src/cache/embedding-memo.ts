@@ -5,10 +5,10 @@
  * a map read and the partition search. A changed prompt, even by one character, is embedded.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export class EmbeddingMemo {
-  readonly #max: number;
+  #max: number;
   readonly #entries = new Map<string, Float32Array>();
 
   constructor(maxEntries: number) {
@@ -17,7 +17,12 @@ export class EmbeddingMemo {
 
   /** The key of a text (a hash: prompts can be long, and keys stay in memory). */
   key(backendId: string, text: string): string {
-    return createHash('sha256').update(backendId).update('\u0000').update(text).digest('base64url');
+    return hash('sha256', `${backendId}\u0000${text}`, 'base64url');
+  }
+
+  /** False when the memo keeps nothing (`embeddingsMemo: 0`): the lookup then skips the key's hash. */
+  get enabled(): boolean {
+    return this.#max > 0;
   }
 
   get(key: string): Float32Array | undefined {
@@ -26,6 +31,15 @@ export class EmbeddingMemo {
     this.#entries.delete(key);
     this.#entries.set(key, v);
     return v;
+  }
+
+  /** A new bound (a configuration reload): the oldest vectors over it are dropped at once; 0 turns the memo off. */
+  resize(maxEntries: number): void {
+    this.#max = maxEntries;
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size <= maxEntries) break;
+      this.#entries.delete(key);
+    }
   }
 
   set(key: string, vector: Float32Array): void {

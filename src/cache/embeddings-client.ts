@@ -8,6 +8,7 @@
  * `EmbeddingsError`, which the lookup turns into a miss (never an error for the client).
  * @module
  */
+import { endianness } from 'node:os';
 import type { BackendPool } from '../upstream/pool.ts';
 import { normaliseUsage } from '../core/usage.ts';
 import { postJson, type CredentialsFor } from '../upstream/side-call.ts';
@@ -54,6 +55,7 @@ export interface EmbedOptions {
 /** An embeddings answer larger than this is garbage for our purpose (3,072 floats as JSON ≈ 70 KB). */
 const MAX_EMBEDDINGS_BODY = 2 * 1024 * 1024;
 const MAX_DIMENSIONS = 16_384;
+const LITTLE_ENDIAN = endianness() === 'LE';
 /** Azure's data plane refuses requests without it; APIM adds one for the embeddings backend too. */
 const AZURE_API_VERSION = '2024-10-21';
 
@@ -100,7 +102,9 @@ export function parseEmbedding(body: Buffer): { vector: Float32Array; tokens: nu
     const bytes = Buffer.from(raw, 'base64');
     if (bytes.length % 4 !== 0) throw new EmbeddingsError('base64 embedding is not whole float32 values');
     vector = new Float32Array(bytes.length / 4);
-    for (let i = 0; i < vector.length; i++) vector[i] = bytes.readFloatLE(i * 4);
+    // One byte copy on a little-endian host (every platform Node ships for); a per-value read otherwise.
+    if (LITTLE_ENDIAN) new Uint8Array(vector.buffer).set(bytes);
+    else for (let i = 0; i < vector.length; i++) vector[i] = bytes.readFloatLE(i * 4);
   } else {
     throw new EmbeddingsError('embeddings answer has no data[0].embedding');
   }

@@ -21,7 +21,7 @@ export interface ExactStoreOptions {
 const ENTRY_OVERHEAD_BYTES = 256;
 
 export class ExactResponseStore {
-  readonly #opts: ExactStoreOptions;
+  #opts: ExactStoreOptions;
   readonly #clock: () => number;
   readonly #entries = new Map<string, { response: StoredResponse; bytes: number }>();
   #bytes = 0;
@@ -65,12 +65,22 @@ export class ExactResponseStore {
     }
     this.#entries.set(key, { response, bytes });
     this.#bytes += bytes;
+    this.#evict();
+    return true;
+  }
+
+  /** New bounds (a configuration reload); entries over them are evicted at once, least recently used first. */
+  setBounds(maxEntries: number, maxBytes: number): void {
+    this.#opts = { ...this.#opts, maxEntries, maxBytes };
+    this.#evict();
+  }
+
+  #evict(): void {
     while (this.#entries.size > this.#opts.maxEntries || this.#bytes > this.#opts.maxBytes) {
       const first = this.#entries.entries().next().value;
       if (first === undefined) break;
       this.#entries.delete(first[0]);
       this.#bytes -= first[1].bytes;
     }
-    return true;
   }
 }

@@ -8,7 +8,7 @@
  *   different answers never share a partition, whatever their prompts' similarity.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 type Json = Record<string, unknown>;
 
@@ -17,7 +17,10 @@ export interface PromptKey {
   readonly text: string;
   /** Messages counted for `max-message-count`. */
   readonly messageCount: number;
-  /** Hash of every answer-shaping field besides the embedded text. */
+  /**
+   * Every answer-shaping field besides the embedded text, as one unambiguous JSON array (hashed
+   * once, with the rest of the partition, by partitionId: one hash per lookup instead of two).
+   */
   readonly shape: string;
 }
 
@@ -102,9 +105,11 @@ export function promptKey(json: Json, ignoreSystemMessages: boolean): PromptKey 
     lines.push(`${role}: ${text}`);
   }
   if (lines.length === 0) return undefined;
-  const shape: Json = { t: temperatureClass(json['temperature']), p: topPClass(json['top_p']), system, extra };
-  for (const f of SHAPING_FIELDS) if (json[f] !== undefined) shape[f] = json[f];
-  return { text: lines.join('\n'), messageCount: counted, shape: createHash('sha256').update(stableJson(shape)).digest('base64url') };
+  // Built by hand in a fixed order: only the request's own objects need sorted keys (stableJson),
+  // which keeps the common case (no tools, no shaping fields) to three JSON.stringify calls.
+  let shape = `[${JSON.stringify(temperatureClass(json['temperature']))},${JSON.stringify(topPClass(json['top_p']))},${JSON.stringify(system)},${extra.length === 0 ? '[]' : stableJson(extra)}`;
+  for (const f of SHAPING_FIELDS) if (json[f] !== undefined) shape += `,"${f}",${stableJson(json[f])}`;
+  return { text: lines.join('\n'), messageCount: counted, shape: `${shape}]` };
 }
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` give the same shape. */
@@ -120,9 +125,13 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** One opaque partition id from its parts (each length-prefixed, so no two part lists collide). */
+/**
+ * One opaque partition id from its parts (each length-prefixed, so no two part lists collide).
+ * One-shot `hash()` over the joined string: the same digest as feeding the parts one by one, at
+ * a fraction of the cost (no Hash object per call).
+ */
 export function partitionId(parts: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(`${p.length}:`).update(p);
-  return h.digest('base64url');
+  let joined = '';
+  for (const p of parts) joined += `${p.length}:${p}`;
+  return hash('sha256', joined, 'base64url');
 }

@@ -5,8 +5,9 @@
  * to the others. A replica appends what it stores (XADD) and tails the stream (blocking XREAD on
  * its own connection), so an entry stored on replica A is a hit on replica B a few milliseconds
  * later; a replica that starts reads the stream from the beginning and so starts warm.
- * Redis down: stores stay local (one warning per cause), lookups still answer from the local
- * copy, and the tail resumes from where it stopped once Redis is back. Nothing fails a request.
+ * Redis down or slow (every call has a timeout): stores stay local, lookups still answer from the
+ * local copy, and the tail resumes from where it stopped once Redis is back; the gateway's
+ * OutageLog reports it once when it starts failing and once when it recovers. Nothing fails a request.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -18,11 +19,16 @@ export interface CacheSharingOptions {
   readonly urls: readonly string[];
   readonly cluster: boolean;
   readonly keyPrefix: string;
-  /** The stream is capped near this many entries (the local caches' own bound). */
+  /** The stream is capped near this many entries (the local caches' own bound; see setMaxEntries). */
   readonly maxEntries: number;
   readonly semantic: SemanticCache;
   readonly exact: ExactResponseStore;
+  /** A Redis call failed or timed out (the gateway's OutageLog: logged once per outage). */
   readonly onError: (message: string) => void;
+  /** A Redis call succeeded (ends an outage). */
+  readonly onSuccess: () => void;
+  /** One entry of the stream could not be read (skipped; not an outage). */
+  readonly onSkipped: (message: string) => void;
 }
 
 /** A blocking read waits at most this long, so `stop()` never waits longer. */
@@ -30,6 +36,14 @@ const BLOCK_MS = 500;
 const BATCH = 256;
 /** After a failed read, wait this long before the next (Redis down: no busy loop). */
 const RETRY_MS = 500;
+/** A store's XADD slower than this counts as failed (the client's own timeout; the answer was served long ago). */
+const PUBLISH_TIMEOUT_MS = 1000;
+/** A blocking read that has not answered this long after its BLOCK time is a failure: the connection is reset. */
+const READ_GRACE_MS = 2000;
+/** The tail's first read waits at most this long for the connection (then failures are real). */
+const READY_TIMEOUT_MS = 10_000;
+/** Stores waiting on a slow Redis at most; beyond, a store stays local (bounded memory). */
+const MAX_IN_FLIGHT = 256;
 
 export class CacheSharing {
   readonly #opts: CacheSharingOptions;
@@ -40,23 +54,47 @@ export class CacheSharing {
   readonly #replica = randomUUID();
   #lastId = '0-0';
   #stopped = false;
-  #lastError = '';
+  #inFlight = 0;
+  #maxEntries: number;
   #loop: Promise<void> | null = null;
 
   constructor(opts: CacheSharingOptions) {
     this.#opts = opts;
     this.#key = `{${opts.keyPrefix}}cache:entries`;
+    this.#maxEntries = opts.maxEntries;
     this.#writer = createRedisClient(opts);
     this.#reader = createRedisClient(opts);
-    // Connection errors are reported by the failed stores (once per cause); both clients need a listener.
+    // Connection errors are reported by the failed calls (through onError); both clients need a listener.
     onConnectionError(this.#writer, () => undefined);
     onConnectionError(this.#reader, () => undefined);
     opts.semantic.onStored = (entry) => this.#publish(encodeSemantic(entry));
     opts.exact.onStored = (key, response) => this.#publish(encodeResponse(key, response));
   }
 
+  /**
+   * Starts tailing the stream (idempotent). The gateway calls it when a configuration uses a cache
+   * policy: a gateway that caches nothing keeps no blocking reader on Redis. The first read waits
+   * for the reader's connection (or its first error, or 10 s), so a clean start logs nothing.
+   */
   start(): void {
-    this.#loop ??= this.#tail();
+    this.#loop ??= this.#ready(READY_TIMEOUT_MS).then(() => this.#tail());
+  }
+
+  #ready(timeoutMs: number): Promise<void> {
+    const reader = this.#reader;
+    if (reader.status === 'ready') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        reader.off('ready', done);
+        reader.off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      reader.once('ready', done);
+      reader.once('error', done);
+    });
   }
 
   async stop(): Promise<void> {
@@ -68,18 +106,27 @@ export class CacheSharing {
     this.#writer.disconnect();
   }
 
+  /** A configuration reload's `cache.responses.maxEntries`: the stream's cap follows it. */
+  setMaxEntries(maxEntries: number): void {
+    this.#maxEntries = maxEntries;
+  }
+
   #publish(fields: Array<string | Buffer>): void {
-    const cap = String(Math.max(1, this.#opts.maxEntries));
-    this.#writer.callBuffer('XADD', this.#key, 'MAXLEN', '~', cap, '*', 'r', this.#replica, ...fields).then(
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      this.#opts.onError(`${MAX_IN_FLIGHT} stores already waiting on Redis; this one stays local`);
+      return;
+    }
+    this.#inFlight++;
+    const cap = String(Math.max(1, this.#maxEntries));
+    const xadd = this.#writer.callBuffer('XADD', this.#key, 'MAXLEN', '~', cap, '*', 'r', this.#replica, ...fields);
+    withTimeout(xadd, PUBLISH_TIMEOUT_MS, 'XADD').then(
       () => {
-        this.#lastError = '';
+        this.#inFlight--;
+        this.#opts.onSuccess();
       },
       (err: unknown) => {
-        // Once per cause: a Redis that is down would otherwise log every store.
-        const message = (err as Error).message;
-        if (message === this.#lastError) return;
-        this.#lastError = message;
-        this.#opts.onError(`cache sharing: stores stay local until Redis answers: ${message}`);
+        this.#inFlight--;
+        this.#opts.onError(`store stays local: ${(err as Error).message}`);
       },
     );
   }
@@ -87,13 +134,18 @@ export class CacheSharing {
   async #tail(): Promise<void> {
     while (!this.#stopped) {
       try {
-        const reply = await this.#reader.callBuffer('XREAD', 'COUNT', String(BATCH), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#key, this.#lastId);
+        const read = this.#reader.callBuffer('XREAD', 'COUNT', String(BATCH), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#key, this.#lastId);
+        const reply = await withTimeout(read, BLOCK_MS + READ_GRACE_MS, 'XREAD');
+        this.#opts.onSuccess();
         for (const [id, fields] of streamEntries(reply)) {
           this.#lastId = id;
           this.#apply(fields);
         }
-      } catch {
+      } catch (err) {
         if (this.#stopped) return;
+        this.#opts.onError(`reading the shared entries: ${(err as Error).message}`);
+        // A read that timed out may still be answered on this connection: start a fresh one.
+        if ((err as Error).message.startsWith('XREAD timed out')) this.#reader.disconnect(true);
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
     }
@@ -110,9 +162,19 @@ export class CacheSharing {
       }
     } catch (err) {
       // One malformed entry (another version, a hand-written XADD) is skipped, never fatal.
-      this.#opts.onError(`cache sharing: entry skipped: ${(err as Error).message}`);
+      this.#opts.onSkipped(`cache sharing: entry skipped: ${(err as Error).message}`);
     }
   }
+}
+
+/** `p`, or a rejection after `ms` (the promise's own outcome is then ignored). */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function encodeSemantic(e: StoredEntry): Array<string | Buffer> {

@@ -49,7 +49,7 @@ interface Entry {
 const ENTRY_OVERHEAD_BYTES = 256;
 
 export class SemanticCache {
-  readonly #opts: SemanticCacheOptions;
+  #opts: SemanticCacheOptions;
   readonly #clock: () => number;
   /** Insertion order is recency order: a hit moves its entry to the end. */
   readonly #entries = new Map<number, Entry>();
@@ -116,6 +116,12 @@ export class SemanticCache {
     this.#bytes += bytes;
     this.#evict();
     return true;
+  }
+
+  /** New bounds (a configuration reload); entries over them are evicted at once, least recently used first. */
+  setBounds(maxEntries: number, maxBytes: number): void {
+    this.#opts = { ...this.#opts, maxEntries, maxBytes };
+    this.#evict();
   }
 
   clear(): void {

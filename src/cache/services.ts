@@ -15,11 +15,17 @@ export type CacheSettings = Config['cache']['responses'];
 export interface ResponseCaches {
   readonly semantic: SemanticCache;
   readonly exact: ExactResponseStore;
-  readonly settings: CacheSettings;
+  /** Replaced by a configuration reload (reconfigureResponseCaches): policies read it per request. */
+  settings: CacheSettings;
   /** Unit prompt vectors by exact prompt text (settings.embeddingsMemo entries). */
   readonly memo: EmbeddingMemo;
   /** A backend's credentials for the embeddings call (managed identity plugs in here). */
   readonly credentialsFor: CredentialsFor;
+  /**
+   * Called when a configuration compiles a cache policy: the gateway starts reading the entries
+   * other replicas share (a gateway that caches nothing keeps no reader on Redis).
+   */
+  used: () => void;
 }
 
 export function createResponseCaches(settings: CacheSettings, opts: { clock?: () => number; credentialsFor?: CredentialsFor } = {}): ResponseCaches {
@@ -30,5 +36,19 @@ export function createResponseCaches(settings: CacheSettings, opts: { clock?: ()
     settings,
     memo: new EmbeddingMemo(settings.embeddingsMemo),
     credentialsFor: opts.credentialsFor ?? configuredCredentials,
+    used: () => undefined,
   };
+}
+
+/**
+ * A configuration reload's `cache.responses`: every setting takes effect for the next request
+ * (smaller bounds evict at once, least recently used first); the cached answers themselves stay.
+ * `redis` (where entries are shared) is the one exception: the sharing started with the process
+ * stays as it is until the next start (the caller says so).
+ */
+export function reconfigureResponseCaches(caches: ResponseCaches, next: CacheSettings): void {
+  caches.settings = next;
+  caches.semantic.setBounds(next.maxEntries, next.maxBytes);
+  caches.exact.setBounds(next.maxEntries, next.maxBytes);
+  caches.memo.resize(next.embeddingsMemo);
 }

@@ -53,3 +53,25 @@ test('the semantic cache is bounded by bytes and drops a partition whose vector 
   assert.equal(cache.size, 1);
   assert.equal(cache.nearest('other', randomUnit(16, 9)), undefined, 'partitions never mix');
 });
+
+test('in HNSW mode a stored entry is found at once, before its graph insert, and the queue drains on later turns', async () => {
+  const index = new VectorIndex({ dimensions: 32, exactLimit: 20 });
+  for (let i = 0; i < 21; i++) index.add(i, randomUnit(32, i + 1));
+  assert.ok(index.queued > 0, 'the rows moved to the insert queue, not into the graph in one go');
+  for (let i = 21; i < 40; i++) index.add(i, randomUnit(32, i + 1));
+  assert.equal(index.size, 40);
+  for (const id of [0, 20, 39]) assert.equal(index.nearest(randomUnit(32, id + 1))?.id, id, `entry ${id} found while queued`);
+  index.remove(39);
+  assert.notEqual(index.nearest(randomUnit(32, 40))?.id, 39, 'a queued entry can be removed');
+  while (index.queued > 0) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(index.size, 39);
+  for (const id of [0, 20, 38]) assert.equal(index.nearest(randomUnit(32, id + 1))?.id, id, `entry ${id} found in the graph`);
+});
+
+test('the insert queue is bounded: past the exact-scan limit the oldest queued entries go into the graph at once', () => {
+  const index = new VectorIndex({ dimensions: 16, exactLimit: 10 });
+  for (let i = 0; i < 40; i++) index.add(i, randomUnit(16, i + 1));
+  assert.ok(index.queued <= 10, `at most 10 queued, got ${index.queued}`);
+  assert.equal(index.size, 40);
+  assert.equal(index.nearest(randomUnit(16, 1))?.id, 0);
+});

@@ -101,6 +101,15 @@ export interface CacheOutcome {
   readonly embeddingTokens: number;
 }
 
+/**
+ * What a cache lookup that missed leaves for its store policy (outbound): the semantic entry's
+ * partition and vector, or the response cache's key. A plain field rather than a WeakMap keyed by
+ * the context: a WeakMap entry per request costs the garbage collector measurably (ephemerons).
+ */
+export type PendingCacheStore =
+  | { readonly kind: 'semantic'; readonly partition: string; readonly vector: Float32Array }
+  | { readonly kind: 'response'; readonly key: string };
+
 export class RequestContext {
   /** The gateway's own id for this request, unique (usage records and ledger keys). */
   readonly requestId: string;
@@ -149,6 +158,16 @@ export class RequestContext {
   /** A cache answered in inbound: the backend section is skipped, outbound still runs (APIM). */
   skipBackend = false;
   cache: CacheOutcome | null = null;
+  /** Set by a cache lookup that missed; taken by the matching store policy. */
+  pendingCacheStore: PendingCacheStore | null = null;
+  /**
+   * Set by a cache lookup that hit (APIM: "processing will continue from the step in the response
+   * pipeline that is after the corresponding cache-store"): the rest of the inbound section is
+   * skipped, the backend too, and outbound resumes after the first top-level policy named here.
+   */
+  cacheHitStores: ReadonlySet<string> | null = null;
+  /** True from a cache hit to the end of the inbound section: runSection stops there. */
+  cacheHitInbound = false;
   metering: Metering | null = null;
   /** A CORS preflight (OPTIONS with Access-Control-Request-Method): no key, only inbound runs. */
   preflight = false;

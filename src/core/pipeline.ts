@@ -45,7 +45,8 @@ export function runSection(policies: readonly Policy[], ctx: RequestContext): Pr
 
 function runFrom(policies: readonly Policy[], from: number, ctx: RequestContext): Promise<void> | undefined {
   for (let i = from; i < policies.length; i++) {
-    if (ctx.ended) return undefined;
+    // A cache hit in inbound ends the inbound section (cacheHitStores is read only there: see executePipeline).
+    if (ctx.ended || ctx.cacheHitInbound) return undefined;
     const policy = policies[i] as Policy;
     // One compare per policy when no streamed answer is in its outbound section.
     if (ctx.outboundPass !== 0 && !runsInPass(policy, ctx)) continue;
@@ -99,6 +100,7 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
   try {
     let pending = runSection(pipeline.inbound, ctx);
     if (pending !== undefined) await pending;
+    ctx.cacheHitInbound = false;
     // Every limit the inbound policies declared is checked and reserved here, in one store call.
     if (!ctx.ended && ctx.admission !== null) await ctx.admission.flush(ctx);
     if (!ctx.ended && !ctx.skipBackend) {
@@ -107,17 +109,18 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
       if (!ctx.ended && ctx.responseChecks !== null) for (const check of ctx.responseChecks) await check(ctx);
     }
     if (!ctx.ended) {
+      const outbound = ctx.cacheHitStores === null ? pipeline.outbound : afterStore(pipeline.outbound, ctx.cacheHitStores);
       if (meteredStream(ctx)) {
         ctx.outboundPass = 1;
         try {
-          await runSection(pipeline.outbound, ctx);
+          await runSection(outbound, ctx);
         } finally {
           ctx.outboundPass = 0;
         }
         // Only a section that succeeded has a stream-end pass (on-error replaces the stream).
-        if (ctx.streamEndSection === PENDING) ctx.streamEndSection = pipeline.outbound;
+        if (ctx.streamEndSection === PENDING) ctx.streamEndSection = outbound;
       } else {
-        pending = runSection(pipeline.outbound, ctx);
+        pending = runSection(outbound, ctx);
         if (pending !== undefined) await pending;
       }
     }
@@ -137,6 +140,16 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
       ctx.response = errorResponse(ctx, ctx.lastError);
     }
   }
+}
+
+/**
+ * The outbound policies a cache hit runs: those after the first top-level store policy of the
+ * lookup's kind (APIM's "continue from the step after the corresponding cache-store"); all of
+ * them when the section has no such store at its top level (nothing marks where to resume).
+ */
+function afterStore(outbound: readonly Policy[], stores: ReadonlySet<string>): readonly Policy[] {
+  const at = outbound.findIndex((p) => stores.has(p.name));
+  return at < 0 ? outbound : outbound.slice(at + 1);
 }
 
 /** Drops a response that will not be sent, releasing its backend stream (and connection). */

@@ -26,8 +26,8 @@ import { HealthRegistry } from '../upstream/health.ts';
 import { CircuitSharing } from '../upstream/circuit-sharing.ts';
 import type { Backend } from '../upstream/backend.ts';
 import { RedisCircuitStore } from '../state/redis-circuit-store.ts';
-import { createResponseCaches, type ResponseCaches } from '../cache/services.ts';
-import { CacheSharing } from '../cache/redis-sharing.ts';
+import { createResponseCaches, reconfigureResponseCaches, type ResponseCaches } from '../cache/services.ts';
+import { shareCaches, sharingTarget } from './cache-sharing.ts';
 import { OutageLog } from '../state/outage-log.ts';
 import { IdentityService } from '../identity/service.ts';
 import { createLedger, createPricing, type Ledger } from '../ledger/index.ts';
@@ -300,6 +300,13 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
         logger.level = next.config.log.level;
       }
       for (const notice of fresh.notices) logger.info({ notice }, 'policy notice');
+      // cache.responses follows the reload (bounds, memo, timeouts, partition); where entries are
+      // shared stays as started: a new sharing would replay the whole stream into the caches.
+      reconfigureResponseCaches(responseCaches, next.config.cache.responses);
+      cacheSharing?.setMaxEntries(next.config.cache.responses.maxEntries);
+      if (JSON.stringify(sharingTarget(next.config)) !== JSON.stringify(sharingTarget(config))) {
+        logger.warn({ configFile: next.file }, 'cache sharing changes (cache.responses.redis, or the state store it uses) take effect at the next start; the running sharing stays as it is');
+      }
       if (JSON.stringify([next.config.ledger, next.config.pricing]) !== JSON.stringify([config.ledger, config.pricing])) {
         logger.warn({ configFile: next.file }, 'ledger and pricing changes take effect at the next start (the running ledger and prices stay as they are)');
       }
@@ -351,25 +358,6 @@ function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<
   const onError = (message: string): void => outage.failure(message);
   const store = new RedisCircuitStore({ ...redis, keyPrefix: state.keyPrefix, commandTimeoutMs: Math.max(250, state.commandTimeoutMs), onError });
   const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError, onSuccess: () => outage.success() });
-  sharing.start();
-  return sharing;
-}
-
-/** With Redis (the state store's, or `cache.responses.redis` naming its own), replicas share cached answers. */
-function shareCaches(config: LoadedConfig['config'], caches: ResponseCaches, logger: Logger): CacheSharing | null {
-  const setting = config.cache.responses.redis;
-  if (setting === 'off') return null;
-  const target = setting === 'state' ? redisTarget(config.state) : { urls: [setting], cluster: false };
-  if (target === null) return null;
-  const sharing = new CacheSharing({
-    ...target,
-    keyPrefix: config.state.keyPrefix,
-    maxEntries: config.cache.responses.maxEntries,
-    semantic: caches.semantic,
-    exact: caches.exact,
-    // The message never holds the URL (and so no password): ioredis errors name host and port only.
-    onError: (message) => logger.warn({ stateEvent: 'cache-sharing', detail: message }, 'cache sharing through Redis failed; cached answers stay local'),
-  });
   sharing.start();
   return sharing;
 }

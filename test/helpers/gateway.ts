@@ -19,6 +19,8 @@ export interface TestGateway {
   usages: Usage[];
   /** Everything the gateway logged, one JSON line each. */
   logs: string[];
+  /** The configuration object the gateway started with (for a test's reload: spread it, change a section). */
+  config: Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -87,8 +89,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     },
   });
   let gw: RunningGateway;
+  const config = { ...base, ...opts.config };
   try {
-    const loaded = loadConfigObject({ ...base, ...opts.config });
+    const loaded = loadConfigObject(config);
     gw = await startGateway(loaded, {
       logger: createLogger(loaded.config.log.level, sink),
       defaultMetrics: false,
@@ -109,6 +112,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     url: gw.url,
     usages,
     logs,
+    config,
     async close() {
       await gw.close(1000);
       await sim.close();

@@ -13,7 +13,7 @@ import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 import { partitionId } from '../../cache/prompt-key.ts';
 import type { StoredResponse } from '../../cache/exact-store.ts';
-import { cacheHeaders, pendingStores, recordBounded } from '../semantic-cache/answer-flow.ts';
+import { cacheHeaders, recordBounded } from '../semantic-cache/answer-flow.ts';
 
 const CACHING_TYPES = ['prefer-external', 'external', 'internal'] as const;
 const DOWNSTREAM = ['none', 'private', 'public'] as const;
@@ -37,10 +37,15 @@ function namesOf(r: ElementReader, child: string): string[] {
   return out;
 }
 
+/** Where outbound resumes after a hit (see RequestContext.cacheHitStores). */
+const RESPONSE_STORES: ReadonlySet<string> = new Set(['cache-store']);
+
 export const cacheLookupDefinition: PolicyDefinition = {
   names: ['cache-lookup'],
   sections: ['inbound'],
   compile(r, _scope, env) {
+    // A configuration with a cache policy: replicas' shared entries are read from now on.
+    env.services.responseCaches.used();
     r.children(['vary-by-header', 'vary-by-query-parameter']);
     r.noText();
     const byDeveloper = r.bool('vary-by-developer', undefined, true) as Dyn<boolean>;
@@ -53,6 +58,7 @@ export const cacheLookupDefinition: PolicyDefinition = {
     const params = namesOf(r, 'vary-by-query-parameter');
     const { responseCaches, metrics } = env.services;
     const store = responseCaches.exact;
+    const looked = { hit: metrics.cacheLookups.labels('response', 'hit'), miss: metrics.cacheLookups.labels('response', 'miss') };
     return {
       name: 'cache-lookup',
       run(ctx) {
@@ -69,11 +75,11 @@ export const cacheLookupDefinition: PolicyDefinition = {
         const control = cacheControl(downstreamType, mustRevalidate(ctx));
         if (control !== undefined) downstream.set(ctx, control);
         const hit = store.get(key);
-        metrics.cacheLookups.inc({ kind: 'response', result: hit === undefined ? 'miss' : 'hit' });
+        (hit === undefined ? looked.miss : looked.hit).inc();
         ctx.cache = { kind: 'response', result: hit === undefined ? 'miss' : 'hit', score: null, embeddingTokens: 0 };
         cacheHeaders(ctx, hit === undefined ? 'miss' : 'hit', null);
         if (hit === undefined) {
-          pendingStores.set(ctx, { kind: 'response', key });
+          ctx.pendingCacheStore = { kind: 'response', key };
           return;
         }
         const replay: Record<string, string> = { ...hit.headers };
@@ -81,6 +87,8 @@ export const cacheLookupDefinition: PolicyDefinition = {
         if (cc !== undefined) replay['cache-control'] = cc;
         ctx.response = { status: hit.status, headers: replay, body: { kind: 'buffer', data: hit.body } };
         ctx.skipBackend = true;
+        ctx.cacheHitInbound = true;
+        ctx.cacheHitStores = RESPONSE_STORES;
       },
     };
   },
@@ -95,19 +103,21 @@ export const cacheStoreDefinition: PolicyDefinition = {
   names: ['cache-store'],
   sections: ['outbound'],
   compile(r, _scope, env) {
+    // A configuration with a cache policy: replicas' shared entries are read from now on.
+    env.services.responseCaches.used();
     r.children([]);
     r.noText();
     const duration = r.int('duration', { min: 1, max: 31_536_000, required: true }) as Dyn<number>;
     const cacheResponse = r.bool('cache-response', false) as Dyn<boolean>;
     const { responseCaches, clock, logger } = env.services;
-    const { exact, settings } = responseCaches;
+    const { exact } = responseCaches;
     return {
       name: 'cache-store',
       run(ctx) {
-        const pending = pendingStores.get(ctx);
+        const pending = ctx.pendingCacheStore;
         const response = ctx.response;
         if (pending?.kind !== 'response' || response === null) return;
-        pendingStores.delete(ctx);
+        ctx.pendingCacheStore = null;
         const status = response.status;
         // APIM stores 200 only, unless cache-response says the current response (any 2xx here: never an error).
         if (!(cacheResponse(ctx) ? status >= 200 && status < 300 : status === 200)) return;
@@ -129,11 +139,12 @@ export const cacheStoreDefinition: PolicyDefinition = {
         const body = response.body;
         if (body.kind === 'empty') return put(Buffer.alloc(0));
         if (body.kind === 'buffer') {
-          if (body.data.length <= settings.maxEntryBytes) put(body.data);
+          // Read per request: a configuration reload replaces the settings.
+          if (body.data.length <= responseCaches.settings.maxEntryBytes) put(body.data);
           return;
         }
         // A passed-through body is recorded on its way to the client and stored once it completed.
-        const { stream, captured } = recordBounded(body.stream, settings.maxEntryBytes);
+        const { stream, captured } = recordBounded(body.stream, responseCaches.settings.maxEntryBytes);
         response.body = { kind: 'stream', stream, sse: body.sse };
         ctx.finishers.push((done, finalStatus) => {
           const bytes = captured();

@@ -9,13 +9,6 @@ import type { RequestContext } from '../../core/context.ts';
 import type { PolicyServices } from '../../policy-docs/services.ts';
 import { assembleStream, parseCompletion, refuseToStore, renderStream } from '../../cache/chat-answer.ts';
 
-export type PendingStore =
-  | { readonly kind: 'semantic'; readonly partition: string; readonly vector: Float32Array }
-  | { readonly kind: 'response'; readonly key: string };
-
-/** Set by a lookup that missed; taken by the matching store policy. No lookup, nothing to store. */
-export const pendingStores = new WeakMap<RequestContext, PendingStore>();
-
 /** Header names a client reads to tell a cached answer (docs/cache.md). */
 export const CACHE_HEADER = 'x-tollgate-cache';
 export const CACHE_SCORE_HEADER = 'x-tollgate-cache-score';
