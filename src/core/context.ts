@@ -148,6 +148,8 @@ export class RequestContext {
   ended = false;
   /** A cache answered in inbound: the backend section is skipped, outbound still runs (APIM). */
   skipBackend = false;
+  /** The pipeline's outbound reads `context.Response.Body`: forward-request holds a non-SSE answer (bounded). */
+  holdResponseBody = false;
   cache: CacheOutcome | null = null;
   metering: Metering | null = null;
   /** A CORS preflight (OPTIONS with Access-Control-Request-Method): no key, only inbound runs. */
