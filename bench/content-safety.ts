@@ -13,20 +13,30 @@
  *    later than the unguarded stream's first window plus 20 %.
  *
  *   node bench/content-safety.ts [--slices 10] [--slice-seconds 2] [--concurrency 16] [--no-pin]
+ *     [--pii redact|off] [--with-none] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
+ *
+ * The throughput baseline is the same chain without the policy (the API keeps a policy document
+ * with only <base />); `--with-none` adds a gateway with no document for reference, and
+ * `--old-root` runs an older build's content-safety gateway in the same slices (A/B of a change).
+ * Each gateway line gives req/s, CPU µs per request (utime+stime ÷ requests) and peak RSS (VmHWM),
+ * with the machine's load average.
  *
  * Loopback only. Numbers are printed, and the checks say PASS or FAIL; nothing here is a test.
  */
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuReader, killAllSync, pinSelf, startChild, stopAll, waitReady } from './children.ts';
 import { load } from './measure.ts';
-import { BENCH_KEY, startTollgate, type Tollgate } from './tollgate-target.ts';
+import { BENCH_KEY, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 import { loadConfigObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/gateway.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { startSimulator } from '../src/simulator/index.ts';
 import { detectInjection } from '../src/content-safety/injection.ts';
 import { findPii, PII_TYPES } from '../src/content-safety/pii.ts';
+import { LocalEngine } from '../src/content-safety/local.ts';
+import { isTrustedRole, promptParts } from '../src/content-safety/text.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +48,14 @@ const { values } = parseArgs({
     pii: { type: 'string', default: 'redact' },
     /** Skip the stream hold-back part. */
     'no-stream': { type: 'boolean', default: false },
+    /** Skip the throughput part. */
+    'no-throughput': { type: 'boolean', default: false },
+    /** Also run a gateway with no policy document at all (reference). */
+    'with-none': { type: 'boolean', default: false },
+    /** A checkout of an older build (with node_modules): its content-safety gateway joins the slices. */
+    'old-root': { type: 'string' },
+    /** Stream hold-back runs (each: one plain and one guarded stream). */
+    'stream-runs': { type: 'string', default: '5' },
   },
 });
 const CYCLES = Number(values.slices);
@@ -52,8 +70,37 @@ const PROMPT =
   'change the card on file and whether annual billing is cheaper?" Draft a friendly, concise reply that explains ' +
   'the refund timeline, the steps to update the payment method, and compares monthly and annual plans.';
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Answer as the billing team.' }, { role: 'user', content: PROMPT }] });
+const BASE_POLICY = '<policies><inbound><base /></inbound></policies>';
 const GUARD_POLICY = '<policies><inbound><base /><llm-content-safety backend-id="guard" shield-prompt="true" /></inbound></policies>';
 const GUARD_YAML = `contentSafety:\n  engines:\n    guard: { type: local, pii: { action: ${values.pii === 'off' ? 'off' : 'redact'} } }\n`;
+
+/** One gateway of the alternating slices: its config variant, and the checkout it runs from. */
+interface Target {
+  readonly name: string;
+  readonly variant: Variant;
+  readonly root: string;
+}
+
+/**
+ * The targets: `base` is the same chain without the policy (the API keeps a policy document, so
+ * the only difference is the `llm-content-safety` element) and the check's baseline; `none` has
+ * no policy document at all, for reference; `content-safety` has the policy. With `--old-root`
+ * (a checkout of an older commit, node_modules beside it) both configs of that build run as
+ * `base@old` and `content-safety@old`, so a change is measured A/B in the same run.
+ */
+function targets(): Target[] {
+  const out: Target[] = [
+    { name: 'base', variant: { policy: BASE_POLICY }, root: REPO },
+    { name: 'content-safety', variant: { policy: GUARD_POLICY, extraYaml: GUARD_YAML }, root: REPO },
+  ];
+  if (values['with-none'] === true) out.unshift({ name: 'none', variant: {}, root: REPO });
+  const old = values['old-root'];
+  if (old !== undefined) {
+    out.push({ name: 'base@old', variant: { policy: BASE_POLICY }, root: old });
+    out.push({ name: 'content-safety@old', variant: { policy: GUARD_POLICY, extraYaml: GUARD_YAML }, root: old });
+  }
+  return out;
+}
 
 async function throughput(): Promise<void> {
   process.once('exit', killAllSync);
@@ -62,17 +109,17 @@ async function throughput(): Promise<void> {
   const backendPort = await waitReady(backend, 10_000);
   const gateways: Array<{ name: string; gw: Tollgate }> = [];
   try {
-    gateways.push({ name: 'plain', gw: await startTollgate(REPO, backendPort, unpin ? '1' : undefined, {}, 'plain') });
-    gateways.push({ name: 'content-safety', gw: await startTollgate(REPO, backendPort, unpin ? '1' : undefined, { policy: GUARD_POLICY, extraYaml: GUARD_YAML }, 'content-safety') });
-    const targets = await Promise.all(gateways.map(async (g) => ({ name: g.name, origin: `http://127.0.0.1:${g.gw.port}`, cpu: await cpuReader(g.gw.child) })));
-    for (const t of targets) {
+    for (const t of targets()) gateways.push({ name: t.name, gw: await startTollgate(t.root, backendPort, unpin ? '1' : undefined, t.variant, t.name) });
+    const live = await Promise.all(gateways.map(async (g) => ({ name: g.name, origin: `http://127.0.0.1:${g.gw.port}`, cpu: await cpuReader(g.gw.child) })));
+    for (const t of live) {
       const warm = await load(t.origin, BENCH_KEY, CONCURRENCY, 2, BODY);
       if (warm.non2xx > 0 || warm.errors > 0) throw new Error(`${t.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors in the warm-up`);
     }
     const requests: Record<string, number[]> = {};
     const cpuUs: Record<string, number> = {};
+    const load1 = loadavg()[0] ?? 0;
     for (let c = 0; c < CYCLES; c++) {
-      const order = c % 2 === 0 ? targets : [...targets].reverse();
+      const order = c % 2 === 0 ? live : [...live].reverse();
       for (const t of order) {
         const before = await t.cpu.read();
         const r = await load(t.origin, BENCH_KEY, CONCURRENCY, SLICE_S, BODY);
@@ -80,15 +127,19 @@ async function throughput(): Promise<void> {
         (requests[t.name] ??= []).push(r.requests);
         cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
       }
-      console.log(`  slice ${c + 1}/${CYCLES}: ${targets.map((t) => `${t.name} ${Math.round((requests[t.name]?.at(-1) ?? 0) / SLICE_S)} req/s`).join(', ')}`);
+      console.log(`  slice ${c + 1}/${CYCLES}: ${live.map((t) => `${t.name} ${Math.round((requests[t.name]?.at(-1) ?? 0) / SLICE_S)} req/s`).join(', ')}`);
     }
     const sum = (n: string): number => (requests[n] ?? []).reduce((a, b) => a + b, 0);
     const per = (n: string): number => (cpuUs[n] ?? 0) / sum(n);
-    const each = (requests['content-safety'] ?? []).map((v, i) => v / (requests['plain']?.[i] ?? Number.NaN));
-    const ratio = sum('content-safety') / sum('plain');
-    console.log(`requests/s: plain ${(sum('plain') / (CYCLES * SLICE_S)).toFixed(0)}, content-safety ${(sum('content-safety') / (CYCLES * SLICE_S)).toFixed(0)}`);
-    console.log(`gateway CPU µs/request: plain ${per('plain').toFixed(1)}, content-safety ${per('content-safety').toFixed(1)} (+${(per('content-safety') - per('plain')).toFixed(1)} µs, ${((per('content-safety') / per('plain') - 1) * 100).toFixed(1)} %)`);
-    console.log(`check: content-safety requests/s ≥ 0.90× plain: ${ratio.toFixed(3)}× (per-cycle ${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}) ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`);
+    const each = (n: string, base: string): number[] => (requests[n] ?? []).map((v, i) => v / (requests[base]?.[i] ?? Number.NaN));
+    console.log(`machine load average (1 min): ${load1.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${cpus().length} CPUs)`);
+    for (const t of live) {
+      const ref = t.name.endsWith('@old') ? 'base@old' : 'base';
+      const rel = t.name === ref ? '' : `; vs ${ref} ${(sum(t.name) / sum(ref)).toFixed(3)}× requests/s (per-cycle ${Math.min(...each(t.name, ref)).toFixed(2)}–${Math.max(...each(t.name, ref)).toFixed(2)}), CPU ${per(t.name) >= per(ref) ? '+' : ''}${(per(t.name) - per(ref)).toFixed(1)} µs (${((per(t.name) / per(ref) - 1) * 100).toFixed(1)} %)`;
+      console.log(`  ${t.name}: ${(sum(t.name) / (CYCLES * SLICE_S)).toFixed(0)} req/s, ${per(t.name).toFixed(1)} CPU µs/request, peak RSS ${t.cpu.rssPeakMb()?.toFixed(0) ?? '?'} MB${rel}`);
+    }
+    const ratio = sum('content-safety') / sum('base');
+    console.log(`check: content-safety requests/s ≥ 0.90× the same chain without it: ${ratio.toFixed(3)}× ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`);
   } finally {
     for (const g of gateways) await g.gw.cleanup();
     await stopAll();
@@ -110,7 +161,29 @@ function engineAlone(): void {
   t = performance.now();
   for (let i = 0; i < N; i++) findPii(PROMPT, types);
   const pii = ((performance.now() - t) * 1000) / N;
-  console.log(`engine alone (${PROMPT.length}-character prompt, ${N} runs): injection heuristics ${inj.toFixed(1)} µs, PII scan ${pii.toFixed(1)} µs`);
+  // What the policy does per request, on a freshly parsed body (as the gateway has it): the
+  // prompt's pieces, redaction, the body re-serialised, the check of the redacted pieces.
+  const engine = new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {} });
+  const rules = { thresholds: new Map(), outputType: 'FourSeverityLevels', blocklists: [], shieldPrompt: true } as const;
+  const bodyBytes = Buffer.from(BODY);
+  const policyPath = (): unknown => {
+    const json = JSON.parse(bodyBytes.toString('utf8')) as Record<string, unknown>;
+    let parts = promptParts(json);
+    if (engine.redact(parts) > 0) {
+      Buffer.from(JSON.stringify(json));
+      parts = promptParts(json);
+    }
+    return engine.checkPromptNow(parts.map((x) => ({ text: x.text, user: x.role === 'user', trusted: isTrustedRole(x.role) })), rules);
+  };
+  const parseOnly = (): unknown => JSON.parse(bodyBytes.toString('utf8'));
+  for (let i = 0; i < 1000; i++) policyPath();
+  t = performance.now();
+  for (let i = 0; i < N; i++) policyPath();
+  const path = ((performance.now() - t) * 1000) / N;
+  t = performance.now();
+  for (let i = 0; i < N; i++) parseOnly();
+  const parse = ((performance.now() - t) * 1000) / N;
+  console.log(`engine alone (${PROMPT.length}-character prompt, ${N} runs): injection heuristics ${inj.toFixed(1)} µs, PII scan ${pii.toFixed(1)} µs; the policy's work on a freshly parsed body (redaction, re-serialisation, check) ${(path - parse).toFixed(1)} µs`);
 }
 
 async function holdBack(): Promise<void> {
@@ -153,7 +226,7 @@ async function holdBack(): Promise<void> {
     }
     return { first, window };
   };
-  const runs = 5;
+  const runs = Number(values['stream-runs']);
   const p: Array<{ first: number; window: number }> = [];
   const g: Array<{ first: number; window: number }> = [];
   for (let i = 0; i < runs; i++) {
@@ -165,6 +238,9 @@ async function holdBack(): Promise<void> {
   const plainWindow = med(p.map((x) => x.window));
   const guardedFirst = med(g.map((x) => x.first));
   console.log(`stream hold-back (200 tokens/s, window 1,000 characters, median of ${runs}): first byte plain ${plainFirst.toFixed(0)} ms, guarded ${guardedFirst.toFixed(0)} ms; the plain stream's first 1,000 characters arrived at ${plainWindow.toFixed(0)} ms`);
+  // Per run (plain and guarded back to back): how much later than the window's own arrival the guarded first byte came.
+  const beyond = g.map((x, i) => x.first - (p[i]?.window ?? Number.NaN));
+  console.log(`hold-back beyond the window (guarded first byte − the plain stream's first window, per run): median ${med(beyond).toFixed(0)} ms [${beyond.map((b) => b.toFixed(0)).join(', ')}]`);
   console.log(`check: guarded first byte ≤ plain first window × 1.2: ${guardedFirst <= plainWindow * 1.2 ? 'PASS' : 'FAIL'} (added ${(guardedFirst - plainFirst).toFixed(0)} ms)`);
   await plain.close(100);
   await guarded.close(100);
@@ -173,5 +249,5 @@ async function holdBack(): Promise<void> {
 
 console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'})`);
 engineAlone();
-await throughput();
+if (values['no-throughput'] !== true) await throughput();
 if (values['no-stream'] !== true) await holdBack();

@@ -52,7 +52,10 @@ function compile(phrase: string, squashed: boolean): RegExp {
  * src/content-safety/injection.test.ts checks the two ways agree on every labelled prompt.
  */
 const FIRST_WORDS = new RegExp(
-  `(?<![a-z])(?:${[
+  // A word start is the text's start or a non-letter before the word (consumed: a leading
+  // character class lets the engine skip ahead cheaply, where a look-behind is tried at every
+  // position; the scan took twice as long with one).
+  `(?:^|[^a-z])(?:${[
     'ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'abandon', 'discard', 'neglect', 'drop',
     'you', 'developer', 'god', 'dan', 'jailbreak', 'unrestricted', 'unfiltered', 'enable', 'activate', 'enter', 'switch',
     'do', 'don', 'dont', 'reveal', 'print', 'show', 'repeat', 'output', 'display', 'leak', 'disclose', 'tell', 'give', 'write', 'spell', 'recite',
@@ -65,14 +68,17 @@ const PHRASE_AT = new RegExp(PHRASES.map((p) => compile(p, false).source).join('
 /** The same phrases tried at every word start (tests compare it with the anchored search). */
 export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASE_AT.source})`);
 
-function spacedPhrase(folded: string): boolean {
+export function spacedPhrase(folded: string): boolean {
   FIRST_WORDS.lastIndex = 0;
   for (let m = FIRST_WORDS.exec(folded); m !== null; m = FIRST_WORDS.exec(folded)) {
-    PHRASE_AT.lastIndex = m.index;
+    // The match starts with the non-letter before the word, except at the text's start.
+    PHRASE_AT.lastIndex = m.index === 0 && isLetter(folded.charCodeAt(0)) ? 0 : m.index + 1;
     if (PHRASE_AT.test(folded)) return true;
   }
   return false;
 }
+
+const isLetter = (c: number): boolean => c >= 97 && c <= 122;
 // Chat-template tokens taken apart ("< | i m _ s t a r t | >") leave these letters behind.
 const SQUASHED = new RegExp([...PHRASES.map((p) => compile(p, true).source), 'imstart|imend|endoftext|startheaderid'].join('|'));
 /**
@@ -104,6 +110,11 @@ function takenApart(s: string): boolean {
 
 /** Chat-template control tokens smuggled into content, matched before folding (which maps `|` to `l`). */
 const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
+/**
+ * Every chat-template token has "<|", "inst]" or "<<" in it: without one the token search is
+ * skipped (a redacted prompt has brackets, "[EMAIL_REDACTED]", and would otherwise always pay it).
+ */
+const mayHoldToken = (s: string): boolean => s.includes('<|') || s.includes('inst]') || s.includes('<<');
 /** A sentence opening "New instructions:", on the folded text (look-alikes and digits undone, the colon kept). */
 const NEW_INSTRUCTIONS = /(?:^|[\n.!?]\s*)(?:new|updated|revised)[^a-z\n:]+(?:system[^a-z\n:]+)?instructions\s*:/;
 
@@ -115,7 +126,9 @@ export interface InjectionHit {
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
   const { visible, letters, folded } = foldLayers(text);
-  if ((visible.includes('<') || visible.includes('[')) && (TEMPLATE_TOKENS.test(visible) || TEMPLATE_TOKENS.test(folded))) return { form: 'template' };
+  if ((visible.includes('<') || visible.includes('[')) && ((mayHoldToken(visible) && TEMPLATE_TOKENS.test(visible)) || (mayHoldToken(folded) && TEMPLATE_TOKENS.test(folded)))) {
+    return { form: 'template' };
+  }
   // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
   // letters in a row either way; a digit-folded phone number would look like letters taken apart).
   if (spacedPhrase(folded) || (folded.includes('instructions') && NEW_INSTRUCTIONS.test(folded))) return { form: 'spaced' };

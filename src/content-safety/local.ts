@@ -51,11 +51,16 @@ export class LocalEngine implements Engine {
   }
 
   checkPrompt(pieces: readonly TextPiece[], rules: Rules): Promise<Finding | null> {
+    return Promise.resolve(this.checkPromptNow(pieces, rules));
+  }
+
+  /** `checkPrompt` without the promise: the engine runs in process and never waits. */
+  checkPromptNow(pieces: readonly TextPiece[], rules: Rules): Finding | null {
     for (const p of pieces) {
       const f = this.#checkText(p.text, rules, rules.shieldPrompt && !p.trusted, p.user);
-      if (f !== null) return Promise.resolve(f);
+      if (f !== null) return f;
     }
-    return Promise.resolve(null);
+    return null;
   }
 
   checkOutput(text: string, rules: Rules): Promise<Finding | null> {

@@ -104,7 +104,7 @@ export function findPii(text: string, types: ReadonlySet<PiiType>): PiiMatch[] {
     scan(IPV4, 'ip', (s) => isIPv4(s));
     scan(PHONE, 'phone', phoneLike);
   }
-  if (IPV6_HINT.test(text)) scan(IPV6, 'ip', (s) => s.length >= 3 && isIPv6(s) && s.includes('::') !== /^:+$/.test(s));
+  if (text.includes(':') && IPV6_HINT.test(text)) scan(IPV6, 'ip', (s) => s.length >= 3 && isIPv6(s) && s.includes('::') !== /^:+$/.test(s));
   return found.sort((a, b) => a.start - b.start);
 }
 

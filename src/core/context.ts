@@ -157,6 +157,8 @@ export class RequestContext {
   ended = false;
   /** A cache answered in inbound: the backend section is skipped, outbound still runs (APIM). */
   skipBackend = false;
+  /** The pipeline's outbound reads `context.Response.Body`: forward-request holds a non-SSE answer (bounded). */
+  holdResponseBody = false;
   cache: CacheOutcome | null = null;
   /** Set by a cache lookup that missed; taken by the matching store policy. */
   pendingCacheStore: PendingCacheStore | null = null;

@@ -23,6 +23,11 @@ export interface Pipeline {
   readonly backend: readonly Policy[];
   readonly outbound: readonly Policy[];
   readonly onError: readonly Policy[];
+  /**
+   * An outbound expression reads `context.Response.Body` (decided at load): forward-request holds
+   * the backend's answer (bounded) instead of streaming it. SSE stays a stream.
+   */
+  readonly holdResponseBody?: boolean;
 }
 
 /**
@@ -97,6 +102,7 @@ export async function runStreamEndPass(ctx: RequestContext): Promise<void> {
  * and when on-error did not produce a response the caller renders `ctx.lastError`.
  */
 export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): Promise<void> {
+  if (pipeline.holdResponseBody === true) ctx.holdResponseBody = true;
   try {
     let pending = runSection(pipeline.inbound, ctx);
     if (pending !== undefined) await pending;

@@ -11,6 +11,7 @@ import { collectProblems, PolicyDocErrors, report } from './problems.ts';
 import { ElementReader } from './reader.ts';
 import { asElement, didYouMean } from '../util/did-you-mean.ts';
 import type { PolicyServices } from './services.ts';
+import { readsResponseBody } from './reads-response-body.ts';
 
 /** Where a policy sits: its section, and whether set-header/set-body act on the request or the response. */
 export interface CompileScope {
@@ -46,6 +47,8 @@ export const BASE: Policy = Object.freeze({ name: 'base', run: () => undefined }
 export interface CompiledDocument {
   /** Sections the document declares; an absent section inherits the enclosing scope's whole. */
   readonly sections: Partial<Record<PolicySection, readonly Policy[]>>;
+  /** Its own outbound section has an expression that reads `context.Response.Body` (./reads-response-body.ts). */
+  readonly outboundReadsBody?: boolean;
 }
 
 const SECTION_ELEMENT: Record<string, PolicySection> = { inbound: 'inbound', backend: 'backend', outbound: 'outbound', 'on-error': 'on-error' };
@@ -74,6 +77,7 @@ export class PolicyCompiler {
     if (root.name !== 'policies') throw new PolicyDocError(`a policy document's root must be <policies>, found <${root.name}>`, root.pos);
     new ElementReader(root).done();
     const sections: Partial<Record<PolicySection, readonly Policy[]>> = {};
+    let outboundReadsBody = false;
     for (const el of root.children) {
       const section = SECTION_ELEMENT[el.name];
       if (section === undefined) {
@@ -87,8 +91,9 @@ export class PolicyCompiler {
       new ElementReader(el).done();
       const target = section === 'outbound' || section === 'on-error' ? 'response' : 'request';
       sections[section] = this.list(el.children, { section, target, fragmentStack: [], inRetry: false }, true);
+      if (section === 'outbound') outboundReadsBody = readsResponseBody(el.children, this.#env.fragments);
     }
-    return { sections };
+    return { sections, ...(outboundReadsBody && { outboundReadsBody }) };
   }
 
   /** Compiles a fragment's policies alone (for its own problems), as if included in `section`. */
@@ -171,13 +176,17 @@ const SECTIONS: readonly PolicySection[] = ['inbound', 'backend', 'outbound', 'o
  */
 export function mergeScopes(root: CompiledDocument, docs: ReadonlyArray<CompiledDocument | undefined>): Pipeline {
   const current: Record<PolicySection, readonly Policy[]> = { inbound: [], backend: [], outbound: [], 'on-error': [] };
+  // Whether the merged outbound section reads the answer's body: a document's own outbound does,
+  // or it keeps (through <base/>) an enclosing one that does.
+  let outboundReadsBody = false;
   for (const doc of [root, ...docs]) {
     if (doc === undefined) continue;
     for (const s of SECTIONS) {
       const own = doc.sections[s];
       if (own === undefined) continue;
+      if (s === 'outbound') outboundReadsBody = doc.outboundReadsBody === true || (outboundReadsBody && own.includes(BASE));
       current[s] = own.flatMap((p) => (p === BASE ? current[s] : [p]));
     }
   }
-  return { inbound: current.inbound, backend: current.backend, outbound: current.outbound, onError: current['on-error'] };
+  return { inbound: current.inbound, backend: current.backend, outbound: current.outbound, onError: current['on-error'], ...(outboundReadsBody && { holdResponseBody: true }) };
 }

@@ -23,6 +23,7 @@ import type { RateLimiter } from './limits.ts';
 import { createPrng } from './random.ts';
 import { matchRoute } from './routes.ts';
 import { answerContentSafety, isContentSafetyPath } from './content-safety.ts';
+import { answerLanguage, LANGUAGE_PATH } from './language-pii.ts';
 import type { RouteMatch } from './routes.ts';
 import { resolveOptions } from './options.ts';
 import type { RecordedRequest, ResolvedOptions, RunningSimulator, SimulatorOptions, SimulatorStats } from './options.ts';
@@ -189,6 +190,11 @@ async function handle(state: ServerState, exchange: Exchange): Promise<void> {
     // The same faults as the model routes, so "content safety down" can be simulated.
     if ((await applyFaults(state, exchange, requestControls)) === undefined) return;
     const answer = answerContentSafety(state.config.contentSafety, path, new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)), parsed.ok ? parsed.value : undefined);
+    return sendJson(exchange, answer.status, answer.body, NO_FAULT);
+  }
+  if (method === 'POST' && path === LANGUAGE_PATH) {
+    if ((await applyFaults(state, exchange, requestControls)) === undefined) return;
+    const answer = answerLanguage(new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)), parsed.ok ? parsed.value : undefined);
     return sendJson(exchange, answer.status, answer.body, NO_FAULT);
   }
   const route: RouteMatch | undefined = matchRoute(method, path);

@@ -5,10 +5,20 @@
  * reconnect. Command timeouts are not ioredis's (see deadlines.ts).
  * @module
  */
-import { Cluster, Redis } from 'ioredis';
+import type * as IoRedis from 'ioredis';
+import { lazyModule } from '../util/lazy-module.ts';
 
-export type RedisClient = Redis | Cluster;
-type NetStream = Redis['stream'];
+/**
+ * ioredis is loaded only when a client is created (a config that uses Redis). Why: one of its
+ * modules subclasses String (`class VerbatimString extends String`, resp/verbatim-string.js), and
+ * from then on V8 no longer inlines `String.prototype.charCodeAt` in optimised code: every
+ * character loop of the process (tokenizer, content-safety heuristics, PII scan) ran 4–8× slower,
+ * with or without Redis configured (docs/performance.md).
+ */
+const ioredis = lazyModule<typeof IoRedis>(import.meta.url, 'ioredis');
+
+export type RedisClient = IoRedis.Redis | IoRedis.Cluster;
+type NetStream = IoRedis.Redis['stream'];
 
 export interface RedisClientOptions {
   /** One URL (standalone, or a cluster seed node) or several (cluster seed nodes). */
@@ -27,7 +37,7 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
   if (first === undefined) throw new Error('a Redis URL is needed');
   if (!opts.cluster) {
     if (opts.urls.length > 1) throw new Error('several Redis URLs are cluster seed nodes: set cluster');
-    return new Redis(first, {
+    return new (ioredis().Redis)(first, {
       // A dead Redis must fail now, not after a queue drains (litellm PR #35273, envoy ratelimit #462).
       enableOfflineQueue: false,
       connectTimeout: CONNECT_TIMEOUT_MS,
@@ -42,7 +52,7 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
   // and TLS must be given there to reach every node.
   const seed = new URL(first);
   if (seed.pathname !== '' && seed.pathname !== '/' && seed.pathname !== '/0') throw new Error('Redis Cluster has only database 0');
-  return new Cluster(
+  return new (ioredis().Cluster)(
     opts.urls.map((u) => {
       const url = new URL(u);
       return { host: url.hostname, port: Number(url.port || 6379) };
@@ -110,7 +120,7 @@ export function writeCoalescer(client: RedisClient, written: () => void): () => 
   };
   return () => {
     if (corked !== null) return;
-    const streams = client instanceof Cluster ? client.nodes('master').map((n) => n.stream) : [client.stream];
+    const streams = client instanceof ioredis().Cluster ? client.nodes('master').map((n) => n.stream) : [client.stream];
     // A node that has not connected yet has no socket: its commands wait in its own queue.
     corked = streams.filter((s) => s !== undefined);
     for (const s of corked) s.cork();

@@ -93,8 +93,10 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
               }
               const contentType = String(head.headers['content-type'] ?? '');
               sse = contentType.startsWith('text/event-stream');
-              // A metered JSON answer is held so usage is known before outbound policies run.
-              return sse || !meter || !bufferResponse || !contentType.includes('json') ? 'stream' : { hold: deps.maxResponseBytes };
+              // A metered JSON answer is held so usage is known before outbound policies run; any
+              // answer but SSE is held when an outbound expression reads context.Response.Body.
+              if (sse || !bufferResponse) return 'stream';
+              return (meter && contentType.includes('json')) || ctx.holdResponseBody ? { hold: deps.maxResponseBytes } : 'stream';
             },
             settled: end ?? noop,
           },
@@ -140,12 +142,14 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
       }
       attempt?.succeeded();
       ctx.timings.firstByte ??= ctx.timings.upstreamHeaders;
-      const usage = extractJsonUsage(answer.data);
-      if (usage.tokens !== undefined) {
-        ctx.tokens = usage.tokens;
-        ctx.tokenSource = 'backend';
+      if (meter) {
+        const usage = extractJsonUsage(answer.data);
+        if (usage.tokens !== undefined) {
+          ctx.tokens = usage.tokens;
+          ctx.tokenSource = 'backend';
+        }
+        if (usage.model !== undefined) ctx.responseModel = usage.model;
       }
-      if (usage.model !== undefined) ctx.responseModel = usage.model;
       ctx.response = { status: answer.statusCode, headers, body: { kind: 'buffer', data: answer.data } };
     },
   };

@@ -15,7 +15,7 @@ import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 import { ElementReader } from '../../policy-docs/reader.ts';
 import type { Dyn } from '../../policy-docs/values.ts';
 import { AzureContentSafety, MAX_ANALYZE_CHARS } from '../../content-safety/azure.ts';
-import { CATEGORIES, ContentSafetyUnavailable, describeFinding, findingLabel, type Category, type Engine, type Finding, type Rules } from '../../content-safety/engine.ts';
+import { CATEGORIES, ContentSafetyUnavailable, describeFinding, findingLabel, type Category, type Engine, type Finding, type Rules, type TextPiece } from '../../content-safety/engine.ts';
 import type { LocalEngine } from '../../content-safety/local.ts';
 import { isTrustedRole, promptParts } from '../../content-safety/text.ts';
 import { configuredCredentials } from '../../upstream/side-call.ts';
@@ -104,19 +104,41 @@ export const llmContentSafetyDefinition: PolicyDefinition = {
       // In outbound the policy checks the answer (APIM: enforce-on-completions is ignored there).
       return { name, run: (ctx) => (ctx.lastError === null && !ctx.preflight ? checkCompletion(ctx, completion(ctx)) : undefined) };
     }
+    /** The prompt's pieces, redacted first when the local engine redacts (the check then sees the redacted text). */
+    const promptPieces = (ctx: RequestContext, json: Record<string, unknown>): TextPiece[] => {
+      let parts = promptParts(json);
+      if (local !== undefined && local.redact(parts) > 0) {
+        rewriteBody(ctx, json);
+        parts = promptParts(json);
+      }
+      return parts.map((p) => ({ text: p.text, user: p.role === 'user', trusted: isTrustedRole(p.role) }));
+    };
+    const checked = (ctx: RequestContext, finding: Finding | null): void => {
+      if (finding !== null) throw blocked(ctx, finding, 'request');
+      if (onCompletions(ctx)) (ctx.responseChecks ??= []).push((c) => checkCompletion(c, completion(c)));
+    };
+    const applies = (ctx: RequestContext): Record<string, unknown> | null => {
+      const json = ctx.request.json;
+      const usage = ctx.metering?.usage;
+      return ctx.preflight || json === null || (usage !== 'chat' && usage !== 'completions' && usage !== 'responses') ? null : json;
+    };
+    if (local !== undefined) {
+      // The local engine answers synchronously: the policy does too, so the pipeline awaits
+      // nothing for it (no promise, no microtask per request).
+      return {
+        name,
+        run(ctx) {
+          const json = applies(ctx);
+          if (json !== null) checked(ctx, local.checkPromptNow(promptPieces(ctx, json), rulesFor(ctx)));
+        },
+      };
+    }
     return {
       name,
       async run(ctx) {
-        const json = ctx.request.json;
-        const usage = ctx.metering?.usage;
-        if (ctx.preflight || json === null || (usage !== 'chat' && usage !== 'completions' && usage !== 'responses')) return;
-        let parts = promptParts(json);
-        // Redaction rewrites the parts in place; the check then sees the redacted text.
-        if (local !== undefined && local.redact(parts) > 0) {
-          rewriteBody(ctx, json);
-          parts = promptParts(json);
-        }
-        const pieces = parts.map((p) => ({ text: p.text, user: p.role === 'user', trusted: isTrustedRole(p.role) }));
+        const json = applies(ctx);
+        if (json === null) return;
+        const pieces = promptPieces(ctx, json);
         let finding: Finding | null = null;
         try {
           finding = await engine.checkPrompt(pieces, rulesFor(ctx), ctx.signal);
@@ -124,8 +146,7 @@ export const llmContentSafetyDefinition: PolicyDefinition = {
           if (!(err instanceof ContentSafetyUnavailable)) throw err;
           unavailable(ctx, err);
         }
-        if (finding !== null) throw blocked(ctx, finding, 'request');
-        if (onCompletions(ctx)) (ctx.responseChecks ??= []).push((c) => checkCompletion(c, completion(c)));
+        checked(ctx, finding);
       },
     };
   },
