@@ -102,3 +102,14 @@ test('the spool is bounded: rows past maxSpoolBytes are dropped and reported', a
   assert.equal(w.stats.dropped, 7);
   assert.equal(dropped.reduce((a, b) => a + b, 0), 7);
 });
+
+test('the add that fills a batch does not run the insert itself: it follows on the next turn of the event loop', async () => {
+  const store = new FakeStore();
+  const w = writer(store, new LedgerSpool(join(dir, 'd.jsonl'), 1 << 20));
+  for (let i = 0; i < 10; i++) w.add(row(i));
+  assert.equal(store.inserts, 0, 'a synchronous store (node:sqlite) would insert inside the request that filled the batch');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(store.inserts, 1);
+  assert.equal(store.rows.size, 10);
+  await w.close();
+});
