@@ -5,7 +5,13 @@
  * reconnect. Command timeouts are not ioredis's (see deadlines.ts).
  * @module
  */
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type * as IORedis from 'ioredis';
+import { lazyModule } from '../util/lazy-module.ts';
+
+// Loaded when a Redis client is first made (config loading), so a gateway on the memory store does
+// not hold ioredis's ~45 modules (issue 11).
+const ioredis = lazyModule<typeof IORedis>(import.meta.url, 'ioredis');
 
 export type RedisClient = Redis | Cluster;
 type NetStream = Redis['stream'];
@@ -27,7 +33,7 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
   if (first === undefined) throw new Error('a Redis URL is needed');
   if (!opts.cluster) {
     if (opts.urls.length > 1) throw new Error('several Redis URLs are cluster seed nodes: set cluster');
-    return new Redis(first, {
+    return new (ioredis().Redis)(first, {
       // A dead Redis must fail now, not after a queue drains (litellm PR #35273, envoy ratelimit #462).
       enableOfflineQueue: false,
       connectTimeout: CONNECT_TIMEOUT_MS,
@@ -42,7 +48,7 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
   // and TLS must be given there to reach every node.
   const seed = new URL(first);
   if (seed.pathname !== '' && seed.pathname !== '/' && seed.pathname !== '/0') throw new Error('Redis Cluster has only database 0');
-  return new Cluster(
+  return new (ioredis().Cluster)(
     opts.urls.map((u) => {
       const url = new URL(u);
       return { host: url.hostname, port: Number(url.port || 6379) };
@@ -110,7 +116,7 @@ export function writeCoalescer(client: RedisClient, written: () => void): () => 
   };
   return () => {
     if (corked !== null) return;
-    const streams = client instanceof Cluster ? client.nodes('master').map((n) => n.stream) : [client.stream];
+    const streams = client instanceof ioredis().Cluster ? client.nodes('master').map((n) => n.stream) : [client.stream];
     // A node that has not connected yet has no socket: its commands wait in its own queue.
     corked = streams.filter((s) => s !== undefined);
     for (const s of corked) s.cork();
