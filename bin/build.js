@@ -59,6 +59,16 @@ function pruneOldBuilds(buildRoot, keep) {
 export function ensureBuild(root) {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!existsSync(tsc)) return null;
+  try {
+    return build(root, tsc);
+  } catch (err) {
+    // A read-only checkout, a full disk: the sources still run.
+    console.error(`tollgate: could not compile src/ to JavaScript, running from the TypeScript sources (${err instanceof Error ? err.message : String(err)})`);
+    return null;
+  }
+}
+
+function build(root, tsc) {
   const files = listFiles(join(root, 'src'), join(root, 'src')).filter((f) => !f.endsWith('.test.ts'));
   const hash = sourceHash(root, files);
   const buildRoot = join(root, BUILD_DIR);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuild } from '../../bin/build.js';
@@ -54,6 +54,16 @@ void test('start compiles src/ once, reuses the build while the sources are unch
 void test('without TypeScript installed start runs from the TypeScript sources', () => {
   const dir = projectCopy(false);
   try {
+    assert.equal(ensureBuild(dir), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a checkout where the build cannot be written starts from the TypeScript sources', () => {
+  const dir = projectCopy(true);
+  try {
+    writeFileSync(join(dir, '.build'), 'a file where the build directory would go');
     assert.equal(ensureBuild(dir), null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
