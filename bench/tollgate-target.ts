@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { HEAP_FLAGS } from '../bin/node-flags.js';
+import { ensureBuild } from '../bin/build.js';
 import { startChild } from './children.ts';
 import type { Child } from './children.ts';
 
@@ -139,6 +140,9 @@ export async function startTollgate(repoRoot: string, backendPort: number, cpuLi
   const [port, adminPort] = [await freePort(), await freePort()];
   const config = join(dir, 'tollgate.yaml');
   await writeFile(config, configYaml(port, adminPort, backendPort, variant));
+  // The first start after a source change compiles src/ (bin/build.js); done here, before the
+  // child's readiness timeout starts, and once for all the gateways a run starts.
+  ensureBuild(repoRoot);
   const child = startChild(name, [...HEAP_FLAGS, ...(variant.nodeFlags ?? []), 'bin/tollgate.js', 'start', '--config', config], repoRoot, cpuList);
 
   let exited: string | undefined;

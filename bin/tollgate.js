@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `tollgate` command. Tollgate runs TypeScript directly on Node 24 (type stripping);
+// The `tollgate` command. Tollgate is TypeScript that Node 24 runs directly (type stripping;
+// `start` runs the JavaScript tsc emits from it, bin/build.js);
 // when invoked by an older Node, re-run under the Node 24 that npm installed next to it.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { HEAP_FLAGS } from './node-flags.js';
+import { ensureBuild } from './build.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const main = join(root, 'src', 'cli', 'main.ts');
@@ -28,10 +30,17 @@ function reexecWithHeapFlags() {
   process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
 }
 
+// `start` runs the JavaScript tsc emits from src/ (bin/build.js: Node's TypeScript stripper
+// would otherwise stay resident, ~17 MB); TOLLGATE_FROM_SOURCE=1 runs the .ts sources instead.
+function entryModule() {
+  if (process.argv[2] !== 'start' || process.env.TOLLGATE_FROM_SOURCE === '1') return main;
+  return ensureBuild(root) ?? main;
+}
+
 if (major >= 24) {
   reexecWithHeapFlags();
   // Same process, same PID: signals sent to this PID reach the gateway itself.
-  await import(main);
+  await import(entryModule());
 } else {
   const local = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(local)) {
@@ -43,7 +52,7 @@ if (major >= 24) {
   // SIGINT means "force exit"). Every signal an operator or supervisor sends to this PID is
   // forwarded: SIGHUP reloads the config, SIGINT/SIGTERM drain and stop; without the forwarding
   // SIGHUP would kill this wrapper and leave the gateway running orphaned.
-  const child = spawn(local, [main, ...process.argv.slice(2)], { stdio: 'inherit', detached: true });
+  const child = spawn(local, [entryModule(), ...process.argv.slice(2)], { stdio: 'inherit', detached: true });
   for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

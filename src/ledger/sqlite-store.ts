@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import { AGGREGATES, COLUMNS, usageRowOf, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
+import { siblingModule } from '../util/lazy-module.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -157,7 +158,7 @@ type QueryRow = Record<string, string | number | null | undefined>;
 /** One query in a worker thread (sqlite-query-worker.ts), terminated after `timeoutMs`. */
 function runQuery(job: { path: string; sql: string; params: string[]; busyTimeoutMs: number }, timeoutMs: number): Promise<QueryRow[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./sqlite-query-worker.ts', import.meta.url), { workerData: job });
+    const worker = new Worker(new URL(siblingModule(import.meta.url, './sqlite-query-worker.ts'), import.meta.url), { workerData: job });
     const timer = setTimeout(() => {
       void worker.terminate();
       reject(new Error(`ledger query took longer than ${timeoutMs} ms`));

@@ -19,6 +19,16 @@ import { createRequire } from 'node:module';
  */
 export function lazyModule<T>(base: string, specifier: string): () => T {
   const load = createRequire(base);
+  const resolved = siblingModule(base, specifier);
   let mod: T | undefined;
-  return () => (mod ??= load(specifier) as T);
+  return () => (mod ??= load(resolved) as T);
+}
+
+/**
+ * A relative `.ts` specifier as the caller's own build names it: `tollgate start` runs the
+ * JavaScript that tsc emits (bin/build.js), where `./x.ts` is `./x.js`. tsc rewrites the
+ * specifiers of `import` statements, not strings handed to `require` or `new URL`.
+ */
+export function siblingModule(base: string, specifier: string): string {
+  return base.endsWith('.js') && specifier.startsWith('.') && specifier.endsWith('.ts') ? `${specifier.slice(0, -3)}.js` : specifier;
 }
