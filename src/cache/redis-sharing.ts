@@ -80,20 +80,19 @@ export class CacheSharing {
     this.#loop ??= this.#ready(READY_TIMEOUT_MS).then(() => this.#tail());
   }
 
-  #ready(timeoutMs: number): Promise<void> {
-    const reader = this.#reader;
-    if (reader.status === 'ready') return Promise.resolve();
+  #ready(timeoutMs: number, client: RedisClient = this.#reader): Promise<void> {
+    if (client.status === 'ready') return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        reader.off('ready', done);
-        reader.off('error', done);
+        client.off('ready', done);
+        client.off('error', done);
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
       timer.unref();
-      reader.once('ready', done);
-      reader.once('error', done);
+      client.once('ready', done);
+      client.once('error', done);
     });
   }
 
@@ -118,7 +117,12 @@ export class CacheSharing {
     }
     this.#inFlight++;
     const cap = String(Math.max(1, this.#maxEntries));
-    const xadd = this.#writer.callBuffer('XADD', this.#key, 'MAXLEN', '~', cap, '*', 'r', this.#replica, ...fields);
+    const send = (): Promise<unknown> => this.#writer.callBuffer('XADD', this.#key, 'MAXLEN', '~', cap, '*', 'r', this.#replica, ...fields);
+    // Right after start the writer may still be connecting, and without an offline queue a call
+    // then fails at once: the first answers a replica stores would never be shared. Such a store
+    // waits for the connection, within the same timeout; a connection that is down fails as before.
+    const connecting = this.#writer.status === 'connecting' || this.#writer.status === 'connect';
+    const xadd = connecting ? this.#ready(PUBLISH_TIMEOUT_MS, this.#writer).then(send) : send();
     withTimeout(xadd, PUBLISH_TIMEOUT_MS, 'XADD').then(
       () => {
         this.#inFlight--;
