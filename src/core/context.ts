@@ -155,8 +155,6 @@ export class RequestContext {
   lastError: GatewayError | null = null;
   /** True once a policy produced the final response (return-response): later sections are skipped. */
   ended = false;
-  /** A cache answered in inbound: the backend section is skipped, outbound still runs (APIM). */
-  skipBackend = false;
   /** The pipeline's outbound reads `context.Response.Body`: forward-request holds a non-SSE answer (bounded). */
   holdResponseBody = false;
   cache: CacheOutcome | null = null;
@@ -170,6 +168,12 @@ export class RequestContext {
   cacheHitStores: ReadonlySet<string> | null = null;
   /** True from a cache hit to the end of the inbound section: runSection stops there. */
   cacheHitInbound = false;
+
+  /** A cache lookup answered: see `cacheHitStores` for what runs after it. */
+  answeredFromCache(stores: ReadonlySet<string>): void {
+    this.cacheHitStores = stores;
+    this.cacheHitInbound = true;
+  }
   metering: Metering | null = null;
   /** A CORS preflight (OPTIONS with Access-Control-Request-Method): no key, only inbound runs. */
   preflight = false;

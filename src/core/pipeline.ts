@@ -109,7 +109,8 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
     ctx.cacheHitInbound = false;
     // Every limit the inbound policies declared is checked and reserved here, in one store call.
     if (!ctx.ended && ctx.admission !== null) await ctx.admission.flush(ctx);
-    if (!ctx.ended && !ctx.skipBackend) {
+    // A cache hit answered in inbound: no backend (outbound still runs, from after its store).
+    if (!ctx.ended && ctx.cacheHitStores === null) {
       pending = runSection(pipeline.backend, ctx);
       if (pending !== undefined) await pending;
       if (!ctx.ended && ctx.responseChecks !== null) for (const check of ctx.responseChecks) await check(ctx);

@@ -86,9 +86,7 @@ export const cacheLookupDefinition: PolicyDefinition = {
         const cc = control?.(Math.max(0, Math.floor((hit.expiresAt - env.services.clock()) / 1000)));
         if (cc !== undefined) replay['cache-control'] = cc;
         ctx.response = { status: hit.status, headers: replay, body: { kind: 'buffer', data: hit.body } };
-        ctx.skipBackend = true;
-        ctx.cacheHitInbound = true;
-        ctx.cacheHitStores = RESPONSE_STORES;
+        ctx.answeredFromCache(RESPONSE_STORES);
       },
     };
   },

@@ -83,9 +83,7 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
       // The answer cost no chat tokens: limits settle to 0, the usage record shows 0 and `cache: hit`.
       ctx.tokens = { ...ZERO_TOKENS };
       ctx.tokenSource = 'none';
-      ctx.skipBackend = true;
-      ctx.cacheHitInbound = true;
-      ctx.cacheHitStores = SEMANTIC_STORES;
+      ctx.answeredFromCache(SEMANTIC_STORES);
     };
     /** The embeddings round trip, then the decision; any failure of the call is a miss. */
     const embedThenDecide = async (ctx: RequestContext, text: string, partition: string, pool: BackendPool, memoKey: string | null): Promise<void> => {
