@@ -11,6 +11,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { withTimeout } from '../util/with-timeout.ts';
 import { createRedisClient, onConnectionError, type RedisClient } from '../state/redis-client.ts';
 import type { ExactResponseStore, StoredResponse } from './exact-store.ts';
 import type { SemanticCache, StoredEntry } from './semantic-store.ts';
@@ -123,7 +124,7 @@ export class CacheSharing {
     // waits for the connection, within the same timeout; a connection that is down fails as before.
     const connecting = this.#writer.status === 'connecting' || this.#writer.status === 'connect';
     const xadd = connecting ? this.#ready(PUBLISH_TIMEOUT_MS, this.#writer).then(send) : send();
-    withTimeout(xadd, PUBLISH_TIMEOUT_MS, 'XADD').then(
+    withTimeout(xadd, PUBLISH_TIMEOUT_MS, `XADD timed out after ${PUBLISH_TIMEOUT_MS} ms`).then(
       () => {
         this.#inFlight--;
         this.#opts.onSuccess();
@@ -139,7 +140,7 @@ export class CacheSharing {
     while (!this.#stopped) {
       try {
         const read = this.#reader.callBuffer('XREAD', 'COUNT', String(BATCH), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#key, this.#lastId);
-        const reply = await withTimeout(read, BLOCK_MS + READ_GRACE_MS, 'XREAD');
+        const reply = await withTimeout(read, BLOCK_MS + READ_GRACE_MS, `XREAD timed out after ${BLOCK_MS + READ_GRACE_MS} ms`);
         this.#opts.onSuccess();
         for (const [id, fields] of streamEntries(reply)) {
           this.#lastId = id;
@@ -169,16 +170,6 @@ export class CacheSharing {
       this.#opts.onSkipped(`cache sharing: entry skipped: ${(err as Error).message}`);
     }
   }
-}
-
-/** `p`, or a rejection after `ms` (the promise's own outcome is then ignored). */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  p.catch(() => undefined);
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function encodeSemantic(e: StoredEntry): Array<string | Buffer> {

@@ -10,6 +10,7 @@
 import type { LedgerRow, LedgerStore } from './store.ts';
 import type { LedgerSpool } from './spool.ts';
 import type { OutageLog } from '../state/outage-log.ts';
+import { withTimeout } from '../util/with-timeout.ts';
 
 export interface LedgerWriterOptions {
   readonly store: LedgerStore;
@@ -141,7 +142,7 @@ export class LedgerWriter {
         continue;
       }
       try {
-        await withTimeout(o.store.insert(batch), o.timeoutMs);
+        await withTimeout(o.store.insert(batch), o.timeoutMs, insertTimedOut(o.timeoutMs));
         this.stats.written += batch.length;
         o.outage.success();
       } catch (err) {
@@ -154,7 +155,7 @@ export class LedgerWriter {
   async #replay(): Promise<void> {
     const o = this.#o;
     try {
-      const n = await o.spool.replay(o.batchSize, (rows) => withTimeout(o.store.insert(rows), o.timeoutMs));
+      const n = await o.spool.replay(o.batchSize, (rows) => withTimeout(o.store.insert(rows), o.timeoutMs, insertTimedOut(o.timeoutMs)));
       if (n > 0) {
         this.stats.replayed += n;
         o.onReplayed(n);
@@ -205,10 +206,4 @@ export class LedgerWriter {
   }
 }
 
-function withTimeout(p: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`ledger insert took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+const insertTimedOut = (ms: number): string => `ledger insert took longer than ${ms} ms`;

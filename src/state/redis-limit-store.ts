@@ -28,6 +28,7 @@ import { RESERVE_SCRIPT, amount, limitArg, packFields, toReservation, unpackRepl
 import { Breaker } from './breaker.ts';
 import { createRedisClient, onConnectionError, writeCoalescer, type RedisClient } from './redis-client.ts';
 import { CommandTimeoutError, Deadlines } from './deadlines.ts';
+import { withTimeout } from '../util/with-timeout.ts';
 
 export type RedisLimitStoreEvent = {
   /** `recovered`: the first command that succeeded after an `error` or `breaker-open`. */
@@ -272,7 +273,7 @@ export class RedisLimitStore implements LimitStore {
     await this.#fallback.close();
     if (this.#redis.status === 'end') return;
     try {
-      await withTimeout(this.#redis.quit(), 1000);
+      await withTimeout(this.#redis.quit(), 1000, 'timeout');
     } catch {
       // QUIT could not be sent or answered (Redis down or frozen): drop the socket instead.
     }
@@ -389,13 +390,4 @@ export class RedisLimitStore implements LimitStore {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
