@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { withTimeout } from '../util/with-timeout.ts';
-import { createRedisClient, onConnectionError, type RedisClient } from '../state/redis-client.ts';
+import { createRedisClient, onConnectionError, whenReady, type RedisClient } from '../state/redis-client.ts';
 import type { ExactResponseStore, StoredResponse } from './exact-store.ts';
 import type { SemanticCache, StoredEntry } from './semantic-store.ts';
 
@@ -78,23 +78,7 @@ export class CacheSharing {
    * for the reader's connection (or its first error, or 10 s), so a clean start logs nothing.
    */
   start(): void {
-    this.#loop ??= this.#ready(READY_TIMEOUT_MS).then(() => this.#tail());
-  }
-
-  #ready(timeoutMs: number, client: RedisClient = this.#reader): Promise<void> {
-    if (client.status === 'ready') return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        client.off('ready', done);
-        client.off('error', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      timer.unref();
-      client.once('ready', done);
-      client.once('error', done);
-    });
+    this.#loop ??= whenReady(this.#reader, READY_TIMEOUT_MS).then(() => this.#tail());
   }
 
   async stop(): Promise<void> {
@@ -123,7 +107,7 @@ export class CacheSharing {
     // then fails at once: the first answers a replica stores would never be shared. Such a store
     // waits for the connection, within the same timeout; a connection that is down fails as before.
     const connecting = this.#writer.status === 'connecting' || this.#writer.status === 'connect';
-    const xadd = connecting ? this.#ready(PUBLISH_TIMEOUT_MS, this.#writer).then(send) : send();
+    const xadd = connecting ? whenReady(this.#writer, PUBLISH_TIMEOUT_MS).then(send) : send();
     withTimeout(xadd, PUBLISH_TIMEOUT_MS, `XADD timed out after ${PUBLISH_TIMEOUT_MS} ms`).then(
       () => {
         this.#inFlight--;

@@ -12,7 +12,7 @@
  * own breakers, which is what a gateway without Redis does.
  * @module
  */
-import { createRedisClient, onConnectionError, type RedisClient } from './redis-client.ts';
+import { createRedisClient, onConnectionError, whenReady, type RedisClient } from './redis-client.ts';
 import { Deadlines } from './deadlines.ts';
 
 export interface SharedCircuit {
@@ -78,25 +78,8 @@ export class RedisCircuitStore implements CircuitStore {
     return open;
   }
 
-  async ready(timeoutMs: number): Promise<boolean> {
-    if (this.#redis.status === 'ready') return true;
-    let timer: NodeJS.Timeout | undefined;
-    let onReady: (() => void) | undefined;
-    let onError: (() => void) | undefined;
-    try {
-      return await new Promise<boolean>((resolve) => {
-        onReady = () => resolve(true);
-        onError = () => resolve(false);
-        this.#redis.once('ready', onReady);
-        this.#redis.once('error', onError);
-        timer = setTimeout(() => resolve(false), timeoutMs);
-        timer.unref();
-      });
-    } finally {
-      clearTimeout(timer);
-      if (onReady !== undefined) this.#redis.removeListener('ready', onReady);
-      if (onError !== undefined) this.#redis.removeListener('error', onError);
-    }
+  ready(timeoutMs: number): Promise<boolean> {
+    return whenReady(this.#redis, timeoutMs);
   }
 
   /** The client has no command timeout of its own: the store's deadlines bound every call. */

@@ -82,6 +82,29 @@ export function createRedisClient(opts: RedisClientOptions): RedisClient {
 }
 
 /**
+ * Resolves true once `client` is connected; false at its first connection error or after
+ * `timeoutMs` (the timer does not keep the process alive). For callers that would rather start
+ * working on a live connection than count a connect in progress as a failure.
+ */
+export function whenReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('error', onError);
+      resolve(ok);
+    };
+    const onReady = (): void => done(true);
+    const onError = (): void => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    timer.unref();
+    client.once('ready', onReady);
+    client.once('error', onError);
+  });
+}
+
+/**
  * Reports connection errors once per cause, not once per reconnect attempt (a Redis that is down
  * fails every 200 ms); the same cause is reported again after the client was ready in between.
  */
