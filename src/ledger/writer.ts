@@ -43,6 +43,8 @@ export class LedgerWriter {
   readonly #clock: () => number;
   #queue: LedgerRow[] = [];
   #timer: NodeJS.Timeout | null = null;
+  /** A full batch's write, scheduled for the next event-loop turn (#kickSoon). */
+  #immediate: NodeJS.Immediate | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #again = false;
@@ -107,8 +109,6 @@ export class LedgerWriter {
       this.#kick();
     });
   }
-
-  #immediate: NodeJS.Immediate | null = null;
 
   #kick(): void {
     if (this.#timer !== null) {
