@@ -36,7 +36,7 @@ export interface SemanticCacheOptions {
   readonly clock?: () => number;
 }
 
-/** The vector itself lives in the partition's index only (an HNSW graph keeps its own f16 copy). */
+/** The vector itself lives in the partition's index only (an HNSW graph keeps its own bf16 copy). */
 interface Entry {
   readonly id: number;
   readonly partition: string;

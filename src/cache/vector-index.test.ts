@@ -24,7 +24,7 @@ test('a partition past the exact-scan limit moves to HNSW and still finds stored
   for (const id of [0, 49, 50, 199]) {
     const found = index.nearest(randomUnit(64, id + 1));
     assert.equal(found?.id, id);
-    assert.ok(Math.abs((found?.similarity ?? 0) - 1) < 0.01, 'f16 similarity within 1e-2 of exact');
+    assert.ok(Math.abs((found?.similarity ?? 0) - 1) < 0.01, 'bf16 similarity within 1e-2 of exact');
   }
   index.remove(7);
   assert.notEqual(index.nearest(randomUnit(64, 8))?.id, 7);
