@@ -5,10 +5,12 @@ import { parseArgs } from 'node:util';
 import type { BenchOptions, BenchResult } from './run.ts';
 import { TARGETS } from './report.ts';
 import type { TargetName } from './report.ts';
+import { semanticIndexChecks } from './semantic-index-run.ts';
 
 const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrency C]
                         [--targets direct,floor,tollgate,limits,redis,pool,cache-hit,cache-miss,cache-lookup,ledger] [--ttfb-requests N] [--warmup S]
                         [--slices N] [--slice-seconds S] [--quick] [--strict] [--no-pin] [--out FILE]
+                        [--semantic-index [--index-entries N]]
   env: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONCURRENCY, BENCH_TARGETS
   --slices  cycles of alternating throughput slices after the rounds (default 10,
             0 skips them): every target in turn for --slice-seconds (default 2),
@@ -26,6 +28,10 @@ const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrenc
             tollgate config plus the usage ledger on SQLite); default all,
             visited in that order; redis is skipped with a message if it cannot start
   --strict  exit 1 if any check FAILs or a requested target could not run
+  --semantic-index  afterwards, the semantic cache's vector search at scale
+            (bench/semantic-index.ts: --index-entries, default 100000, × 1536
+            random vectors): lookup p99 ≤ 5 ms and recall@1 ≥ 0.95 become checks
+            of this run (3–4 minutes on both cores for the graph build)
   --no-pin  let the scheduler place processes (default: proxy on cpu 1,
             backend and load generator on cpu 0)`;
 
@@ -62,6 +68,8 @@ export async function main(run: (o: BenchOptions) => Promise<BenchResult>, stopA
       strict: { type: 'boolean', default: false },
       pin: { type: 'boolean', default: true },
       out: { type: 'string' },
+      'semantic-index': { type: 'boolean', default: false },
+      'index-entries': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -89,6 +97,12 @@ export async function main(run: (o: BenchOptions) => Promise<BenchResult>, stopA
       ...(values.out === undefined ? {} : { output: values.out }),
     });
     console.log(`\n${result.table}`);
+    if (values['semantic-index']) {
+      console.log('\nsemantic index at scale (bench/semantic-index.ts):');
+      const checks = await semanticIndexChecks(num(values['index-entries'], 'BENCH_INDEX_ENTRIES', 100_000));
+      for (const c of checks) console.log(`  ${c.name}: ${Number(c.value.toFixed(4))} (target ${c.limit}) ${c.pass ? 'PASS' : 'FAIL'}`);
+      result.summary.checks.push(...checks);
+    }
     const failed = result.summary.checks.filter((c) => !c.pass);
     // Every missed check in one line (some, like the Redis fallbacks, are not rows of the tables).
     if (failed.length > 0) console.log(`\nchecks missed: ${failed.map((c) => `${c.name} ${Number(c.value.toFixed(3))} (target ${c.limit})`).join('; ')}`);

@@ -200,3 +200,11 @@ for (const [mode, b] of Object.entries(bursts)) {
 }
 console.log(`  exact scan (JS dot products) at ${EXACT_LIMIT}         p50 ${f(pct(small, 0.5))} ms  p99 ${f(pct(small, 0.99))} ms   (partitions up to ${EXACT_LIMIT} entries)`);
 console.log(`  exact scan at ${N}                          p50 ${f(pct(big, 0.5))} ms  p99 ${f(pct(big, 0.99))} ms   (why larger partitions use HNSW)`);
+
+// `npm run bench -- --semantic-index` runs this file as a child and reads its figures from here.
+const jsonOut = process.env['BENCH_INDEX_JSON'];
+if (jsonOut !== undefined && jsonOut !== '') {
+  const { writeFileSync } = await import('node:fs');
+  const figures = { entries: N, dimensions: D, data: DATA, queries: QUERIES, p50Ms: pct(lat, 0.5), p99Ms: pct(lat, 0.99), recall: agree / QUERIES, bytesPerEntry: perEntry, insertP50Ms: pct(inserts, 0.5) };
+  writeFileSync(jsonOut, JSON.stringify(figures) + '\n');
+}
