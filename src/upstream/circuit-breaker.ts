@@ -10,8 +10,9 @@
  * replicas and tests can move time. Client cancels are not outcomes: they never count.
  * @module
  */
-import type { CircuitBreakerRule, ErrorReason } from '../config/schema.ts';
-import { ERROR_REASONS } from '../config/schema.ts';
+import type { CircuitBreakerRule } from '../config/schema.ts';
+import type { ErrorReason } from '../config/backend-schema.ts';
+import { ERROR_REASONS } from '../config/backend-schema.ts';
 import { SlidingCounts } from './sliding-counts.ts';
 
 /** What one attempt to reach a backend ended with. */

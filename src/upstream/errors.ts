@@ -5,7 +5,7 @@
  * @module
  */
 import { GatewayError } from '../core/errors.ts';
-import type { ErrorReason } from '../config/schema.ts';
+import type { ErrorReason } from '../config/backend-schema.ts';
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendSchema, type BackendConfig } from '../config/schema.ts';
+import { backendSchema } from '../config/backend-schema.ts';
+import type { BackendConfig } from '../config/schema.ts';
 import { Backend } from './backend.ts';
 import { HealthRegistry } from './health.ts';
 import { Attempt, BackendPool, retryAfterMs } from './pool.ts';

@@ -12,7 +12,7 @@
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ErrorReason } from '../config/schema.ts';
+import type { ErrorReason } from '../config/backend-schema.ts';
 import type { Backend } from './backend.ts';
 import type { Admission, Outcome } from './circuit-breaker.ts';
 
