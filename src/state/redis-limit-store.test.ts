@@ -382,15 +382,17 @@ describe('Redis faults (RELIABILITY A5, A6)', () => {
       const openCalls = [];
       for (let i = 0; i < 8; i++) openCalls.push(await timed(() => openStore.reserve(rs(), Date.now())));
       assert.ok(openCalls.every((c) => c.error === undefined && c.value?.admitted === true));
-      assert.ok(openCalls.slice(0, 5).every((c) => c.ms >= 15 && c.ms < 100), `timeouts ${openCalls.map((c) => c.ms.toFixed(1)).join(',')}`);
-      assert.ok(openCalls.slice(5).every((c) => c.ms < 50), 'breaker open: no wait on Redis');
+      // Upper bounds are loose (a loaded 2-core CI machine stalls the loop for tens of ms): they
+      // tell a bounded wait from a hang; the round-trip count below tells the breaker's skip.
+      assert.ok(openCalls.slice(0, 5).every((c) => c.ms >= 15 && c.ms < 250), `timeouts ${openCalls.map((c) => c.ms.toFixed(1)).join(',')}`);
+      assert.ok(openCalls.slice(5).every((c) => c.ms < 150), 'breaker open: no wait on Redis');
       assert.equal(openStore.stats.roundTrips, trips + 5, 'breaker opened after 5 failures');
       assert.equal(openEvents.filter((e) => e.type === 'breaker-open').length, 1);
 
       const closedCalls = [];
       for (let i = 0; i < 8; i++) closedCalls.push(await timed(() => closedStore.reserve(rs(), Date.now())));
       for (const c of closedCalls) {
-        assert.ok(c.ms < 100, `rejected in ${c.ms.toFixed(1)} ms`);
+        assert.ok(c.ms < 250, `rejected in ${c.ms.toFixed(1)} ms`);
         assert.equal((c.error as { code?: string } | undefined)?.code, 'GW_ERR_STATE_UNAVAILABLE');
         assert.ok(((c.error as { retryAfterMs?: number }).retryAfterMs ?? 0) > 0);
       }
