@@ -195,7 +195,7 @@ export class Metrics {
    * Label sets per metric are capped (telemetry.maxSeriesPerMetric): past the cap, a new label set
    * is counted under one series whose every label is `other`, and the overflow is reported once.
    */
-  customCounter(namespace: string, name: string, labelNames: readonly string[]): (labelValues: readonly string[], value: number) => void {
+  customCounter(namespace: string, name: string, labelNames: readonly string[]): (labelValues: readonly string[], value: number, key?: string) => void {
     const metricName = `tollgate_custom_${sanitize(namespace)}_${sanitize(name)}`.replace(/_+/g, '_');
     const labels = labelNames.map(sanitize);
     const key = labels.join(',');
@@ -221,11 +221,12 @@ export class Metrics {
       throw new Error(`metric ${metricName} is already emitted with dimensions (${entry.labels}); one name needs one set of dimensions`);
     }
     const e = entry;
-    return (values, value) => {
+    // `key` is seriesKey(values), passed by a caller that adds the same label set to several
+    // counters (the token metric: three), so the key string is built and hashed once per request.
+    return (values, value, setKey = seriesKey(values)) => {
       // prom-client's checks, made here so that a bad value fails the policy, not the scrape.
       if (value && !Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
       if (value < 0) throw new Error('It is not possible to decrease a counter');
-      const setKey = values.join('\u0000');
       let child = e.children.get(setKey);
       if (child === undefined) {
         let vals = values;
@@ -271,6 +272,11 @@ interface CustomEntry {
   readonly otelName: string;
   readonly dimensionNames: readonly string[];
   readonly help: string;
+}
+
+/** The key of one label set of a custom counter (the optional third argument of its function). */
+export function seriesKey(labelValues: readonly string[]): string {
+  return labelValues.join('\u0000');
 }
 
 const DEFAULT_MAX_SERIES = 1000;

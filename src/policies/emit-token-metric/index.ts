@@ -14,6 +14,7 @@
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 import type { RequestContext } from '../../core/context.ts';
 import { readDimensions } from '../shared/metric-dimensions.ts';
+import { seriesKey } from '../../observability/metrics.ts';
 
 export const emitTokenMetricDefinition: PolicyDefinition = {
   names: ['llm-emit-token-metric', 'azure-openai-emit-token-metric'],
@@ -31,6 +32,8 @@ export const emitTokenMetricDefinition: PolicyDefinition = {
     }
     const [total, prompt, completion] = counters as [(typeof counters)[number], (typeof counters)[number], (typeof counters)[number]];
     const policyName = r.el.name;
+    // Without default dimensions every label is known in inbound: the finisher adds no array.
+    const anyDefault = dims.some((d) => d.isDefault);
     return {
       name: policyName,
       run(ctx) {
@@ -39,10 +42,12 @@ export const emitTokenMetricDefinition: PolicyDefinition = {
         ctx.finishers.push((done: RequestContext) => {
           const tokens = done.tokens;
           if (tokens === null) return;
-          const labels = dims.map((d, i) => values[i] ?? d.value(done));
-          if (tokens.totalTokens > 0) total(labels, tokens.totalTokens);
-          if (tokens.promptTokens > 0) prompt(labels, tokens.promptTokens);
-          if (tokens.completionTokens > 0) completion(labels, tokens.completionTokens);
+          const labels = anyDefault ? dims.map((d, i) => values[i] ?? d.value(done)) : (values as string[]);
+          // One key for the three counters (each would otherwise join and hash the labels again).
+          const key = seriesKey(labels);
+          if (tokens.totalTokens > 0) total(labels, tokens.totalTokens, key);
+          if (tokens.promptTokens > 0) prompt(labels, tokens.promptTokens, key);
+          if (tokens.completionTokens > 0) completion(labels, tokens.completionTokens, key);
         });
       },
     };
