@@ -14,7 +14,6 @@
 import type { PolicyDefinition } from '../../policy-docs/compile.ts';
 import type { RequestContext } from '../../core/context.ts';
 import { readDimensions } from '../shared/metric-dimensions.ts';
-import { seriesKey } from '../../observability/metrics.ts';
 
 export const emitTokenMetricDefinition: PolicyDefinition = {
   names: ['llm-emit-token-metric', 'azure-openai-emit-token-metric'],
@@ -43,11 +42,9 @@ export const emitTokenMetricDefinition: PolicyDefinition = {
           const tokens = done.tokens;
           if (tokens === null) return;
           const labels = anyDefault ? dims.map((d, i) => values[i] ?? d.value(done)) : (values as string[]);
-          // One key for the three counters (each would otherwise join and hash the labels again).
-          const key = seriesKey(labels);
-          if (tokens.totalTokens > 0) total(labels, tokens.totalTokens, key);
-          if (tokens.promptTokens > 0) prompt(labels, tokens.promptTokens, key);
-          if (tokens.completionTokens > 0) completion(labels, tokens.completionTokens, key);
+          if (tokens.totalTokens > 0) total(labels, tokens.totalTokens);
+          if (tokens.promptTokens > 0) prompt(labels, tokens.promptTokens);
+          if (tokens.completionTokens > 0) completion(labels, tokens.completionTokens);
         });
       },
     };
