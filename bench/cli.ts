@@ -24,8 +24,9 @@ const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--concurrenc
             cache answering every request), cache-miss (a lookup that always
             misses: one embeddings call, then the forward), cache-lookup
             (the same miss with the prompt's vector remembered: the lookup's own
-            CPU without the embeddings round trip), ledger (the
-            tollgate config plus the usage ledger on SQLite); default all,
+            CPU without the embeddings round trip), ledger (issue 14's
+            usage path: the tollgate config plus a token metric with two
+            expression dimensions and the usage ledger on SQLite); default all,
             visited in that order; redis is skipped with a message if it cannot start
   --strict  exit 1 if any check FAILs or a requested target could not run
   --semantic-index  afterwards, the semantic cache's vector search at scale

@@ -88,7 +88,7 @@ export const THROUGHPUT = {
   redis: throughput('redis', 'limits', 0.8),
   // A hit never reaches the backend, so it should beat forwarding at all.
   cacheHit: throughput('cache-hit', 'floor', 1.0),
-  // The usage ledger on SQLite: at most 5% of the same chain's requests/s (issue 14).
+  // The usage path (token metric + ledger on SQLite): at most 5% of the same chain's requests/s (issue 14).
   ledger: throughput('ledger', 'tollgate', 0.95),
 } as const;
 

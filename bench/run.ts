@@ -23,7 +23,7 @@ import { TARGETS, renderTable, summarise } from './report.ts';
 import type { Round, Sample, Summary, TargetName } from './report.ts';
 import { redisCpu, redisKeys, startBenchRedis } from './redis-target.ts';
 import type { RunningRedis } from './redis-target.ts';
-import { BENCH_KEY, settledCounters, startTollgate } from './tollgate-target.ts';
+import { BENCH_KEY, METRIC_POLICY, settledCounters, startTollgate } from './tollgate-target.ts';
 import { alternatingSlices, renderSlices, type SliceResult } from './slices.ts';
 import type { GatewayCounters, Tollgate, Variant } from './tollgate-target.ts';
 
@@ -37,7 +37,7 @@ const FIRST_WARMUP_S = 5;
 const LOAD_CPU = '0';
 const PROXY_CPU = '1';
 /** Gateway targets and how each is configured. */
-const GATEWAYS: Partial<Record<TargetName, Variant>> = { tollgate: {}, limits: { limits: true }, redis: { limits: true }, pool: { pool: true }, 'cache-hit': { cache: 'hit' }, 'cache-miss': { cache: 'miss' }, 'cache-lookup': { cache: 'lookup' }, ledger: { ledger: true } };
+const GATEWAYS: Partial<Record<TargetName, Variant>> = { tollgate: {}, limits: { limits: true }, redis: { limits: true }, pool: { pool: true }, 'cache-hit': { cache: 'hit' }, 'cache-miss': { cache: 'miss' }, 'cache-lookup': { cache: 'lookup' }, ledger: { policy: METRIC_POLICY, ledger: true } };
 
 export interface BenchOptions {
   /** Rounds of interleaved measurements (default 3). */

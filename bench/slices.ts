@@ -35,6 +35,8 @@ export interface SliceResult {
   rps: Partial<Record<string, number>>;
   /** Proxy CPU µs per request over all of a target's slices (the same drift-cancelling sums). */
   cpuUsPerReq: Partial<Record<string, number>>;
+  /** Requests of each target in each cycle (for the spread of a caller's own ratios). */
+  perCycle: Array<Partial<Record<string, number>>>;
   ratios: SliceRatio[];
 }
 
@@ -89,7 +91,7 @@ export async function alternatingSlices(
     const each = perCycleCpu.map((c) => (c[p.target] ?? Number.NaN) / (c[p.base] ?? Number.NaN)).filter(Number.isFinite);
     ratios.push({ name: `${p.target} CPU/req`, target: p.target, base: p.base, ratio: t / b, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: t / b <= p.max });
   }
-  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, ratios };
+  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, perCycle, ratios };
 }
 
 export function renderSlices(s: SliceResult): string {

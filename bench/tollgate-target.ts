@@ -48,6 +48,10 @@ export const CACHE_POLICY = {
   miss: `<policies><inbound><base />${CACHE_LOOKUP}</inbound></policies>`,
 } as const;
 
+/** Pattern 5's token metric with two expression dimensions, alone: with `ledger`, issue 14's usage path. */
+export const METRIC_POLICY =
+  '<policies><inbound><base /><azure-openai-emit-token-metric namespace="ai-gateway"><dimension name="Tenant" value="@(context.Subscription.Id)" /><dimension name="API" value="@(context.Api.Name)" /></azure-openai-emit-token-metric></inbound></policies>';
+
 /** The metering target's policy: Pattern 5's token metric and a log-to-eventhub with the seed's JObject message. */
 export const METERING_POLICY =
   '<policies><inbound><base /><azure-openai-emit-token-metric namespace="ai-gateway"><dimension name="Tenant" value="@(context.Subscription.Id)" /><dimension name="API" value="@(context.Api.Name)" /></azure-openai-emit-token-metric></inbound>' +

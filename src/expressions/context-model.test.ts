@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GatewayError } from '../core/errors.ts';
 import { StoredResponse } from '../policies/send-request/stored-response.ts';
-import { type ExpressionRuntimeError, toJToken } from './index.ts';
+import { type ExpressionRuntimeError, compileExpression, toJToken } from './index.ts';
 import { makeContext, run, runStr } from './test-support.ts';
 
 test('context.Request: method, URL parts, IP, headers, matched parameters', () => {
@@ -70,6 +70,43 @@ test('subscription, product, api, operation, user, deployment', () => {
   assert.equal(run('@(context.Subscription)', anon), null);
   assert.equal(run('@(context.Subscription?.Id ?? "anonymous")', anon), 'anonymous');
   assert.throws(() => run('@(context.Subscription.Id)', anon), (e: ExpressionRuntimeError) => e.exception === 'System.NullReferenceException');
+});
+
+test('context.<part>.<property> read directly (no options) gives exactly what the interpreter gives: values, nulls, a missing part', () => {
+  const props: Record<string, string[]> = {
+    Subscription: ['Id', 'Name', 'Key', 'PrimaryKey', 'SecondaryKey', 'StartDate', 'EndDate', 'CreatedTime', 'CreatedDate'],
+    Product: ['Id', 'Name', 'ApprovalRequired', 'Apis', 'Groups', 'State', 'SubscriptionLimit', 'SubscriptionRequired', 'Workspace'],
+    Api: ['Id', 'Name', 'Path', 'Version', 'Revision', 'IsCurrentRevision', 'Protocols', 'ServiceUrl', 'SubscriptionKeyParameterNames', 'Workspace'],
+    Operation: ['Id', 'Name', 'Method', 'UrlTemplate'],
+  };
+  const full = makeContext();
+  const anonymous = makeContext({ subscription: false, headers: { host: 'gateway.local' } });
+  const bare = makeContext();
+  bare.api = null;
+  bare.operation = null;
+  bare.productId = null;
+  const namedless = makeContext();
+  namedless.api = { id: 'a', name: null as unknown as string, path: 'p' };
+  const outcome = (f: () => unknown): unknown => {
+    try {
+      return { value: f() };
+    } catch (err) {
+      return { exception: (err as ExpressionRuntimeError).exception, message: (err as Error).message };
+    }
+  };
+  let direct = 0;
+  for (const ctx of [full, anonymous, bare, namedless]) {
+    for (const [part, names] of Object.entries(props)) {
+      for (const name of names) {
+        const c = compileExpression(`@(context.${part}.${name})`, { file: 'policy.xml', line: 1, col: 1 });
+        const interpreted = outcome(() => c.evaluate(ctx, {}));
+        assert.deepEqual(outcome(() => c.evaluate(ctx)), interpreted, `context.${part}.${name}`);
+        if (typeof (interpreted as { value?: unknown }).value === 'string') direct++;
+      }
+    }
+  }
+  assert.ok(direct > 20, 'the string-valued properties were compared');
+  assert.throws(() => compileExpression('@(context.Subscription.Id)', { file: 'policy.xml', line: 1, col: 1 }).evaluate(anonymous), (e: ExpressionRuntimeError) => e.exception === 'System.NullReferenceException');
 });
 
 test('context.Variables: indexer, GetValueOrDefault<T>, ContainsKey, TryGetValue', () => {

@@ -15,7 +15,7 @@ import { CsDateTime, CsGuid, CsTimeSpan } from './datetime.ts';
 import { CsError, keyNotFound, unsupported } from './errors.ts';
 import { JArray, JObject, parseJson } from './json.ts';
 import { chargeWork } from './limits.ts';
-import { defineType } from './registry.ts';
+import { defineType, typeByKind } from './registry.ts';
 import { CsDouble, Host, KeyValue } from './values.ts';
 
 /** A view type: its C# name doubles as the registry key. */
@@ -452,6 +452,30 @@ defineType<ContextModel>('IProxyRequestContext', 'Microsoft.Azure.ApiManagement.
   // APIM's trace sink is its test console; Tollgate has none, so `context.Trace(...)` does nothing.
   methods: { Trace: [1, 2, () => null] },
 });
+
+/** The parts of `context` whose properties only read fields of the request context (no parsing, no clock, no throw). */
+const PLAIN_PARTS: Readonly<Record<string, string>> = { Subscription: 'ISubscription', Product: 'IProduct', Api: 'IApi', Operation: 'IOperation' };
+
+/**
+ * `context.<part>.<name>` (e.g. `context.Subscription.Id`, a usual metric dimension or counter key)
+ * read through the same getters as the interpreter but without its frame, budget and dispatch, for
+ * the evaluator's fast path (engine.ts). It answers only when the value is a string; undefined
+ * means "evaluate it the general way" (no such part, a null or non-string value), which then gives
+ * the value or the error it always gave. Null for any other part or an unknown property.
+ */
+export function contextStringReader(part: string, name: string): ((ctx: RequestContext) => string | undefined) | null {
+  const kind = Object.hasOwn(PLAIN_PARTS, part) ? PLAIN_PARTS[part] : undefined;
+  if (kind === undefined) return null;
+  const partOf = typeByKind('IProxyRequestContext')?.props.get(part);
+  const read = typeByKind(kind)?.props.get(name);
+  if (partOf === undefined || read === undefined) return null;
+  return (ctx) => {
+    const p = partOf(new ContextModel(ctx));
+    if (p === null) return undefined;
+    const v = read(p);
+    return typeof v === 'string' ? v : undefined;
+  };
+}
 
 function requestGuid(id: string): CsGuid {
   const hex = id.replaceAll('-', '').toLowerCase();

@@ -4,7 +4,8 @@
  * @module
  */
 import type { RequestContext } from '../core/context.ts';
-import type { Stmt } from './ast.ts';
+import type { Expr, Stmt } from './ast.ts';
+import { contextStringReader } from './context-model.ts';
 import { Compiler } from './compile.ts';
 import { compileBlock } from './compile-statements.ts';
 import { checkContextMembers } from './context-types.ts';
@@ -54,15 +55,24 @@ export class Compiled {
   readonly #body: Ev;
   readonly #slots: number;
   readonly #posAt: (off: number) => ExprPos;
+  /** `context.<part>.<name>` read directly (contextStringReader), or null. */
+  readonly #fast: ((ctx: RequestContext) => string | undefined) | null;
 
-  constructor(source: string, body: Ev, slots: number, posAt: (off: number) => ExprPos) {
+  constructor(source: string, body: Ev, slots: number, posAt: (off: number) => ExprPos, fast: ((ctx: RequestContext) => string | undefined) | null = null) {
     this.source = source;
     this.#body = body;
     this.#slots = slots;
     this.#posAt = posAt;
+    this.#fast = fast;
   }
 
   evaluate(ctx: RequestContext, opts?: { stepBudget?: number; allocBudget?: number; now?: () => number; random?: () => number }): unknown {
+    // Two property reads cannot exhaust a default budget, so they skip the frame and the meter;
+    // anything but a string (null part, null value) takes the general path below, as before.
+    if (this.#fast !== null && opts === undefined) {
+      const v = this.#fast(ctx);
+      if (v !== undefined) return v;
+    }
     const f: Frame = {
       left: opts?.stepBudget ?? DEFAULT_STEP_BUDGET,
       allocLeft: opts?.allocBudget ?? DEFAULT_ALLOC_BUDGET,
@@ -100,6 +110,14 @@ export class Compiled {
   }
 }
 
+/** The direct reader of an expression that is exactly `context.<part>.<name>` (no `?.`), else null. */
+function contextRead(e: Expr): ((ctx: RequestContext) => string | undefined) | null {
+  if (e.k !== 'member' || e.cond) return null;
+  const t = e.target;
+  if (t.k !== 'member' || t.cond || t.target.k !== 'name' || t.target.name !== 'context') return null;
+  return contextStringReader(t.name, e.name);
+}
+
 export function compile(raw: string, pos: ExprPos): Compiled {
   const at = raw.search(/\S/);
   const posAt = positioner(raw, Math.max(at, 0), pos);
@@ -111,18 +129,20 @@ export function compile(raw: string, pos: ExprPos): Compiled {
     const c = new Compiler();
     c.lambdaBlock = (s) => compileBlock(c, s, true);
     let body: Ev;
+    let fast: ((ctx: RequestContext) => string | undefined) | null = null;
     if (kind === 'expr') {
       const e = parser.parseExpr();
       parser.expectOp(')');
       if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the expression`);
       checkContextMembers(e);
       body = c.expr(e);
+      fast = contextRead(e);
     } else {
       if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the block`);
       checkContextMembers(stmt as Stmt);
       body = compileBlock(c, stmt as Stmt, false);
     }
-    return new Compiled(raw, body, c.slotCount, posAt);
+    return new Compiled(raw, body, c.slotCount, posAt, fast);
   } catch (err) {
     if (err instanceof SyntaxFault) throw new ExpressionCompileError(err.message, posAt(err.offset));
     if (err instanceof RangeError) throw new ExpressionCompileError('The expression is nested too deeply', posAt(at));

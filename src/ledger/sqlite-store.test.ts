@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { SqliteLedgerStore } from './sqlite-store.ts';
+import { PAGE_SIZE, SqliteLedgerStore } from './sqlite-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,4 +81,34 @@ test('queries count cache hits, 429s and 5xx per group, and filter by subscripti
   ]);
   assert.deepEqual(await store.query({ groupBy: 'subscription', from: null, to: null, subscription: 'nobody' }), []);
   await store.close();
+});
+
+test('a new ledger file gets 16 KiB pages; a file made with 4 KiB pages keeps them and still takes rows', async () => {
+  const row = (id: string) => ({ requestId: id, ts: '2026-01-01T10:00:00.000Z', subscription: 's', product: 'p', api: 'a', operation: 'o', deployment: 'd', model: 'm', backend: 'b', status: 200, streamed: false, promptTokens: 1, completionTokens: 1, totalTokens: 2, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: null, latencyMs: 1, errorCode: null, costUsd: 0, clientRequestId: null });
+  const pageSize = (path: string): number => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+    } finally {
+      db.close();
+    }
+  };
+  const fresh = join(dir, 'fresh.sqlite');
+  const store = new SqliteLedgerStore({ path: fresh, busyTimeoutMs: 1000 });
+  await store.insert([row('1')]);
+  await store.close();
+  assert.equal(pageSize(fresh), PAGE_SIZE);
+  assert.equal(PAGE_SIZE, 16_384);
+
+  const old = join(dir, 'old-pages.sqlite');
+  const made = new DatabaseSync(old);
+  made.exec('PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x)');
+  made.close();
+  const reopened = new SqliteLedgerStore({ path: old, busyTimeoutMs: 1000 });
+  await reopened.insert([row('1'), row('2')]);
+  await reopened.close();
+  assert.equal(pageSize(old), 4096);
+  const db = new DatabaseSync(old, { readOnly: true });
+  assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, 2);
+  db.close();
 });

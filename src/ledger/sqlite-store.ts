@@ -17,6 +17,8 @@ import { AGGREGATES, COLUMNS, usageRowOf, valuesOf, type LedgerRow, type LedgerS
 import { siblingModule } from '../util/lazy-module.ts';
 
 const SCHEMA_VERSION = 1;
+/** Page size of a new ledger file (SQLite's default is 4096). */
+export const PAGE_SIZE = 16_384;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS usage_ledger (
@@ -62,7 +64,10 @@ export class SqliteLedgerStore implements LedgerStore {
     const db = new DatabaseSync(this.#opts.path, { readOnly, timeout: this.#opts.busyTimeoutMs });
     try {
       if (!readOnly) {
-        db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+        // 16 KiB pages for a new file (before WAL mode writes its header; an existing file keeps its
+        // own): an insert splits and rebalances a quarter as many pages, and a batch's commit writes
+        // fewer WAL frames: 4.39 → 4.02 µs CPU per row inserted, in process (docs/metering.md).
+        db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`);
         migrate(db);
       }
     } catch (err) {

@@ -215,7 +215,7 @@ export class Metrics {
           for (const child of children.values()) this.inc(child.labels, child.value);
         },
       });
-      entry = { labels: key, counter, children, overflowed: false, mirror: undefined, otelName: `${namespace}.${name}`, dimensionNames: labelNames, help };
+      entry = { labels: key, counter, children, index: new Map(), overflowed: false, mirror: undefined, otelName: `${namespace}.${name}`, dimensionNames: labelNames, help };
       this.#custom.set(metricName, entry);
     } else if (entry.labels !== key) {
       throw new Error(`metric ${metricName} is already emitted with dimensions (${entry.labels}); one name needs one set of dimensions`);
@@ -225,9 +225,9 @@ export class Metrics {
       // prom-client's checks, made here so that a bad value fails the policy, not the scrape.
       if (value && !Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
       if (value < 0) throw new Error('It is not possible to decrease a counter');
-      const setKey = values.join('\u0000');
-      let child = e.children.get(setKey);
+      let child = findSeries(e.index, values);
       if (child === undefined) {
+        const setKey = values.join('\u0000');
         let vals = values;
         if (e.children.size >= this.#maxSeries) {
           vals = values.map(() => 'other');
@@ -245,6 +245,8 @@ export class Metrics {
           child = { value: 0, labels: l, attrs };
           // The `other` series is kept beside the capped ones (the cap bounds it to cap + 1).
           e.children.set(vals === values ? setKey : OTHER_KEY, child);
+          // Only a series of its own is indexed: the label sets past the cap, however many, are not kept.
+          if (vals === values) indexSeries(e.index, values, child);
         }
       }
       child.value += value;
@@ -261,16 +263,57 @@ export interface CustomMirror {
   counter(name: string, description: string): (attributes: Readonly<Record<string, string>>, value: number) => void;
 }
 
+interface CustomSeries {
+  value: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly attrs: Readonly<Record<string, string>>;
+}
+
 interface CustomEntry {
   readonly labels: string;
   readonly counter: Counter<string>;
-  /** Label set → its count so far, its Prometheus labels and its OTel attributes. */
-  readonly children: Map<string, { value: number; readonly labels: Readonly<Record<string, string>>; readonly attrs: Readonly<Record<string, string>> }>;
+  /** Label set (values joined by NUL) → its count so far, its Prometheus labels and its OTel attributes. */
+  readonly children: Map<string, CustomSeries>;
+  /** The same series (but `other`) by label values, for the request path. */
+  readonly index: SeriesIndex;
   overflowed: boolean;
   mirror: ((attributes: Readonly<Record<string, string>>, value: number) => void) | undefined;
   readonly otelName: string;
   readonly dimensionNames: readonly string[];
   readonly help: string;
+}
+
+/**
+ * The series of a custom counter by label values, one map level per label: a request finds its
+ * series with one lookup per label by strings that usually come from the configuration (their
+ * hash is cached), instead of joining them into a new string to hash on every count.
+ */
+type SeriesIndex = Map<string, SeriesIndex | CustomSeries>;
+
+function findSeries(index: SeriesIndex, values: readonly string[]): CustomSeries | undefined {
+  let node = index;
+  const last = values.length - 1;
+  for (let i = 0; i < last; i++) {
+    const next = node.get(values[i] as string) as SeriesIndex | undefined;
+    if (next === undefined) return undefined;
+    node = next;
+  }
+  return node.get(last < 0 ? '' : (values[last] as string)) as CustomSeries | undefined;
+}
+
+function indexSeries(index: SeriesIndex, values: readonly string[], series: CustomSeries): void {
+  let node = index;
+  const last = values.length - 1;
+  for (let i = 0; i < last; i++) {
+    const v = values[i] as string;
+    let next = node.get(v) as SeriesIndex | undefined;
+    if (next === undefined) {
+      next = new Map();
+      node.set(v, next);
+    }
+    node = next;
+  }
+  node.set(last < 0 ? '' : (values[last] as string), series);
 }
 
 const DEFAULT_MAX_SERIES = 1000;

@@ -31,6 +31,8 @@ export const emitTokenMetricDefinition: PolicyDefinition = {
     }
     const [total, prompt, completion] = counters as [(typeof counters)[number], (typeof counters)[number], (typeof counters)[number]];
     const policyName = r.el.name;
+    // Without default dimensions every label is known in inbound: the finisher adds no array.
+    const anyDefault = dims.some((d) => d.isDefault);
     return {
       name: policyName,
       run(ctx) {
@@ -39,7 +41,7 @@ export const emitTokenMetricDefinition: PolicyDefinition = {
         ctx.finishers.push((done: RequestContext) => {
           const tokens = done.tokens;
           if (tokens === null) return;
-          const labels = dims.map((d, i) => values[i] ?? d.value(done));
+          const labels = anyDefault ? dims.map((d, i) => values[i] ?? d.value(done)) : (values as string[]);
           if (tokens.totalTokens > 0) total(labels, tokens.totalTokens);
           if (tokens.promptTokens > 0) prompt(labels, tokens.promptTokens);
           if (tokens.completionTokens > 0) completion(labels, tokens.completionTokens);
