@@ -70,9 +70,12 @@ export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASE_AT.source})`);
 
 export function spacedPhrase(folded: string): boolean {
   FIRST_WORDS.lastIndex = 0;
-  for (let m = FIRST_WORDS.exec(folded); m !== null; m = FIRST_WORDS.exec(folded)) {
-    // The match starts with the non-letter before the word, except at the text's start.
-    PHRASE_AT.lastIndex = m.index === 0 && isLetter(folded.charCodeAt(0)) ? 0 : m.index + 1;
+  // `test`, not `exec`: no match array per candidate word (a prompt has dozens of them). The
+  // word ends at lastIndex and starts after the non-letter (or the text's start) before it.
+  while (FIRST_WORDS.test(folded)) {
+    let start = FIRST_WORDS.lastIndex;
+    while (start > 0 && isLetter(folded.charCodeAt(start - 1))) start--;
+    PHRASE_AT.lastIndex = start;
     if (PHRASE_AT.test(folded)) return true;
   }
   return false;
@@ -126,7 +129,8 @@ export interface InjectionHit {
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
   const { visible, letters, folded } = foldLayers(text);
-  if ((visible.includes('<') || visible.includes('[')) && ((mayHoldToken(visible) && TEMPLATE_TOKENS.test(visible)) || (mayHoldToken(folded) && TEMPLATE_TOKENS.test(folded)))) {
+  // (The folded text is the visible one, the same string, when no digit or look-alike was folded.)
+  if ((visible.includes('<') || visible.includes('[')) && ((mayHoldToken(visible) && TEMPLATE_TOKENS.test(visible)) || (folded !== visible && mayHoldToken(folded) && TEMPLATE_TOKENS.test(folded)))) {
     return { form: 'template' };
   }
   // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
