@@ -143,8 +143,10 @@ function cardValid(s: string): boolean {
   return n >= 13 && n <= 19 && sum % 10 === 0;
 }
 
+const ONLY_COLONS = /^:+$/;
+
 function ipv6Valid(s: string): boolean {
-  return s.length >= 3 && isIPv6(s) && s.includes('::') !== /^:+$/.test(s);
+  return s.length >= 3 && isIPv6(s) && s.includes('::') !== ONLY_COLONS.test(s);
 }
 
 /** A character an e-mail's local part may have (A-Z a-z 0-9 . _ % + -). */
