@@ -149,7 +149,9 @@ export function procCpuReader(child: Child): CpuReader {
 export async function cpuReader(child: Child): Promise<CpuReader> {
   try {
     await cpuViaIpc(child);
-    return { source: 'ipc', read: () => cpuViaIpc(child), rssPeakMb: () => rssPeakMb(child.pid) };
+    // A loaded machine can hold a busy child's answer for seconds: waiting longer than the
+    // first probe's 2 s keeps a slow reading from ending the whole run (a dead child still fails at once).
+    return { source: 'ipc', read: () => cpuViaIpc(child, 10_000), rssPeakMb: () => rssPeakMb(child.pid) };
   } catch {
     return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid)), rssPeakMb: () => rssPeakMb(child.pid) };
   }

@@ -13,22 +13,31 @@
  *    later than the unguarded stream's first window plus 20 %.
  *
  *   node bench/content-safety.ts [--slices 10] [--slice-seconds 2] [--concurrency 16] [--no-pin]
- *     [--pii redact|off] [--with-none] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
+ *     [--pii redact|off] [--with-none] [--with-pii-off] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
+ *     [--profile <dir>] [--trace-gc]
  *
  * The throughput baseline is the same chain without the policy (the API keeps a policy document
- * with only <base />); `--with-none` adds a gateway with no document for reference, and
+ * with only <base />); `--with-none` adds a gateway with no document for reference,
+ * `--with-pii-off` the content-safety gateway without PII redaction (what redaction costs), and
  * `--old-root` runs an older build's content-safety gateway in the same slices (A/B of a change).
- * Each gateway line gives req/s, CPU µs per request (utime+stime ÷ requests) and peak RSS (VmHWM),
- * with the machine's load average.
+ * `--profile <dir>` makes every gateway write a V8 CPU profile there when it stops (the targets
+ * under the same alternating load, so their profiles compare); `--trace-gc` makes each gateway
+ * log its collections (`--trace-gc-nvp`), summed over the slices per request: bytes allocated,
+ * promoted to the old generation, pause time.
+ * Each gateway line gives req/s, CPU µs per request (utime+stime ÷ requests; the system part from
+ * /proc) and peak RSS (VmHWM), with the machine's load average; against its base, the ratio of
+ * the sums and the medians of the per-cycle pairs (CPU difference, requests/s ratio), which a
+ * slice spoiled by other load on the machine moves less.
  *
  * Loopback only. Numbers are printed, and the checks say PASS or FAIL; nothing here is a test.
  */
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuReader, killAllSync, pinSelf, startChild, stopAll, waitReady } from './children.ts';
 import { load } from './measure.ts';
-import { BENCH_KEY, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
+import { BENCH_KEY, readCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 import { loadConfigObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/gateway.ts';
 import { createLogger } from '../src/observability/logger.ts';
@@ -36,7 +45,7 @@ import { startSimulator } from '../src/simulator/index.ts';
 import { detectInjection } from '../src/content-safety/injection.ts';
 import { findPii, PII_TYPES } from '../src/content-safety/pii.ts';
 import { LocalEngine } from '../src/content-safety/local.ts';
-import { isTrustedRole, promptParts } from '../src/content-safety/text.ts';
+import { promptParts } from '../src/content-safety/text.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,18 +59,26 @@ const { values } = parseArgs({
     'no-stream': { type: 'boolean', default: false },
     /** Skip the throughput part. */
     'no-throughput': { type: 'boolean', default: false },
+    /** Also run the content-safety gateway with `pii: { action: off }` (heuristics only, no redaction): splits the cost in one run. */
+    'with-pii-off': { type: 'boolean', default: false },
     /** Also run a gateway with no policy document at all (reference). */
     'with-none': { type: 'boolean', default: false },
     /** A checkout of an older build (with node_modules): its content-safety gateway joins the slices. */
     'old-root': { type: 'string' },
     /** Stream hold-back runs (each: one plain and one guarded stream). */
     'stream-runs': { type: 'string', default: '5' },
+    /** Every gateway writes a V8 CPU profile to this directory when it stops. */
+    profile: { type: 'string' },
+    /** Every gateway logs its garbage collections (`--trace-gc-nvp`); per request sums are printed. */
+    'trace-gc': { type: 'boolean', default: false },
   },
 });
 const CYCLES = Number(values.slices);
 const SLICE_S = Number(values['slice-seconds']);
 const CONCURRENCY = Number(values.concurrency);
 const REPO = join(import.meta.dirname, '..');
+const PROFILE_FLAGS = values.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values.profile)];
+const GC_FLAGS = values['trace-gc'] === true ? ['--trace-gc-nvp'] : [];
 
 const PROMPT =
   'You are a helpful assistant for the billing team. A customer, Jane Doe (jane.doe@example.com, +44 20 7946 0958), ' +
@@ -93,6 +110,9 @@ function targets(): Target[] {
     { name: 'base', variant: { policy: BASE_POLICY }, root: REPO },
     { name: 'content-safety', variant: { policy: GUARD_POLICY, extraYaml: GUARD_YAML }, root: REPO },
   ];
+  if (values['with-pii-off'] === true) {
+    out.push({ name: 'content-safety/pii-off', variant: { policy: GUARD_POLICY, extraYaml: 'contentSafety:\n  engines:\n    guard: { type: local, pii: { action: off } }\n' }, root: REPO });
+  }
   if (values['with-none'] === true) out.unshift({ name: 'none', variant: {}, root: REPO });
   const old = values['old-root'];
   if (old !== undefined) {
@@ -109,34 +129,53 @@ async function throughput(): Promise<void> {
   const backendPort = await waitReady(backend, 10_000);
   const gateways: Array<{ name: string; gw: Tollgate }> = [];
   try {
-    for (const t of targets()) gateways.push({ name: t.name, gw: await startTollgate(t.root, backendPort, unpin ? '1' : undefined, t.variant, t.name) });
-    const live = await Promise.all(gateways.map(async (g) => ({ name: g.name, origin: `http://127.0.0.1:${g.gw.port}`, cpu: await cpuReader(g.gw.child) })));
+    for (const t of targets()) gateways.push({ name: t.name, gw: await startTollgate(t.root, backendPort, unpin ? '1' : undefined, { ...t.variant, nodeFlags: [...PROFILE_FLAGS, ...GC_FLAGS] }, t.name) });
+    const live = await Promise.all(gateways.map(async (g) => ({ name: g.name, origin: `http://127.0.0.1:${g.gw.port}`, pid: g.gw.child.pid, cpu: await cpuReader(g.gw.child) })));
     for (const t of live) {
       const warm = await load(t.origin, BENCH_KEY, CONCURRENCY, 2, BODY);
       if (warm.non2xx > 0 || warm.errors > 0) throw new Error(`${t.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors in the warm-up`);
     }
+    const gc = new Map(gateways.map((g) => [g.name, gcCounter(g.gw)]));
     const requests: Record<string, number[]> = {};
     const cpuUs: Record<string, number> = {};
+    const sysUs: Record<string, number> = {};
+    const sliceCpu: Record<string, number[]> = {};
     const load1 = loadavg()[0] ?? 0;
     for (let c = 0; c < CYCLES; c++) {
       const order = c % 2 === 0 ? live : [...live].reverse();
       for (const t of order) {
+        const sysBefore = systemUs(t.pid);
         const before = await t.cpu.read();
         const r = await load(t.origin, BENCH_KEY, CONCURRENCY, SLICE_S, BODY);
         const after = await t.cpu.read();
+        sysUs[t.name] = (sysUs[t.name] ?? 0) + systemUs(t.pid) - sysBefore;
         (requests[t.name] ??= []).push(r.requests);
         cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
+        (sliceCpu[t.name] ??= []).push((after - before) / Math.max(1, r.requests));
       }
       console.log(`  slice ${c + 1}/${CYCLES}: ${live.map((t) => `${t.name} ${Math.round((requests[t.name]?.at(-1) ?? 0) / SLICE_S)} req/s`).join(', ')}`);
     }
     const sum = (n: string): number => (requests[n] ?? []).reduce((a, b) => a + b, 0);
     const per = (n: string): number => (cpuUs[n] ?? 0) / sum(n);
+    const sys = (n: string): number => (sysUs[n] ?? 0) / sum(n);
+    // Per cycle, the CPU µs per request of a target minus its reference's: the median of these
+    // pairs shrugs off a slice that other load on the machine spoiled (the sums above do not).
+    const pairedCpu = (n: string, base: string): number => median((sliceCpu[n] ?? []).map((v, i) => v - (sliceCpu[base]?.[i] ?? Number.NaN)));
     const each = (n: string, base: string): number[] => (requests[n] ?? []).map((v, i) => v / (requests[base]?.[i] ?? Number.NaN));
     console.log(`machine load average (1 min): ${load1.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${cpus().length} CPUs)`);
     for (const t of live) {
       const ref = t.name.endsWith('@old') ? 'base@old' : 'base';
-      const rel = t.name === ref ? '' : `; vs ${ref} ${(sum(t.name) / sum(ref)).toFixed(3)}× requests/s (per-cycle ${Math.min(...each(t.name, ref)).toFixed(2)}–${Math.max(...each(t.name, ref)).toFixed(2)}), CPU ${per(t.name) >= per(ref) ? '+' : ''}${(per(t.name) - per(ref)).toFixed(1)} µs (${((per(t.name) / per(ref) - 1) * 100).toFixed(1)} %)`;
-      console.log(`  ${t.name}: ${(sum(t.name) / (CYCLES * SLICE_S)).toFixed(0)} req/s, ${per(t.name).toFixed(1)} CPU µs/request, peak RSS ${t.cpu.rssPeakMb()?.toFixed(0) ?? '?'} MB${rel}`);
+      const rel = t.name === ref ? '' : `; vs ${ref} ${(sum(t.name) / sum(ref)).toFixed(3)}× requests/s (per-cycle ${Math.min(...each(t.name, ref)).toFixed(2)}–${Math.max(...each(t.name, ref)).toFixed(2)}), CPU ${per(t.name) >= per(ref) ? '+' : ''}${(per(t.name) - per(ref)).toFixed(1)} µs (${((per(t.name) / per(ref) - 1) * 100).toFixed(1)} %; median of per-cycle pairs ${pairedCpu(t.name, ref).toFixed(1)} µs), median per-cycle requests/s ratio ${median(each(t.name, ref)).toFixed(3)}`;
+      console.log(`  ${t.name}: ${(sum(t.name) / (CYCLES * SLICE_S)).toFixed(0)} req/s, ${per(t.name).toFixed(1)} CPU µs/request (${(per(t.name) - sys(t.name)).toFixed(1)} user, ${sys(t.name).toFixed(1)} system), peak RSS ${t.cpu.rssPeakMb()?.toFixed(0) ?? '?'} MB${rel}`);
+      const g = gc.get(t.name);
+      if (g !== undefined && values['trace-gc'] === true) {
+        const n = sum(t.name);
+        console.log(`    GC per request: ${(g.allocated / n).toFixed(0)} B allocated, ${(g.promoted / n).toFixed(0)} B promoted, ${(g.survived / n).toFixed(0)} B survived a scavenge, ${((g.pauseMs * 1000) / n).toFixed(1)} µs paused (${g.scavenges} scavenges, ${g.markCompacts} mark-compacts)`);
+      }
+    }
+    if (values.profile !== undefined) {
+      // A profile covers the gateway's whole life: its request count (warm-up included) turns it into µs per request.
+      for (const g of gateways) console.log(`  ${g.name}: pid ${g.gw.child.pid}, ${(await readCounters(g.gw.admin)).requests ?? '?'} requests in its profile`);
     }
     const ratio = sum('content-safety') / sum('base');
     console.log(`check: content-safety requests/s ≥ 0.90× the same chain without it: ${ratio.toFixed(3)}× ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`);
@@ -145,6 +184,52 @@ async function throughput(): Promise<void> {
     await stopAll();
     unpin?.();
     process.off('exit', killAllSync);
+  }
+}
+
+interface GcSums {
+  allocated: number;
+  promoted: number;
+  survived: number;
+  pauseMs: number;
+  scavenges: number;
+  markCompacts: number;
+}
+
+/** Sums the gateway's `--trace-gc-nvp` lines (on its stdout) from now on. */
+function gcCounter(gw: Tollgate): GcSums {
+  const sums: GcSums = { allocated: 0, promoted: 0, survived: 0, pauseMs: 0, scavenges: 0, markCompacts: 0 };
+  let buf = '';
+  gw.child.proc.stdout?.on('data', (b: Buffer) => {
+    buf += b.toString('utf8');
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const line of lines) {
+      const field = (k: string): number => Number(new RegExp(`\\b${k}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+      if (!line.includes(' gc=')) continue;
+      if (/ gc=s /.test(line)) sums.scavenges++;
+      else sums.markCompacts++;
+      sums.allocated += field('allocated');
+      sums.promoted += field('promoted');
+      sums.survived += field('new_space_survived');
+      sums.pauseMs += field('pause');
+    }
+  });
+  return sums;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+}
+
+/** The process's system (kernel) CPU time, µs, from /proc (10 ms ticks: meant for sums over slices). */
+function systemUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1e6) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -162,18 +247,15 @@ function engineAlone(): void {
   for (let i = 0; i < N; i++) findPii(PROMPT, types);
   const pii = ((performance.now() - t) * 1000) / N;
   // What the policy does per request, on a freshly parsed body (as the gateway has it): the
-  // prompt's pieces, redaction, the body re-serialised, the check of the redacted pieces.
+  // prompt's pieces, redaction (which updates them), the body re-serialised, the check of the redacted pieces.
   const engine = new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {} });
   const rules = { thresholds: new Map(), outputType: 'FourSeverityLevels', blocklists: [], shieldPrompt: true } as const;
   const bodyBytes = Buffer.from(BODY);
   const policyPath = (): unknown => {
     const json = JSON.parse(bodyBytes.toString('utf8')) as Record<string, unknown>;
-    let parts = promptParts(json);
-    if (engine.redact(parts) > 0) {
-      Buffer.from(JSON.stringify(json));
-      parts = promptParts(json);
-    }
-    return engine.checkPromptNow(parts.map((x) => ({ text: x.text, user: x.role === 'user', trusted: isTrustedRole(x.role) })), rules);
+    const parts = promptParts(json);
+    if (engine.redact(parts) > 0) Buffer.from(JSON.stringify(json));
+    return engine.checkPromptNow(parts, rules);
   };
   const parseOnly = (): unknown => JSON.parse(bodyBytes.toString('utf8'));
   for (let i = 0; i < 1000; i++) policyPath();

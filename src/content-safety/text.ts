@@ -6,14 +6,42 @@
  * service's input limit.
  * @module
  */
+import type { TextPiece } from './engine.ts';
 
-/** One piece of prompt text and where it came from (for redaction, which writes it back). */
-export interface PromptPart {
-  readonly text: string;
+/**
+ * One piece of prompt text and where it came from (for redaction, which writes it back). It is
+ * the engines' `TextPiece` too, so the policy hands the parts over as they are: no second list
+ * per request, and after `replace` the part holds the redacted text (the check sees that).
+ */
+export interface PromptPart extends TextPiece {
   /** The message's role (`user` for a legacy `prompt` or a Responses `input` string, `system` for `instructions`). */
   readonly role: string;
-  /** Replaces this part's text in the request JSON (used by PII redaction). */
-  readonly replace: (text: string) => void;
+  /** Replaces this part's text in the request JSON and in the part (used by PII redaction). */
+  replace(text: string): void;
+}
+
+/** A part's place in the request JSON: a class, so a part costs one object and no closure. */
+class Slot implements PromptPart {
+  text: string;
+  readonly role: string;
+  readonly user: boolean;
+  readonly trusted: boolean;
+  readonly #holder: Record<string | number, unknown>;
+  readonly #key: string | number;
+
+  constructor(holder: Record<string, unknown> | unknown[], key: string | number, text: string, role: string) {
+    this.text = text;
+    this.role = role;
+    this.user = role === 'user';
+    this.trusted = isTrustedRole(role);
+    this.#holder = holder as Record<string | number, unknown>;
+    this.#key = key;
+  }
+
+  replace(text: string): void {
+    this.#holder[this.#key] = text;
+    this.text = text;
+  }
 }
 
 /** The prompt's text pieces, in order. Mutating through `replace` changes `json` in place. */
@@ -54,7 +82,7 @@ function contentParts(message: Record<string, unknown>, out: PromptPart[]): void
 }
 
 function slot(holder: Record<string, unknown> | unknown[], key: string | number, text: string, role: string): PromptPart {
-  return { text, role, replace: (t) => void ((holder as Record<string | number, unknown>)[key] = t) };
+  return new Slot(holder, key, text, role);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

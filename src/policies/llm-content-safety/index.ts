@@ -17,7 +17,7 @@ import type { Dyn } from '../../policy-docs/values.ts';
 import { AzureContentSafety, MAX_ANALYZE_CHARS } from '../../content-safety/azure.ts';
 import { CATEGORIES, ContentSafetyUnavailable, describeFinding, findingLabel, type Category, type Engine, type Finding, type Rules, type TextPiece } from '../../content-safety/engine.ts';
 import type { LocalEngine } from '../../content-safety/local.ts';
-import { isTrustedRole, promptParts } from '../../content-safety/text.ts';
+import { promptParts } from '../../content-safety/text.ts';
 import { configuredCredentials } from '../../upstream/side-call.ts';
 import { checkCompletion, type CompletionCheck } from './completions.ts';
 
@@ -99,19 +99,22 @@ export const llmContentSafetyDefinition: PolicyDefinition = {
       blocked: (f) => blocked(ctx, f, 'response'),
       unavailable: (err) => unavailable(ctx, err),
     });
-    const rulesFor = (ctx: RequestContext): Rules => ({ thresholds, outputType, blocklists, shieldPrompt: shield(ctx) });
+    // Two rule sets, made once: only shield-prompt can change per request (an expression).
+    const withShield: Rules = { thresholds, outputType, blocklists, shieldPrompt: true };
+    const withoutShield: Rules = { ...withShield, shieldPrompt: false };
+    const rulesFor = (ctx: RequestContext): Rules => (shield(ctx) ? withShield : withoutShield);
     if (scope.section === 'outbound') {
       // In outbound the policy checks the answer (APIM: enforce-on-completions is ignored there).
       return { name, run: (ctx) => (ctx.lastError === null && !ctx.preflight ? checkCompletion(ctx, completion(ctx)) : undefined) };
     }
-    /** The prompt's pieces, redacted first when the local engine redacts (the check then sees the redacted text). */
-    const promptPieces = (ctx: RequestContext, json: Record<string, unknown>): TextPiece[] => {
-      let parts = promptParts(json);
-      if (local !== undefined && local.redact(parts) > 0) {
-        rewriteBody(ctx, json);
-        parts = promptParts(json);
-      }
-      return parts.map((p) => ({ text: p.text, user: p.role === 'user', trusted: isTrustedRole(p.role) }));
+    /**
+     * The prompt's pieces, redacted first when the local engine redacts (the check then sees the
+     * redacted text: `replace` updated the parts and the JSON, so they are not collected again).
+     */
+    const promptPieces = (ctx: RequestContext, json: Record<string, unknown>): readonly TextPiece[] => {
+      const parts = promptParts(json);
+      if (local !== undefined && local.redact(parts) > 0) rewriteBody(ctx, json);
+      return parts;
     };
     const checked = (ctx: RequestContext, finding: Finding | null): void => {
       if (finding !== null) throw blocked(ctx, finding, 'request');
