@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { CountBudget, countBounded, segmentEnd } from './bounded.ts';
+import { CountMemo } from './count-memo.ts';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 export type PromptOperation = 'chat' | 'completions' | 'embeddings';
@@ -45,6 +46,11 @@ const requireCjs = createRequire(import.meta.url);
 const loaded = new Map<EncodingName, BpeEncoding>();
 /** Per encoding, the segment counter handed to countBounded (made once, not per string). */
 const segmentCounters = new Map<EncodingName, (segment: string) => number>();
+/**
+ * Per encoding, counts of whole strings seen before (count-memo.ts): a conversation's earlier
+ * messages come back on every turn. Same counts as without it.
+ */
+const memos = new Map<EncodingName, CountMemo>();
 
 /**
  * gpt-tokenizer keeps an LRU of merged pieces (100,000 by default). Pieces here are at most
@@ -63,6 +69,7 @@ function loadEncoding(name: EncodingName): BpeEncoding {
     loaded.set(name, encoding);
     const bpe = encoding;
     segmentCounters.set(name, (segment) => bpe.encode(segment, PLAIN_TEXT).length);
+    memos.set(name, new CountMemo());
   }
   return encoding;
 }
@@ -85,7 +92,7 @@ function counter(model: string | undefined, budget: CountBudget = new CountBudge
 function textTokens(text: string, c: Counter): number {
   if (text.length === 0) return 0;
   loadEncoding(c.encoding);
-  return countBounded(text, segmentCounters.get(c.encoding) as (segment: string) => number, c.budget);
+  return countBounded(text, segmentCounters.get(c.encoding) as (segment: string) => number, c.budget, memos.get(c.encoding));
 }
 
 const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
