@@ -4,7 +4,7 @@
  * @module
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { TalliedCounter, TalliedHistogram } from './tallies.ts';
+import { TalliedCounter, TalliedHistogram, type Series } from './tallies.ts';
 
 const MAX_TOKEN_LABEL_SETS = 2000;
 
@@ -140,11 +140,27 @@ export class Metrics {
     this.#circuits = states;
   }
 
+  /** Per API and operation: the duration series and the count per status (no string built per request). */
+  readonly #requestSeries = new Map<string, Map<string, RequestSeries>>();
+  /** Per API and deployment: the token counts by type. */
+  readonly #tokenSeries = new Map<string, Map<string, TokenSeries>>();
+
   /** One finished request: its count by status and its duration (tallies.ts: no label hashing per call). */
   recordRequest(api: string, operation: string, status: number, seconds: number): void {
-    const key = `${api}\u0000${operation}`;
-    this.requests.add(`${key}\u0000${status}`, () => ({ api, operation, status: String(status) }), 1);
-    this.duration.observeIn(this.duration.series(key, () => ({ api, operation })), seconds);
+    let byOperation = this.#requestSeries.get(api);
+    if (byOperation === undefined) this.#requestSeries.set(api, (byOperation = new Map<string, RequestSeries>()));
+    let series = byOperation.get(operation);
+    if (series === undefined) {
+      series = { duration: this.duration.series(`${api}\u0000${operation}`, () => ({ api, operation })), statuses: new Map() };
+      byOperation.set(operation, series);
+    }
+    let count = series.statuses.get(status);
+    if (count === undefined) {
+      count = this.requests.child(`${api}\u0000${operation}\u0000${status}`, () => ({ api, operation, status: String(status) }));
+      series.statuses.set(status, count);
+    }
+    count.value += 1;
+    this.duration.observeIn(series.duration, seconds);
   }
 
   /**
@@ -153,12 +169,19 @@ export class Metrics {
    */
   recordTokens(api: string, deployment: string, type: 'prompt' | 'completion', tokens: number): void {
     if (tokens <= 0) return;
-    let key = `${api}\u0000${deployment}\u0000${type}`;
-    if (this.tokens.size >= MAX_TOKEN_LABEL_SETS && !this.tokens.has(key)) {
-      deployment = 'other';
-      key = `${api}\u0000other\u0000${type}`;
+    let byDeployment = this.#tokenSeries.get(api);
+    if (byDeployment === undefined) this.#tokenSeries.set(api, (byDeployment = new Map<string, TokenSeries>()));
+    let types = byDeployment.get(deployment);
+    let child = types?.[type];
+    if (child === undefined) {
+      if (deployment !== 'other' && this.tokens.size >= MAX_TOKEN_LABEL_SETS && !this.tokens.has(`${api}\u0000${deployment}\u0000${type}`)) {
+        this.recordTokens(api, 'other', type, tokens);
+        return;
+      }
+      if (types === undefined) byDeployment.set(deployment, (types = {}));
+      child = types[type] = this.tokens.child(`${api}\u0000${deployment}\u0000${type}`, () => ({ api, deployment, type }));
     }
-    this.tokens.add(key, () => ({ api, deployment, type }), tokens);
+    child.value += tokens;
   }
 
   readonly #custom = new Map<string, CustomEntry>();
@@ -239,6 +262,16 @@ export class Metrics {
       }
     };
   }
+}
+
+interface RequestSeries {
+  readonly duration: Series;
+  readonly statuses: Map<number, { value: number }>;
+}
+
+interface TokenSeries {
+  prompt?: { value: number };
+  completion?: { value: number };
 }
 
 /** Where custom counters are mirrored (OTLP): one function per metric, called with the capped attributes. */

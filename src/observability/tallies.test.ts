@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { TalliedCounter, TalliedHistogram } from './tallies.ts';
+import { Metrics } from './metrics.ts';
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -46,4 +47,27 @@ void test('a reset histogram exports no series, and a counter adds to the label 
   const text = await registry.metrics();
   assert.match(text, /^y_total\{k="a"\} 5$/m);
   assert.doesNotMatch(text, /y_seconds_(bucket|sum|count)/);
+});
+
+void test('token counts past 2,000 label sets go to deployment "other", and requests count by status', async () => {
+  const metrics = new Metrics({ defaultMetrics: false });
+  for (let i = 0; i < 1000; i++) {
+    metrics.recordTokens('openai', `model-${i}`, 'prompt', 1);
+    metrics.recordTokens('openai', `model-${i}`, 'completion', 2);
+  }
+  metrics.recordTokens('openai', 'model-1', 'prompt', 5); // an existing label set still counts as itself
+  metrics.recordTokens('openai', 'late-a', 'prompt', 3);
+  metrics.recordTokens('openai', 'late-b', 'prompt', 4);
+  metrics.recordTokens('openai', 'late-b', 'completion', 0); // nothing to count
+  metrics.recordRequest('openai', 'ChatCompletions_Create', 200, 0.002);
+  metrics.recordRequest('openai', 'ChatCompletions_Create', 200, 0.2);
+  metrics.recordRequest('openai', 'ChatCompletions_Create', 429, 0.001);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^tollgate_tokens_total\{api="openai",deployment="model-1",type="prompt"\} 6$/m);
+  assert.match(text, /^tollgate_tokens_total\{api="openai",deployment="other",type="prompt"\} 7$/m);
+  assert.doesNotMatch(text, /late-/);
+  assert.match(text, /^tollgate_requests_total\{api="openai",operation="ChatCompletions_Create",status="200"\} 2$/m);
+  assert.match(text, /^tollgate_requests_total\{api="openai",operation="ChatCompletions_Create",status="429"\} 1$/m);
+  assert.match(text, /^tollgate_request_duration_seconds_bucket\{le="0.0025",api="openai",operation="ChatCompletions_Create"\} 2$/m);
+  assert.match(text, /^tollgate_request_duration_seconds_count\{api="openai",operation="ChatCompletions_Create"\} 3$/m);
 });

@@ -23,7 +23,7 @@ export class TalliedCounter {
       registers: [registry],
       collect() {
         this.reset();
-        for (const child of children.values()) this.inc(child.labels, child.value);
+        for (const child of children.values()) if (child.value > 0) this.inc(child.labels, child.value);
       },
     });
   }
@@ -38,9 +38,17 @@ export class TalliedCounter {
 
   /** Adds `value` to the label set named `key`, made from `labels()` the first time. */
   add(key: string, labels: () => Labels, value: number): void {
-    const child = this.#children.get(key);
-    if (child !== undefined) child.value += value;
-    else this.#children.set(key, { labels: labels(), value });
+    this.child(key, labels).value += value;
+  }
+
+  /** The label set named `key` (made from `labels()` the first time), to add to directly. */
+  child(key: string, labels: () => Labels): { value: number } {
+    let child = this.#children.get(key);
+    if (child === undefined) {
+      child = { labels: labels(), value: 0 };
+      this.#children.set(key, child);
+    }
+    return child;
   }
 }
 
@@ -55,7 +63,7 @@ interface Export {
   readonly aggregator: 'sum';
 }
 
-interface Series {
+export interface Series {
   readonly labels: Labels;
   /** Observations per bucket (not cumulative), in the order of the upper bounds. */
   readonly buckets: Float64Array;
