@@ -191,9 +191,10 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
     usageBus.subscribe(ledger.record);
   }
   // Checked per record, not once: a reload may change log.level.
-  usageBus.subscribe((usage) => {
-    if (logger.isLevelEnabled('debug')) logger.debug({ usage }, 'usage');
-  });
+  usageBus.subscribe(
+    (usage) => logger.debug({ usage }, 'usage'),
+    () => logger.isLevelEnabled('debug'),
+  );
 
   const handler = new RequestHandler({
     runtime: () => runtime,

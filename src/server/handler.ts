@@ -338,32 +338,6 @@ export class RequestHandler {
       metrics.recordTokens(apiId, deployment, 'prompt', tokens.promptTokens);
       metrics.recordTokens(apiId, deployment, 'completion', tokens.completionTokens);
     }
-    const usage: Usage = {
-      requestId: ctx.requestId,
-      clientRequestId: ctx.clientRequestId,
-      timestamp: new Date().toISOString(),
-      promptTokens: tokens?.promptTokens ?? 0,
-      completionTokens: tokens?.completionTokens ?? 0,
-      totalTokens: tokens?.totalTokens ?? 0,
-      cachedTokens: tokens?.cachedTokens ?? 0,
-      reasoningTokens: tokens?.reasoningTokens ?? 0,
-      source: tokens === null ? 'none' : ctx.tokenSource,
-      model: ctx.responseModel ?? ctx.deployment,
-      deployment: ctx.deployment,
-      backend: ctx.timings.upstreamStart === null ? null : (ctx.attempt?.backend.id ?? ctx.backendId),
-      subscription: ctx.subscription?.id ?? null,
-      product: ctx.productId,
-      api: ctx.api?.id ?? null,
-      operation: ctx.operation?.id ?? null,
-      status,
-      streamed: ctx.streaming,
-      latencyMs: end - ctx.timings.start,
-      timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
-      errorCode: ctx.lastError?.code ?? null,
-      cache: ctx.cache?.result ?? null,
-      cacheScore: ctx.cache?.score ?? null,
-      embeddingTokens: ctx.cache?.embeddingTokens ?? 0,
-    };
     for (const finish of ctx.finishers) {
       try {
         finish(ctx, status);
@@ -371,8 +345,41 @@ export class RequestHandler {
         this.#deps.logger.error({ requestId: ctx.requestId, err: describeCause(err) }, 'request finisher failed');
       }
     }
-    this.#deps.usageBus.publish(usage);
+    // Built only when a consumer takes it (a ledger, the debug log): without, it is work for nothing.
+    const bus = this.#deps.usageBus;
+    if (bus.wanted) bus.publish(usageRecord(ctx, status, end));
   }
+}
+
+/** The request's usage record (docs/metering.md), once it is over. */
+function usageRecord(ctx: RequestContext, status: number, end: number): Usage {
+  const tokens = ctx.tokens;
+  return {
+    requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
+    timestamp: new Date().toISOString(),
+    promptTokens: tokens?.promptTokens ?? 0,
+    completionTokens: tokens?.completionTokens ?? 0,
+    totalTokens: tokens?.totalTokens ?? 0,
+    cachedTokens: tokens?.cachedTokens ?? 0,
+    reasoningTokens: tokens?.reasoningTokens ?? 0,
+    source: tokens === null ? 'none' : ctx.tokenSource,
+    model: ctx.responseModel ?? ctx.deployment,
+    deployment: ctx.deployment,
+    backend: ctx.timings.upstreamStart === null ? null : (ctx.attempt?.backend.id ?? ctx.backendId),
+    subscription: ctx.subscription?.id ?? null,
+    product: ctx.productId,
+    api: ctx.api?.id ?? null,
+    operation: ctx.operation?.id ?? null,
+    status,
+    streamed: ctx.streaming,
+    latencyMs: end - ctx.timings.start,
+    timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
+    errorCode: ctx.lastError?.code ?? null,
+    cache: ctx.cache?.result ?? null,
+    cacheScore: ctx.cache?.score ?? null,
+    embeddingTokens: ctx.cache?.embeddingTokens ?? 0,
+  };
 }
 
 /**
