@@ -225,4 +225,19 @@ export class RequestContext {
   get signal(): AbortSignal {
     return this.abortController.signal;
   }
+
+  /**
+   * The backend exchange in flight on this request's own signal, cancelled by `abort()`. A field,
+   * not an 'abort' listener on the signal: Node's EventTarget makes adding and removing a listener
+   * per request measurable (src/upstream/exchange.ts).
+   */
+  onAbort: (() => void) | null = null;
+
+  /** Aborts the request (the client left, the gateway stops): the signal, then the exchange in flight. */
+  abort(): void {
+    this.abortController.abort();
+    const cancel = this.onAbort;
+    this.onAbort = null;
+    cancel?.();
+  }
 }

@@ -86,7 +86,7 @@ export class RequestHandler {
     if (typeof clientId === 'string' && SAFE_REQUEST_ID.test(clientId)) ctx.clientRequestId = clientId;
     this.inFlight.add(ctx);
     res.on('close', () => {
-      if (!res.writableFinished) ctx.abortController.abort();
+      if (!res.writableFinished) ctx.abort();
     });
     void this.#serve(ctx, req, res, runtime, canonical.ok ? null : canonical.reason);
   };
