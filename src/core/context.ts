@@ -117,7 +117,11 @@ export class RequestContext {
   clientRequestId: string | null = null;
   readonly request: GatewayRequest;
   readonly timings: Timings;
-  readonly variables = new Map<string, unknown>();
+  #variables: Map<string, unknown> | null = null;
+  /** `context.Variables`: made on first use (most requests of a plain API never touch it). */
+  get variables(): Map<string, unknown> {
+    return (this.#variables ??= new Map<string, unknown>());
+  }
   /** Aborted when the client goes away or the gateway must stop the request. */
   readonly abortController = new AbortController();
 
