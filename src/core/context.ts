@@ -187,7 +187,7 @@ export class RequestContext {
    * Limit counters the inbound policies asked for, reserved together in one store call when the
    * inbound section ends (see src/limits/admission.ts).
    */
-  admission: { flush(ctx: RequestContext): Promise<void> } | null = null;
+  admission: { flush(ctx: RequestContext): Promise<void> | undefined } | null = null;
   /** Run once when the request is over (settle reservations to real usage). Never throw. */
   readonly finishers: Array<(ctx: RequestContext, status: number) => void> = [];
   /**
