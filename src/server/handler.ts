@@ -130,7 +130,8 @@ export class RequestHandler {
         if (clientGone) this.#deps.logger.debug({ requestId: ctx.requestId, code: ctx.lastError.code }, 'client closed the connection before the answer');
         else this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
       }
-      const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now, runtime.config.gateway.maxStreamDurationMs);
+      const written = writeResponse(ctx, res, this.draining, this.#deps.now, runtime.config.gateway.maxStreamDurationMs);
+      const outcome = written instanceof Promise ? await written : written;
       ctx.responseHeaderBytes = headerBytes(res);
       settleAttempt(ctx, outcome);
       if (outcome.streamError !== undefined) {
