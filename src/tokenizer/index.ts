@@ -97,6 +97,10 @@ function textTokens(text: string, c: Counter): number {
 
 const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
 
+/** The last model looked up and its encoding (encodingForModel). */
+let lastModel: string | undefined;
+let lastEncoding: EncodingName = 'o200k_base';
+
 /**
  * Picks the BPE encoding a model uses. Newer families and unknown names get o200k_base, because an
  * unknown name today is most likely a new model.
@@ -107,6 +111,15 @@ const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
  */
 export function encodingForModel(model: string | undefined): EncodingName {
   if (model === undefined) return 'o200k_base';
+  // A gateway sees few model names, most requests the same one as the last.
+  if (model === lastModel) return lastEncoding;
+  const encoding = encodingOf(model);
+  lastModel = model;
+  lastEncoding = encoding;
+  return encoding;
+}
+
+function encodingOf(model: string): EncodingName {
   const name = model.trim().toLowerCase();
   if (name === 'gpt-4' || name === 'gpt-35-turbo') return 'cl100k_base';
   // gpt-4o / gpt-4.1 / gpt-4.5 do not match 'gpt-4-' so they fall through to o200k.
@@ -189,7 +202,9 @@ function countToolCalls(toolCalls: unknown, c: Counter): number {
 function countMessage(message: unknown, c: Counter): number {
   if (!isRecord(message)) return TOKENS_PER_MESSAGE;
   let total = TOKENS_PER_MESSAGE;
-  for (const [key, value] of Object.entries(message)) {
+  // Keys, not Object.entries: no [key, value] array per field of every message.
+  for (const key of Object.keys(message)) {
+    const value = message[key];
     switch (key) {
       case 'content':
         total += countContent(value, c);
