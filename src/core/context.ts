@@ -117,7 +117,11 @@ export class RequestContext {
   clientRequestId: string | null = null;
   readonly request: GatewayRequest;
   readonly timings: Timings;
-  readonly variables = new Map<string, unknown>();
+  #variables: Map<string, unknown> | null = null;
+  /** `context.Variables`: made on first use (most requests of a plain API never touch it). */
+  get variables(): Map<string, unknown> {
+    return (this.#variables ??= new Map<string, unknown>());
+  }
   /** Aborted when the client goes away or the gateway must stop the request. */
   readonly abortController = new AbortController();
 
@@ -183,7 +187,7 @@ export class RequestContext {
    * Limit counters the inbound policies asked for, reserved together in one store call when the
    * inbound section ends (see src/limits/admission.ts).
    */
-  admission: { flush(ctx: RequestContext): Promise<void> } | null = null;
+  admission: { flush(ctx: RequestContext): Promise<void> | undefined } | null = null;
   /** Run once when the request is over (settle reservations to real usage). Never throw. */
   readonly finishers: Array<(ctx: RequestContext, status: number) => void> = [];
   /**
@@ -224,5 +228,20 @@ export class RequestContext {
 
   get signal(): AbortSignal {
     return this.abortController.signal;
+  }
+
+  /**
+   * The backend exchange in flight on this request's own signal, cancelled by `abort()`. A field,
+   * not an 'abort' listener on the signal: Node's EventTarget makes adding and removing a listener
+   * per request measurable (src/upstream/exchange.ts).
+   */
+  onAbort: (() => void) | null = null;
+
+  /** Aborts the request (the client left, the gateway stops): the signal, then the exchange in flight. */
+  abort(): void {
+    this.abortController.abort();
+    const cancel = this.onAbort;
+    this.onAbort = null;
+    cancel?.();
   }
 }

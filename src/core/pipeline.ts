@@ -108,7 +108,10 @@ export async function executePipeline(pipeline: Pipeline, ctx: RequestContext): 
     if (pending !== undefined) await pending;
     ctx.cacheHitInbound = false;
     // Every limit the inbound policies declared is checked and reserved here, in one store call.
-    if (!ctx.ended && ctx.admission !== null) await ctx.admission.flush(ctx);
+    if (!ctx.ended && ctx.admission !== null) {
+      pending = ctx.admission.flush(ctx);
+      if (pending !== undefined) await pending;
+    }
     // A cache hit answered in inbound: no backend (outbound still runs, from after its store).
     if (!ctx.ended && ctx.cacheHitStores === null) {
       pending = runSection(pipeline.backend, ctx);

@@ -92,19 +92,30 @@ export type UsageConsumer = (usage: Usage) => void;
  * the error goes to `onConsumerError` (the logger), never to the client.
  */
 export class UsageBus {
-  readonly #consumers: UsageConsumer[] = [];
+  readonly #consumers: { readonly take: UsageConsumer; readonly when: (() => boolean) | undefined }[] = [];
   readonly #onConsumerError: (err: unknown) => void;
 
   constructor(onConsumerError: (err: unknown) => void) {
     this.#onConsumerError = onConsumerError;
   }
 
-  subscribe(consumer: UsageConsumer): () => void {
-    this.#consumers.push(consumer);
+  /**
+   * `when`, if given, says whether the consumer takes records at the moment (the debug log: only
+   * at level debug); when no consumer does, the gateway does not build the record at all.
+   */
+  subscribe(consumer: UsageConsumer, when?: () => boolean): () => void {
+    const entry = { take: consumer, when };
+    this.#consumers.push(entry);
     return () => {
-      const i = this.#consumers.indexOf(consumer);
+      const i = this.#consumers.indexOf(entry);
       if (i >= 0) this.#consumers.splice(i, 1);
     };
+  }
+
+  /** True when some consumer would take a record now. */
+  get wanted(): boolean {
+    for (const c of this.#consumers) if (c.when === undefined || c.when()) return true;
+    return false;
   }
 
   publish(usage: Usage): void {
@@ -112,7 +123,7 @@ export class UsageBus {
     const record = withoutSecrets(usage);
     for (const consumer of this.#consumers) {
       try {
-        consumer(record);
+        if (consumer.when === undefined || consumer.when()) consumer.take(record);
       } catch (err) {
         this.#onConsumerError(err);
       }

@@ -191,9 +191,10 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
     usageBus.subscribe(ledger.record);
   }
   // Checked per record, not once: a reload may change log.level.
-  usageBus.subscribe((usage) => {
-    if (logger.isLevelEnabled('debug')) logger.debug({ usage }, 'usage');
-  });
+  usageBus.subscribe(
+    (usage) => logger.debug({ usage }, 'usage'),
+    () => logger.isLevelEnabled('debug'),
+  );
 
   const handler = new RequestHandler({
     runtime: () => runtime,
@@ -255,7 +256,7 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
     }
     if (handler.inFlight.size > 0) {
       logger.warn({ inFlight: handler.inFlight.size }, 'shutdown grace period over; cutting remaining requests');
-      for (const ctx of handler.inFlight) ctx.abortController.abort();
+      for (const ctx of handler.inFlight) ctx.abort();
       // A cut request still ends with its usage record (status 499 or its error): give the
       // handlers a moment to publish it, so the ledger below gets every row.
       const cutDeadline = Date.now() + 2000;

@@ -35,24 +35,39 @@ export class AdmissionBatch {
     this.#claims.push(claim);
   }
 
-  async flush(ctx: RequestContext): Promise<void> {
+  /**
+   * Reserves every claimed counter in one store call. Answered synchronously (no promise) when the
+   * store can (the memory store's reserveNow); throws the refusal of the first claim that refused.
+   */
+  flush(ctx: RequestContext): Promise<void> | undefined {
     ctx.admission = null;
     const claims = this.#claims;
-    if (claims.length === 0) return;
+    if (claims.length === 0) return undefined;
     // One claim (one limit policy) is the common case: its counters and states are used as they are.
     const only = claims.length === 1 ? (claims[0] as LimitClaim) : null;
     const requests = only !== null ? only.counters : claims.flatMap((c) => c.counters);
     const at = this.#now();
-    let result: Reservation;
-    try {
-      result = await this.#store.reserve(requests, at);
-    } catch (err) {
-      if (GatewayError.is(err)) throw err;
-      // fail-closed store (or any store failure): never forward unchecked, never a 500.
-      const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
-      const seconds = typeof ms === 'number' && ms > 0 ? Math.ceil(ms / 1000) : 1;
-      throw new GatewayError('GW_ERR_STATE_UNAVAILABLE', 'Limits cannot be checked right now; retry shortly.', { cause: err, headers: { 'retry-after': String(seconds) } });
+    const store = this.#store;
+    if (store.reserveNow !== undefined) {
+      let result: Reservation;
+      try {
+        result = store.reserveNow(requests, at);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      this.#apply(ctx, result, only);
+      return undefined;
     }
+    return store.reserve(requests, at).then(
+      (result) => this.#apply(ctx, result, only),
+      (err: unknown) => {
+        throw unavailable(err);
+      },
+    );
+  }
+
+  #apply(ctx: RequestContext, result: Reservation, only: LimitClaim | null): void {
+    const claims = this.#claims;
     let offset = 0;
     if (!result.admitted) {
       for (const c of claims) {
@@ -76,9 +91,25 @@ export class AdmissionBatch {
     ctx.finishers.push((done, status) => {
       const actual = only !== null ? only.actual(done, status) : claims.flatMap((c) => c.actual(done, status));
       // Settling is best effort and off the response path: the client already has its answer.
-      store.settle(handle, actual, now()).catch(() => undefined);
+      if (store.settleNow === undefined) {
+        store.settle(handle, actual, now()).catch(() => undefined);
+        return;
+      }
+      try {
+        store.settleNow(handle, actual, now());
+      } catch {
+        // best effort, as above
+      }
     });
   }
+}
+
+/** A store failure (fail-closed, or any error): never forward unchecked, never a 500. */
+function unavailable(err: unknown): unknown {
+  if (GatewayError.is(err)) return err;
+  const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  const seconds = typeof ms === 'number' && ms > 0 ? Math.ceil(ms / 1000) : 1;
+  return new GatewayError('GW_ERR_STATE_UNAVAILABLE', 'Limits cannot be checked right now; retry shortly.', { cause: err, headers: { 'retry-after': String(seconds) } });
 }
 
 /** The request's batch, created on first use. */

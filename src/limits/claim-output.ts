@@ -4,12 +4,12 @@
  * @module
  */
 import type { RequestContext } from '../core/context.ts';
-import { checkHeaderName } from '../policies/shared/message.ts';
 
+/** `name` as headerNameAttr (attrs.ts) gives it: checked and lower-cased at load. */
 export function setHeader(ctx: RequestContext, name: string | undefined, value: number | string): void {
   if (name === undefined) return;
   ctx.extraResponseHeaders ??= {};
-  ctx.extraResponseHeaders[checkHeaderName(name)] = String(value);
+  ctx.extraResponseHeaders[name] = String(value);
 }
 
 export function setVariable(ctx: RequestContext, name: string | undefined, value: number): void {

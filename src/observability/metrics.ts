@@ -3,15 +3,16 @@
  * tests and embedded use never collide on prom-client's global registry.
  * @module
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { TalliedCounter, TalliedHistogram, type Series } from './tallies.ts';
 
 const MAX_TOKEN_LABEL_SETS = 2000;
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'api' | 'operation' | 'status'>;
-  readonly duration: Histogram<'api' | 'operation'>;
-  readonly tokens: Counter<'api' | 'deployment' | 'type'>;
+  readonly requests: TalliedCounter;
+  readonly duration: TalliedHistogram<'api' | 'operation'>;
+  readonly tokens: TalliedCounter;
   readonly stateEvents: Counter<'type'>;
   #roundTrips: () => number = () => 0;
   readonly circuitTransitions: Counter<'backend' | 'state'>;
@@ -34,25 +35,25 @@ export class Metrics {
       labelNames: ['logger', 'result'],
       registers: [this.registry],
     });
-    this.requests = new Counter({
-      name: 'tollgate_requests_total',
-      help: 'Requests answered by the gateway, by API, operation and HTTP status (499: client closed first).',
-      labelNames: ['api', 'operation', 'status'],
-      registers: [this.registry],
-    });
-    this.duration = new Histogram({
+    this.requests = new TalliedCounter(
+      'tollgate_requests_total',
+      'Requests answered by the gateway, by API, operation and HTTP status (499: client closed first).',
+      ['api', 'operation', 'status'],
+      this.registry,
+    );
+    this.duration = new TalliedHistogram({
       name: 'tollgate_request_duration_seconds',
       help: 'Time from request arrival to the last byte sent, by API and operation.',
       labelNames: ['api', 'operation'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers: [this.registry],
+      registry: this.registry,
     });
-    this.tokens = new Counter({
-      name: 'tollgate_tokens_total',
-      help: 'Tokens metered from backend usage reports (or counted locally when a backend reported none).',
-      labelNames: ['api', 'deployment', 'type'],
-      registers: [this.registry],
-    });
+    this.tokens = new TalliedCounter(
+      'tollgate_tokens_total',
+      'Tokens metered from backend usage reports (or counted locally when a backend reported none).',
+      ['api', 'deployment', 'type'],
+      this.registry,
+    );
     this.stateEvents = new Counter({
       name: 'tollgate_state_events_total',
       help: 'State store (Redis) events: fallback (fail-open answer), breaker-open, breaker-close, script-reload, error.',
@@ -139,21 +140,27 @@ export class Metrics {
     this.#circuits = states;
   }
 
-  // prom-client hashes (sorts and joins) the label object on every call; the label sets of a
-  // running gateway are few, so their children are cached under a flat string key instead.
-  readonly #requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  readonly #tokenChildren = new Map<string, { inc(v: number): void }>();
+  /** Per API and operation: the duration series and the count per status (no string built per request). */
+  readonly #requestSeries = new Map<string, Map<string, RequestSeries>>();
+  /** Per API and deployment: the token counts by type. */
+  readonly #tokenSeries = new Map<string, Map<string, TokenSeries>>();
 
-  /** One finished request: its count by status and its duration. */
+  /** One finished request: its count by status and its duration (tallies.ts: no label hashing per call). */
   recordRequest(api: string, operation: string, status: number, seconds: number): void {
-    const key = `${api}\u0000${operation}\u0000${status}`;
-    let child = this.#requestChildren.get(key);
-    if (child === undefined) {
-      child = { count: this.requests.labels(api, operation, String(status)), duration: this.duration.labels(api, operation) };
-      this.#requestChildren.set(key, child);
+    let byOperation = this.#requestSeries.get(api);
+    if (byOperation === undefined) this.#requestSeries.set(api, (byOperation = new Map<string, RequestSeries>()));
+    let series = byOperation.get(operation);
+    if (series === undefined) {
+      series = { duration: this.duration.series(`${api}\u0000${operation}`, () => ({ api, operation })), statuses: new Map() };
+      byOperation.set(operation, series);
     }
-    child.count.inc();
-    child.duration.observe(seconds);
+    let count = series.statuses.get(status);
+    if (count === undefined) {
+      count = this.requests.child(`${api}\u0000${operation}\u0000${status}`, () => ({ api, operation, status: String(status) }));
+      series.statuses.set(status, count);
+    }
+    count.value += 1;
+    this.duration.observeIn(series.duration, seconds);
   }
 
   /**
@@ -162,18 +169,19 @@ export class Metrics {
    */
   recordTokens(api: string, deployment: string, type: 'prompt' | 'completion', tokens: number): void {
     if (tokens <= 0) return;
-    let key = `${api}\u0000${deployment}\u0000${type}`;
-    let child = this.#tokenChildren.get(key);
-    if (child === undefined && this.#tokenChildren.size >= MAX_TOKEN_LABEL_SETS) {
-      deployment = 'other';
-      key = `${api}\u0000other\u0000${type}`;
-      child = this.#tokenChildren.get(key);
-    }
+    let byDeployment = this.#tokenSeries.get(api);
+    if (byDeployment === undefined) this.#tokenSeries.set(api, (byDeployment = new Map<string, TokenSeries>()));
+    let types = byDeployment.get(deployment);
+    let child = types?.[type];
     if (child === undefined) {
-      child = this.tokens.labels(api, deployment, type);
-      this.#tokenChildren.set(key, child);
+      if (deployment !== 'other' && this.tokens.size >= MAX_TOKEN_LABEL_SETS && !this.tokens.has(`${api}\u0000${deployment}\u0000${type}`)) {
+        this.recordTokens(api, 'other', type, tokens);
+        return;
+      }
+      if (types === undefined) byDeployment.set(deployment, (types = {}));
+      child = types[type] = this.tokens.child(`${api}\u0000${deployment}\u0000${type}`, () => ({ api, deployment, type }));
     }
-    child.inc(tokens);
+    child.value += tokens;
   }
 
   readonly #custom = new Map<string, CustomEntry>();
@@ -256,6 +264,16 @@ export class Metrics {
       }
     };
   }
+}
+
+interface RequestSeries {
+  readonly duration: Series;
+  readonly statuses: Map<number, { value: number }>;
+}
+
+interface TokenSeries {
+  prompt?: { value: number };
+  completion?: { value: number };
 }
 
 /** Where custom counters are mirrored (OTLP): one function per metric, called with the capped attributes. */

@@ -86,65 +86,70 @@ export class RequestHandler {
     if (typeof clientId === 'string' && SAFE_REQUEST_ID.test(clientId)) ctx.clientRequestId = clientId;
     this.inFlight.add(ctx);
     res.on('close', () => {
-      if (!res.writableFinished) ctx.abortController.abort();
+      if (!res.writableFinished) ctx.abort();
     });
-    this.#serve(ctx, req, res, runtime, canonical.ok ? null : canonical.reason)
-      .catch((err: unknown) => {
-        this.#deps.logger.error({ requestId, err: describeCause(err) }, 'request handler failed');
-        if (!res.headersSent) res.destroy();
-      })
-      .finally(() => this.inFlight.delete(ctx));
+    void this.#serve(ctx, req, res, runtime, canonical.ok ? null : canonical.reason);
   };
 
+  /** Never rejects: a failure past the error handling below is logged and the connection dropped. */
   async #serve(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, runtime: Runtime, pathError: string | null): Promise<void> {
     try {
-      if (this.draining) throw new GatewayError('GW_ERR_SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { headers: { 'retry-after': '1' } });
-      // CONNECT asks for a tunnel, which would bypass every policy; its target is not even a path.
-      if (ctx.request.method === 'CONNECT') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not allowed: the gateway does not open tunnels.');
-      if (pathError !== null) throw new GatewayError('GW_ERR_INVALID_PATH', `The request path is refused: ${pathError}.`);
-      const api = runtime.router.match(ctx.request.path);
-      if (api === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No API is mounted at ${ctx.request.path}.`);
-      // A backend may echo TRACE back, headers included (RFC 9110 §9.3.8).
-      if (ctx.request.method === 'TRACE' && !api.allowTrace) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed on this API.');
-      if (api.mcp !== null && ctx.request.path === api.mcp.path) {
-        await this.#serveMcp(ctx, req, res, runtime, api, api.mcp);
-        return;
+      try {
+        if (this.draining) throw new GatewayError('GW_ERR_SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { headers: { 'retry-after': '1' } });
+        // CONNECT asks for a tunnel, which would bypass every policy; its target is not even a path.
+        if (ctx.request.method === 'CONNECT') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not allowed: the gateway does not open tunnels.');
+        if (pathError !== null) throw new GatewayError('GW_ERR_INVALID_PATH', `The request path is refused: ${pathError}.`);
+        const api = runtime.router.match(ctx.request.path);
+        if (api === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No API is mounted at ${ctx.request.path}.`);
+        // A backend may echo TRACE back, headers included (RFC 9110 §9.3.8).
+        if (ctx.request.method === 'TRACE' && !api.allowTrace) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed on this API.');
+        if (api.mcp !== null && ctx.request.path === api.mcp.path) {
+          await this.#serveMcp(ctx, req, res, runtime, api, api.mcp);
+          return;
+        }
+        await this.#prepare(ctx, req, runtime, api);
+        if (ctx.response === null) {
+          // Budgets reserve with the limit policies, in the one admission after the inbound section.
+          if (!ctx.preflight) this.#deps.budgets?.claim(ctx, runtime.config);
+          const pipeline = runtime.pipelineFor(api.id, ctx.productId, ctx.operation?.id ?? null);
+          // A CORS preflight carries no key: only the cors policy may act on it (as in APIM), so no
+          // other policy (send-request, expressions, trace, limits) runs for an anonymous caller.
+          await executePipeline(ctx.preflight ? preflightPipeline(pipeline) : pipeline, ctx);
+          if (ctx.preflight && ctx.response === null) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CORS preflight request not handled: no cors policy allows it.');
+        }
+      } catch (err) {
+        ctx.lastError = toGatewayError(err);
       }
-      await this.#prepare(ctx, req, runtime, api);
-      if (ctx.response === null) {
-        // Budgets reserve with the limit policies, in the one admission after the inbound section.
-        if (!ctx.preflight) this.#deps.budgets?.claim(ctx, runtime.config);
-        const pipeline = runtime.pipelineFor(api.id, ctx.productId, ctx.operation?.id ?? null);
-        // A CORS preflight carries no key: only the cors policy may act on it (as in APIM), so no
-        // other policy (send-request, expressions, trace, limits) runs for an anonymous caller.
-        await executePipeline(ctx.preflight ? preflightPipeline(pipeline) : pipeline, ctx);
-        if (ctx.preflight && ctx.response === null) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CORS preflight request not handled: no cors policy allows it.');
+      ctx.response ??= errorResponse(ctx, ctx.lastError ?? toGatewayError(new Error('no response')));
+      if (ctx.lastError !== null && ctx.lastError.status >= 500) {
+        const cause = describeCause(ctx.lastError.cause);
+        if (cause !== undefined) cause.message = runtime.redact(cause.message);
+        // A client that hung up aborts its backend call, which surfaces as a backend error: not a
+        // backend fault (no breaker count either), so not a warning an operator should chase.
+        const clientGone = res.destroyed && ctx.signal.aborted;
+        if (clientGone) this.#deps.logger.debug({ requestId: ctx.requestId, code: ctx.lastError.code }, 'client closed the connection before the answer');
+        else this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
       }
+      const written = writeResponse(ctx, res, this.draining, this.#deps.now, runtime.config.gateway.maxStreamDurationMs);
+      const outcome = written instanceof Promise ? await written : written;
+      ctx.responseHeaderBytes = headerBytes(res);
+      settleAttempt(ctx, outcome);
+      if (outcome.streamError !== undefined) {
+        // After the first byte the client only sees an error event; the operator sees which member failed.
+        const cause = describeCause(outcome.streamError.cause);
+        if (cause !== undefined) cause.message = runtime.redact(cause.message);
+        this.#deps.logger.warn({ requestId: ctx.requestId, code: outcome.streamError.code, backend: ctx.attempt?.backend.id ?? ctx.backendId, cause }, outcome.streamError.message);
+      }
+      this.#estimate(ctx, outcome);
+      if (ctx.streamEndSection !== null) await this.#streamEnd(ctx, runtime);
+      this.#finish(ctx, outcome);
     } catch (err) {
-      ctx.lastError = toGatewayError(err);
+      this.#deps.logger.error({ requestId: ctx.requestId, err: describeCause(err) }, 'request handler failed');
+      if (!res.headersSent) res.destroy();
+    } finally {
+      // In the function, not in .catch().finally() on its promise: two promises and closures fewer per request.
+      this.inFlight.delete(ctx);
     }
-    ctx.response ??= errorResponse(ctx, ctx.lastError ?? toGatewayError(new Error('no response')));
-    if (ctx.lastError !== null && ctx.lastError.status >= 500) {
-      const cause = describeCause(ctx.lastError.cause);
-      if (cause !== undefined) cause.message = runtime.redact(cause.message);
-      // A client that hung up aborts its backend call, which surfaces as a backend error: not a
-      // backend fault (no breaker count either), so not a warning an operator should chase.
-      const clientGone = res.destroyed && ctx.signal.aborted;
-      if (clientGone) this.#deps.logger.debug({ requestId: ctx.requestId, code: ctx.lastError.code }, 'client closed the connection before the answer');
-      else this.#deps.logger.warn({ requestId: ctx.requestId, code: ctx.lastError.code, cause }, ctx.lastError.message);
-    }
-    const outcome = await writeResponse(ctx, res, this.draining, this.#deps.now, runtime.config.gateway.maxStreamDurationMs);
-    ctx.responseHeaderBytes = headerBytes(res);
-    settleAttempt(ctx, outcome);
-    if (outcome.streamError !== undefined) {
-      // After the first byte the client only sees an error event; the operator sees which member failed.
-      const cause = describeCause(outcome.streamError.cause);
-      if (cause !== undefined) cause.message = runtime.redact(cause.message);
-      this.#deps.logger.warn({ requestId: ctx.requestId, code: outcome.streamError.code, backend: ctx.attempt?.backend.id ?? ctx.backendId, cause }, outcome.streamError.message);
-    }
-    this.#estimate(ctx, outcome);
-    if (ctx.streamEndSection !== null) await this.#streamEnd(ctx, runtime);
-    this.#finish(ctx, outcome);
   }
 
   /**
@@ -338,32 +343,6 @@ export class RequestHandler {
       metrics.recordTokens(apiId, deployment, 'prompt', tokens.promptTokens);
       metrics.recordTokens(apiId, deployment, 'completion', tokens.completionTokens);
     }
-    const usage: Usage = {
-      requestId: ctx.requestId,
-      clientRequestId: ctx.clientRequestId,
-      timestamp: new Date().toISOString(),
-      promptTokens: tokens?.promptTokens ?? 0,
-      completionTokens: tokens?.completionTokens ?? 0,
-      totalTokens: tokens?.totalTokens ?? 0,
-      cachedTokens: tokens?.cachedTokens ?? 0,
-      reasoningTokens: tokens?.reasoningTokens ?? 0,
-      source: tokens === null ? 'none' : ctx.tokenSource,
-      model: ctx.responseModel ?? ctx.deployment,
-      deployment: ctx.deployment,
-      backend: ctx.timings.upstreamStart === null ? null : (ctx.attempt?.backend.id ?? ctx.backendId),
-      subscription: ctx.subscription?.id ?? null,
-      product: ctx.productId,
-      api: ctx.api?.id ?? null,
-      operation: ctx.operation?.id ?? null,
-      status,
-      streamed: ctx.streaming,
-      latencyMs: end - ctx.timings.start,
-      timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
-      errorCode: ctx.lastError?.code ?? null,
-      cache: ctx.cache?.result ?? null,
-      cacheScore: ctx.cache?.score ?? null,
-      embeddingTokens: ctx.cache?.embeddingTokens ?? 0,
-    };
     for (const finish of ctx.finishers) {
       try {
         finish(ctx, status);
@@ -371,8 +350,41 @@ export class RequestHandler {
         this.#deps.logger.error({ requestId: ctx.requestId, err: describeCause(err) }, 'request finisher failed');
       }
     }
-    this.#deps.usageBus.publish(usage);
+    // Built only when a consumer takes it (a ledger, the debug log): without, it is work for nothing.
+    const bus = this.#deps.usageBus;
+    if (bus.wanted) bus.publish(usageRecord(ctx, status, end));
   }
+}
+
+/** The request's usage record (docs/metering.md), once it is over. */
+function usageRecord(ctx: RequestContext, status: number, end: number): Usage {
+  const tokens = ctx.tokens;
+  return {
+    requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
+    timestamp: new Date().toISOString(),
+    promptTokens: tokens?.promptTokens ?? 0,
+    completionTokens: tokens?.completionTokens ?? 0,
+    totalTokens: tokens?.totalTokens ?? 0,
+    cachedTokens: tokens?.cachedTokens ?? 0,
+    reasoningTokens: tokens?.reasoningTokens ?? 0,
+    source: tokens === null ? 'none' : ctx.tokenSource,
+    model: ctx.responseModel ?? ctx.deployment,
+    deployment: ctx.deployment,
+    backend: ctx.timings.upstreamStart === null ? null : (ctx.attempt?.backend.id ?? ctx.backendId),
+    subscription: ctx.subscription?.id ?? null,
+    product: ctx.productId,
+    api: ctx.api?.id ?? null,
+    operation: ctx.operation?.id ?? null,
+    status,
+    streamed: ctx.streaming,
+    latencyMs: end - ctx.timings.start,
+    timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
+    errorCode: ctx.lastError?.code ?? null,
+    cache: ctx.cache?.result ?? null,
+    cacheScore: ctx.cache?.score ?? null,
+    embeddingTokens: ctx.cache?.embeddingTokens ?? 0,
+  };
 }
 
 /**

@@ -32,6 +32,15 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   reserve(requests: readonly CounterRequest[], now: number): Promise<Reservation> {
+    return Promise.resolve(this.reserveNow(requests, now));
+  }
+
+  settle(handle: ReservationHandle, actual: readonly number[], now: number): Promise<void> {
+    this.settleNow(handle, actual, now);
+    return Promise.resolve();
+  }
+
+  readonly reserveNow = (requests: readonly CounterRequest[], now: number): Reservation => {
     const used: number[] = [];
     let refusedBy = -1;
     for (let i = 0; i < requests.length; i++) {
@@ -48,7 +57,7 @@ export class MemoryLimitStore implements LimitStore {
         const fits = u + r.cost <= r.limit;
         states.push({ used: u, remaining: Math.max(0, r.limit - u), retryAfterMs: fits ? 0 : this.#retryAfter(r, u, now) });
       }
-      return Promise.resolve({ admitted: false, counters: states, refusedBy, handle: null });
+      return { admitted: false, counters: states, refusedBy, handle: null };
     }
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i] as CounterRequest;
@@ -57,10 +66,10 @@ export class MemoryLimitStore implements LimitStore {
       states.push({ used: u, remaining: Math.max(0, r.limit - u), retryAfterMs: 0 });
     }
     this.#bound(now);
-    return Promise.resolve({ admitted: true, counters: states, refusedBy: -1, handle: { at: now, requests } });
-  }
+    return { admitted: true, counters: states, refusedBy: -1, handle: { at: now, requests } };
+  };
 
-  settle(handle: ReservationHandle, actual: readonly number[], now: number): Promise<void> {
+  readonly settleNow = (handle: ReservationHandle, actual: readonly number[], now: number): void => {
     handle.requests.forEach((r, i) => {
       const delta = (actual[i] ?? r.cost) - r.cost;
       if (delta === 0) return;
@@ -77,8 +86,7 @@ export class MemoryLimitStore implements LimitStore {
         f.used = Math.max(0, f.used + delta);
       }
     });
-    return Promise.resolve();
-  }
+  };
 
   close(): Promise<void> {
     this.#sliding.clear();

@@ -11,6 +11,7 @@
  * `encode` call would. Only a run of more than {@link SEGMENT_CHARS} characters without such a
  * space is cut inside a piece, which can add about one token per cut.
  */
+import { memoCost, memoTokens, type CountMemo } from './count-memo.ts';
 
 /** Longest text handed to the BPE in one call: its quadratic merge stays well under a millisecond. */
 export const SEGMENT_CHARS = 256;
@@ -102,6 +103,14 @@ function countRange(text: string, start: number, end: number, count: (segment: s
   return { tokens, chars: end - start };
 }
 
+/** Charges a whole exact count of `n` characters to the budget. */
+function charge(budget: CountBudget, n: number, tokens: number, cost: number): number {
+  budget.remaining -= cost;
+  budget.countedChars += n;
+  budget.countedTokens += tokens;
+  return tokens;
+}
+
 /** Budget units `text` would cost to count whole, or Infinity once it exceeds `limit` (no full scan of huge text). */
 function costOf(text: string, limit: number): number {
   if (text.length > limit) return Infinity;
@@ -117,23 +126,32 @@ function costOf(text: string, limit: number): number {
 /**
  * Tokens of `text`: exact (in bounded segments) while the budget lasts, otherwise extrapolated
  * from evenly spread sample windows that use what is left of the budget, or, once too little is
- * left, from the request's own tokens per character so far.
+ * left, from the request's own tokens per character so far. With a `memo`, a string counted whole
+ * before is not counted again (count-memo.ts); the budget is charged the same.
  */
-export function countBounded(text: string, count: (segment: string) => number, budget: CountBudget): number {
+export function countBounded(text: string, count: (segment: string) => number, budget: CountBudget, memo?: CountMemo): number {
   const n = text.length;
   if (n === 0) return 0;
+  if (memo !== undefined) {
+    const packed = memo.get(text);
+    // Charged as counting it again would be; a text that no longer fits the budget is sampled below.
+    if (packed !== undefined && memoCost(packed) <= budget.remaining) return charge(budget, n, memoTokens(packed), memoCost(packed));
+  }
   if (n <= SEGMENT_CHARS) {
     // The common case (a short message, a name, a role): one BPE call, no scanning.
     const cost = segmentCost(text, 0, n);
     if (cost <= budget.remaining) {
       const tokens = count(text);
-      budget.remaining -= cost;
-      budget.countedChars += n;
-      budget.countedTokens += tokens;
-      return tokens;
+      memo?.set(text, tokens, cost);
+      return charge(budget, n, tokens, cost);
     }
   }
-  if (costOf(text, budget.remaining) <= budget.remaining) return countRange(text, 0, n, count, budget).tokens;
+  const cost = costOf(text, budget.remaining);
+  if (cost <= budget.remaining) {
+    const tokens = countRange(text, 0, n, count, budget).tokens;
+    memo?.set(text, tokens, cost);
+    return tokens;
+  }
   if (budget.remaining < MIN_SAMPLE_CHARS) return Math.max(1, Math.round(n * budget.ratio()));
   const windows = Math.max(1, Math.floor(budget.remaining / SAMPLE_WINDOW_CHARS));
   const width = Math.floor(budget.remaining / windows);

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { CountBudget, countBounded, segmentEnd } from './bounded.ts';
+import { CountMemo } from './count-memo.ts';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 export type PromptOperation = 'chat' | 'completions' | 'embeddings';
@@ -45,6 +46,11 @@ const requireCjs = createRequire(import.meta.url);
 const loaded = new Map<EncodingName, BpeEncoding>();
 /** Per encoding, the segment counter handed to countBounded (made once, not per string). */
 const segmentCounters = new Map<EncodingName, (segment: string) => number>();
+/**
+ * Per encoding, counts of whole strings seen before (count-memo.ts): a conversation's earlier
+ * messages come back on every turn. Same counts as without it.
+ */
+const memos = new Map<EncodingName, CountMemo>();
 
 /**
  * gpt-tokenizer keeps an LRU of merged pieces (100,000 by default). Pieces here are at most
@@ -63,6 +69,7 @@ function loadEncoding(name: EncodingName): BpeEncoding {
     loaded.set(name, encoding);
     const bpe = encoding;
     segmentCounters.set(name, (segment) => bpe.encode(segment, PLAIN_TEXT).length);
+    memos.set(name, new CountMemo());
   }
   return encoding;
 }
@@ -85,10 +92,14 @@ function counter(model: string | undefined, budget: CountBudget = new CountBudge
 function textTokens(text: string, c: Counter): number {
   if (text.length === 0) return 0;
   loadEncoding(c.encoding);
-  return countBounded(text, segmentCounters.get(c.encoding) as (segment: string) => number, c.budget);
+  return countBounded(text, segmentCounters.get(c.encoding) as (segment: string) => number, c.budget, memos.get(c.encoding));
 }
 
 const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
+
+/** The last model looked up and its encoding (encodingForModel). */
+let lastModel: string | undefined;
+let lastEncoding: EncodingName = 'o200k_base';
 
 /**
  * Picks the BPE encoding a model uses. Newer families and unknown names get o200k_base, because an
@@ -100,6 +111,15 @@ const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-'];
  */
 export function encodingForModel(model: string | undefined): EncodingName {
   if (model === undefined) return 'o200k_base';
+  // A gateway sees few model names, most requests the same one as the last.
+  if (model === lastModel) return lastEncoding;
+  const encoding = encodingOf(model);
+  lastModel = model;
+  lastEncoding = encoding;
+  return encoding;
+}
+
+function encodingOf(model: string): EncodingName {
   const name = model.trim().toLowerCase();
   if (name === 'gpt-4' || name === 'gpt-35-turbo') return 'cl100k_base';
   // gpt-4o / gpt-4.1 / gpt-4.5 do not match 'gpt-4-' so they fall through to o200k.
@@ -182,7 +202,9 @@ function countToolCalls(toolCalls: unknown, c: Counter): number {
 function countMessage(message: unknown, c: Counter): number {
   if (!isRecord(message)) return TOKENS_PER_MESSAGE;
   let total = TOKENS_PER_MESSAGE;
-  for (const [key, value] of Object.entries(message)) {
+  // Keys, not Object.entries: no [key, value] array per field of every message.
+  for (const key of Object.keys(message)) {
+    const value = message[key];
     switch (key) {
       case 'content':
         total += countContent(value, c);

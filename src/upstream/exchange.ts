@@ -44,15 +44,26 @@ export class BodyPhaseError extends Error {
 const HIGH_WATER_MARK = 64 * 1024;
 
 /**
+ * Where the owner of `signal` calls the exchange's cancel when it aborts, instead of an 'abort'
+ * listener on the signal (the request context: RequestContext.onAbort). It must call it after
+ * aborting the signal, so that the signal's reason is set.
+ */
+export interface AbortSlot {
+  onAbort: (() => void) | null;
+}
+
+/**
  * Sends the request; resolves at the headers for a streamed answer, at the end for a held one.
  * Rejects with the raw undici error before the headers, a `BodyPhaseError` after them. An abort
- * of `signal` aborts the exchange (and a streamed body) with the signal's reason.
+ * of `signal` aborts the exchange (and a streamed body) with the signal's reason. With a `slot`,
+ * the signal's owner reports its abort there (no listener is added to the signal).
  */
-export function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, signal: AbortSignal, hooks: ExchangeHooks): Promise<Answer> {
+export function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, signal: AbortSignal, hooks: ExchangeHooks, slot?: AbortSlot): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
-    const handler = new ExchangeHandler(signal, hooks, resolve, reject);
+    const handler = new ExchangeHandler(signal, hooks, resolve, reject, slot ?? null);
     if (signal.aborted) return void handler.fail(signal.reason);
-    signal.addEventListener('abort', handler.onAbort, { once: true });
+    if (slot !== undefined) slot.onAbort = handler.onAbort;
+    else signal.addEventListener('abort', handler.onAbort, { once: true });
     try {
       dispatcher.dispatch(opts, handler);
     } catch (err) {
@@ -75,7 +86,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   #body: UpstreamBody | null = null;
   #done = false;
 
-  constructor(signal: AbortSignal, hooks: ExchangeHooks, resolve: (a: Answer) => void, reject: (err: unknown) => void) {
+  readonly #slot: AbortSlot | null;
+
+  constructor(signal: AbortSignal, hooks: ExchangeHooks, resolve: (a: Answer) => void, reject: (err: unknown) => void, slot: AbortSlot | null) {
+    this.#slot = slot;
     this.#signal = signal;
     this.#hooks = hooks;
     this.#resolve = resolve;
@@ -170,7 +184,9 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#signal.removeEventListener('abort', this.onAbort);
+    const slot = this.#slot;
+    if (slot === null) this.#signal.removeEventListener('abort', this.onAbort);
+    else if (slot.onAbort === this.onAbort) slot.onAbort = null;
     this.#hooks.settled();
   }
 }

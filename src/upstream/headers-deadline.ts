@@ -28,8 +28,10 @@ export interface HeadersDeadline {
   clear(): void;
 }
 
+function noop(): void {}
+
 export function headersDeadline(client: AbortSignal, ms: number): HeadersDeadline {
-  if (ms >= PRECISE_BELOW_MS) return { signal: client, undiciTimeoutMs: ms, clear: () => undefined };
+  if (ms >= PRECISE_BELOW_MS) return { signal: client, undiciTimeoutMs: ms, clear: noop };
   const ac = new AbortController();
   // The client leaving still aborts the request and, after the headers, its body.
   if (client.aborted) ac.abort(client.reason);

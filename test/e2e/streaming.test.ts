@@ -64,6 +64,7 @@ test('a client that disconnects mid-stream aborts the backend request, and usage
 });
 
 test('a client that hangs up before the backend answers is recorded as 499 and logged as no backend failure', async () => {
+  const before = t.sim.stats.clientAborts;
   const ac = new AbortController();
   const pending = fetch(`${t.url}/v1/chat/completions`, {
     method: 'POST',
@@ -74,6 +75,8 @@ test('a client that hangs up before the backend answers is recorded as 499 and l
   await waitFor(() => t.sim.stats.inFlight > 0, 3000, 'the request to reach the backend');
   ac.abort();
   await pending;
+  // Well before its 1.5 s latency is over: the gateway cancelled the backend request.
+  await waitFor(() => t.sim.stats.clientAborts === before + 1, 1000, 'the backend to see the connection close');
   await waitFor(() => t.usages.some((u) => u.clientRequestId === 'hangup-before-headers'), 5000, 'usage record');
   const usage = t.usages.find((u) => u.clientRequestId === 'hangup-before-headers')!;
   assert.equal(usage.status, 499);

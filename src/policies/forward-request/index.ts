@@ -100,6 +100,8 @@ export function forwardRequest(opts: ForwardRequestOptions, deps: ForwardRequest
             },
             settled: end ?? noop,
           },
+          // The request's own signal (no precise deadline): the context cancels the exchange itself.
+          deadline.signal === ctx.signal ? ctx : undefined,
         );
       } catch (err) {
         deadline.clear();

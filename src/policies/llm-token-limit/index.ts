@@ -17,7 +17,8 @@ import { admissionOf } from '../../limits/admission.ts';
 import { headerNameAttr, variableNameAttr } from '../../limits/attrs.ts';
 import { retryAfterSeconds, setHeader, setVariable } from '../../limits/claim-output.ts';
 import { calendarWindow, slidingWindow, timeSpanText } from '../../limits/windows.ts';
-import type { CounterRequest } from '../../state/limit-store.ts';
+import type { CounterRequest, CounterState } from '../../state/limit-store.ts';
+import type { LimitClaim } from '../../limits/admission.ts';
 
 const PERIODS = ['Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as const;
 
@@ -83,47 +84,78 @@ export const llmTokenLimitDefinition: PolicyDefinition = {
         if (tpm !== undefined) counters.push({ key: `tpm:{${key}}`, window: slidingWindow(60), limit: tpm(ctx), cost: reserve });
         if (quota !== undefined && period !== undefined) counters.push({ key: `tq:${period}:{${key}}`, window: calendarWindow(period, t), limit: quota(ctx), cost: reserve });
         const tpmIndex = tpm === undefined ? -1 : 0;
-        admissionOf(ctx, limits, clock).add({
-          counters,
-          admitted(c, states) {
-            if (tpmIndex === 0) {
-              const s = states[0];
-              setHeader(c, out.remainingHeader, s?.remaining ?? 0);
-              setVariable(c, out.remainingVar, s?.remaining ?? 0);
-            }
-            const q = states[tpmIndex + 1];
-            if (q !== undefined) {
-              setHeader(c, out.quotaHeader, q.remaining);
-              setVariable(c, out.quotaVar, q.remaining);
-            }
-            setVariable(c, out.consumedVar, reserve);
-            if (out.consumedHeader !== undefined || out.consumedVar !== undefined) {
-              c.beforeRespond.push((done) => {
-                // Known before the headers only for a held answer; a stream's count comes at its end.
-                if (done.tokens === null || done.response?.body.kind === 'stream') return;
-                setHeader(done, out.consumedHeader, done.tokens.totalTokens);
-                setVariable(done, out.consumedVar, done.tokens.totalTokens);
-              });
-            }
-          },
-          refused(c, index, state) {
-            const seconds = retryAfterSeconds(state.retryAfterMs);
-            const headers: Record<string, string> = {};
-            if (out.retryHeader !== undefined) headers[out.retryHeader.toLowerCase()] = String(seconds);
-            setVariable(c, out.retryVar, seconds);
-            const isTpm = index === tpmIndex;
-            if (isTpm && out.remainingHeader !== undefined) headers[out.remainingHeader.toLowerCase()] = '0';
-            if (!isTpm && out.quotaHeader !== undefined) headers[out.quotaHeader.toLowerCase()] = '0';
-            return isTpm
-              ? new GatewayError('GW_ERR_TOKEN_LIMIT', `Token limit is exceeded. Try again in ${seconds} seconds.`, { headers })
-              : new GatewayError('GW_ERR_TOKEN_QUOTA', `Token quota is exceeded. Try again in ${timeSpanText(state.retryAfterMs)}.`, { headers });
-          },
-          actual(c) {
-            const used = actualTokens(c);
-            return counters.map(() => used);
-          },
-        });
+        admissionOf(ctx, limits, clock).add(new TokenClaim(counters, reserve, tpmIndex, out));
       },
     };
   },
 };
+
+/** Where a limit policy's headers and variables go (names checked at load). */
+interface ClaimOutputs {
+  readonly retryHeader: string | undefined;
+  readonly retryVar: string | undefined;
+  readonly remainingHeader: string | undefined;
+  readonly remainingVar: string | undefined;
+  readonly quotaHeader: string | undefined;
+  readonly quotaVar: string | undefined;
+  readonly consumedHeader: string | undefined;
+  readonly consumedVar: string | undefined;
+}
+
+/** One request's claim: an object with methods rather than three closures per request. */
+class TokenClaim implements LimitClaim {
+  readonly counters: readonly CounterRequest[];
+  readonly #reserve: number;
+  readonly #tpmIndex: number;
+  readonly #out: ClaimOutputs;
+
+  constructor(counters: readonly CounterRequest[], reserve: number, tpmIndex: number, out: ClaimOutputs) {
+    this.counters = counters;
+    this.#reserve = reserve;
+    this.#tpmIndex = tpmIndex;
+    this.#out = out;
+  }
+
+  admitted(c: RequestContext, states: readonly CounterState[]): void {
+    const out = this.#out;
+    const tpmIndex = this.#tpmIndex;
+    if (tpmIndex === 0) {
+      const s = states[0];
+      setHeader(c, out.remainingHeader, s?.remaining ?? 0);
+      setVariable(c, out.remainingVar, s?.remaining ?? 0);
+    }
+    const q = states[tpmIndex + 1];
+    if (q !== undefined) {
+      setHeader(c, out.quotaHeader, q.remaining);
+      setVariable(c, out.quotaVar, q.remaining);
+    }
+    setVariable(c, out.consumedVar, this.#reserve);
+    if (out.consumedHeader !== undefined || out.consumedVar !== undefined) {
+      c.beforeRespond.push((done) => {
+        // Known before the headers only for a held answer; a stream's count comes at its end.
+        if (done.tokens === null || done.response?.body.kind === 'stream') return;
+        setHeader(done, out.consumedHeader, done.tokens.totalTokens);
+        setVariable(done, out.consumedVar, done.tokens.totalTokens);
+      });
+    }
+  }
+
+  refused(c: RequestContext, index: number, state: CounterState): GatewayError {
+    const out = this.#out;
+    const seconds = retryAfterSeconds(state.retryAfterMs);
+    const headers: Record<string, string> = {};
+    if (out.retryHeader !== undefined) headers[out.retryHeader] = String(seconds);
+    setVariable(c, out.retryVar, seconds);
+    const isTpm = index === this.#tpmIndex;
+    if (isTpm && out.remainingHeader !== undefined) headers[out.remainingHeader] = '0';
+    if (!isTpm && out.quotaHeader !== undefined) headers[out.quotaHeader] = '0';
+    return isTpm
+      ? new GatewayError('GW_ERR_TOKEN_LIMIT', `Token limit is exceeded. Try again in ${seconds} seconds.`, { headers })
+      : new GatewayError('GW_ERR_TOKEN_QUOTA', `Token quota is exceeded. Try again in ${timeSpanText(state.retryAfterMs)}.`, { headers });
+  }
+
+  actual(c: RequestContext): readonly number[] {
+    const used = actualTokens(c);
+    return this.counters.length === 1 ? [used] : this.counters.map(() => used);
+  }
+}
