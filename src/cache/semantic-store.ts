@@ -47,6 +47,8 @@ interface Entry {
 
 /** Fixed cost of an entry besides its vector and answer (Map slots, objects, index bookkeeping). */
 const ENTRY_OVERHEAD_BYTES = 256;
+/** Two stored prompts this similar are the same prompt (same text, same model: 1 up to rounding). */
+const SAME_PROMPT_SIMILARITY = 0.9999;
 
 export class SemanticCache {
   #opts: SemanticCacheOptions;
@@ -104,6 +106,8 @@ export class SemanticCache {
       // The embeddings model changed (another vector size): the old vectors are not comparable.
       for (const e of [...this.#entries.values()]) if (e.partition === entry.partition) this.#remove(e);
       index = undefined;
+    } else if (index?.exact === true && this.#replaceTwin(index, entry)) {
+      index = this.#partitions.get(entry.partition); // removing its last entry drops the index
     }
     if (index === undefined) {
       index = new VectorIndex({ dimensions: entry.vector.length, ...(this.#opts.exactLimit !== undefined && { exactLimit: this.#opts.exactLimit }) });
@@ -115,6 +119,24 @@ export class SemanticCache {
     this.#entries.set(id, stored);
     this.#bytes += bytes;
     this.#evict();
+    return true;
+  }
+
+  /**
+   * The same prompt stored again replaces its twin instead of sitting beside it: concurrent misses
+   * of one prompt all store their answers, and a replica's copy can arrive after our own. Copies
+   * would be scanned by every later lookup of the partition (32 copies of a 1,536-dim vector cost
+   * a hit ~25 µs, a third of its CPU) and would take memory for nothing. Only while the partition
+   * is scanned exactly, where the check costs what one lookup costs; an HNSW partition is not
+   * scanned, so a few copies in it cost little. SAME_PROMPT_SIMILARITY is above any lookup
+   * threshold worth using, so which twin is kept does not change what a lookup returns.
+   */
+  #replaceTwin(index: VectorIndex, entry: StoredEntry): boolean {
+    const twin = index.nearest(entry.vector);
+    if (twin === undefined || twin.similarity < SAME_PROMPT_SIMILARITY) return false;
+    const old = this.#entries.get(twin.id);
+    if (old === undefined) return false;
+    this.#remove(old);
     return true;
   }
 

@@ -87,6 +87,11 @@ export class VectorIndex {
     this.#scheduleDrain();
   }
 
+  /** True while the partition is searched by an exact scan (not yet moved to the HNSW graph). */
+  get exact(): boolean {
+    return this.#rows !== null;
+  }
+
   /** Entries queued for the graph (they are searched by an exact scan meanwhile). */
   get queued(): number {
     return this.#queued.size;

@@ -20,7 +20,7 @@ export interface JsonUsage {
 }
 
 export function extractJsonUsage(body: Buffer): JsonUsage {
-  const model = findModel(body, 0, Math.min(body.length, MODEL_WINDOW)) ?? findModel(body, Math.max(0, body.length - MODEL_WINDOW), body.length);
+  const model = jsonModel(body);
   const at = body.lastIndexOf(USAGE_KEY);
   if (at >= 0) {
     const obj = objectAfterColon(body, at + USAGE_KEY.length);
@@ -46,6 +46,11 @@ export function extractJsonUsage(body: Buffer): JsonUsage {
     }
   }
   return { tokens: undefined, model };
+}
+
+/** The `model` of a JSON answer, found in the bytes of its first or last 4 KiB (no parse). */
+export function jsonModel(body: Buffer): string | undefined {
+  return findModel(body, 0, Math.min(body.length, MODEL_WINDOW)) ?? findModel(body, Math.max(0, body.length - MODEL_WINDOW), body.length);
 }
 
 /**
