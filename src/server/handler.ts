@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
 import { executePipeline, runStreamEndPass, type Pipeline } from '../core/pipeline.ts';
-import type { Usage, UsageBus } from '../core/usage.ts';
+import type { UsageBus } from '../core/usage.ts';
+import { usageRecord } from './usage-record.ts';
 import { presentedKey } from '../auth/key-store.ts';
 import { matchOpenAiRoute } from '../providers/openai/routes.ts';
 import { parseJsonObject, withStreamUsage } from '../providers/openai/request.ts';
@@ -354,37 +355,6 @@ export class RequestHandler {
     const bus = this.#deps.usageBus;
     if (bus.wanted) bus.publish(usageRecord(ctx, status, end));
   }
-}
-
-/** The request's usage record (docs/metering.md), once it is over. */
-function usageRecord(ctx: RequestContext, status: number, end: number): Usage {
-  const tokens = ctx.tokens;
-  return {
-    requestId: ctx.requestId,
-    clientRequestId: ctx.clientRequestId,
-    timestamp: new Date().toISOString(),
-    promptTokens: tokens?.promptTokens ?? 0,
-    completionTokens: tokens?.completionTokens ?? 0,
-    totalTokens: tokens?.totalTokens ?? 0,
-    cachedTokens: tokens?.cachedTokens ?? 0,
-    reasoningTokens: tokens?.reasoningTokens ?? 0,
-    source: tokens === null ? 'none' : ctx.tokenSource,
-    model: ctx.responseModel ?? ctx.deployment,
-    deployment: ctx.deployment,
-    backend: ctx.timings.upstreamStart === null ? null : (ctx.attempt?.backend.id ?? ctx.backendId),
-    subscription: ctx.subscription?.id ?? null,
-    product: ctx.productId,
-    api: ctx.api?.id ?? null,
-    operation: ctx.operation?.id ?? null,
-    status,
-    streamed: ctx.streaming,
-    latencyMs: end - ctx.timings.start,
-    timeToFirstByteMs: ctx.timings.firstByte === null ? null : ctx.timings.firstByte - ctx.timings.start,
-    errorCode: ctx.lastError?.code ?? null,
-    cache: ctx.cache?.result ?? null,
-    cacheScore: ctx.cache?.score ?? null,
-    embeddingTokens: ctx.cache?.embeddingTokens ?? 0,
-  };
 }
 
 /**
