@@ -6,8 +6,7 @@
  */
 import { answerConnectWith } from '../server/connect.ts';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { once } from 'node:events';
+import { closeServer, listen, listenerError } from './listen.ts';
 import { ConfigError, type LoadedConfig } from '../config/load.ts';
 import { UsageBus } from '../core/usage.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -361,47 +360,4 @@ function shareCircuits(config: LoadedConfig['config'], backends: () => Iterable<
   const sharing = new CircuitSharing({ store, backends, clock, pollMs: CIRCUIT_POLL_MS, onError, onSuccess: () => outage.success() });
   sharing.start();
   return sharing;
-}
-
-/**
- * A listener that could not start, named (gateway, admin, simulator "x") with its address, so the
- * operator knows which setting to change; `code` is the system's (EADDRINUSE, EACCES, ...).
- */
-export class ListenError extends Error {
-  readonly code: string | undefined;
-
-  constructor(listener: string, address: string, cause: unknown) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : (cause as Error).message;
-    super(`${listener} listener ${address}: ${why}`, { cause });
-    this.name = 'ListenError';
-    this.code = code;
-  }
-}
-
-function listenerError(listener: string, address: string, err: unknown): unknown {
-  return (err as NodeJS.ErrnoException).code === undefined ? err : new ListenError(listener, address, err);
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-async function listen(server: Server, address: string, listener: string): Promise<string> {
-  const at = address.lastIndexOf(':');
-  const host = address.slice(0, at).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(at + 1));
-  try {
-    // listen() itself throws for a port out of range; the rest comes as an 'error' event.
-    server.listen(port, host);
-    await once(server, 'listening');
-  } catch (err) {
-    throw new ListenError(listener, address, err);
-  }
-  const bound = server.address() as AddressInfo;
-  const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  return `http://${shown}:${bound.port}`;
 }
