@@ -36,15 +36,19 @@ const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9
 /** Text without this has no IPv6 address (two colons with hex between, or "::"): the costly scan is skipped. */
 const IPV6_HINT = /[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:|::/;
 
-export function luhn(digits: string): boolean {
+/** The Luhn checksum over the digits of `s`; anything else (a card's ' ' or '-') is skipped, not copied out. */
+export function luhn(s: string): boolean {
+  let n = 0;
   let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
+  for (let i = s.length - 1; i >= 0; i--) {
+    let d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
+    if (n % 2 === 1) {
       d *= 2;
       if (d > 9) d -= 9;
     }
     sum += d;
+    n++;
   }
   return sum % 10 === 0;
 }
@@ -126,21 +130,10 @@ function overlaps(found: readonly PiiMatch[], start: number, end: number): boole
   return false;
 }
 
-/** 13 to 19 digits (separators skipped) with a valid Luhn checksum; reads the candidate once, no copy. */
+/** 13 to 19 digits (separators skipped) with a valid Luhn checksum. */
 function cardValid(s: string): boolean {
-  let n = 0;
-  let sum = 0;
-  for (let i = s.length - 1; i >= 0; i--) {
-    let d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) continue; // ' ' or '-'
-    if (n % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    n++;
-  }
-  return n >= 13 && n <= 19 && sum % 10 === 0;
+  const n = digitCount(s);
+  return n >= 13 && n <= 19 && luhn(s);
 }
 
 const ONLY_COLONS = /^:+$/;
