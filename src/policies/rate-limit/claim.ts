@@ -73,9 +73,9 @@ export function compileCallLimit(r: ElementReader, env: PolicyEnv, limitsOf: (ct
           const seconds = retryAfterSeconds(s.retryAfterMs);
           setVariable(c, out.retryVar, seconds);
           const headers: Record<string, string> = {};
-          if (out.retryHeader !== undefined) headers[out.retryHeader.toLowerCase()] = String(seconds);
-          if (out.remainingHeader !== undefined) headers[out.remainingHeader.toLowerCase()] = '0';
-          if (out.totalHeader !== undefined) headers[out.totalHeader.toLowerCase()] = String(applied[i]?.calls ?? 0);
+          if (out.retryHeader !== undefined) headers[out.retryHeader] = String(seconds);
+          if (out.remainingHeader !== undefined) headers[out.remainingHeader] = '0';
+          if (out.totalHeader !== undefined) headers[out.totalHeader] = String(applied[i]?.calls ?? 0);
           return new GatewayError('GW_ERR_RATE_LIMIT', `Rate limit is exceeded. Try again in ${seconds} seconds.`, { headers });
         },
         actual(c) {
