@@ -210,8 +210,7 @@ export class Metrics {
     let entry = this.#custom.get(metricName);
     if (entry === undefined) {
       const help = `Custom metric ${namespace}/${name} (emit-metric or a token metric policy).`;
-      const children: CustomEntry['children'] = new Map();
-      // Counts accumulate in the children; prom-client gets them when /metrics is scraped. Its own
+      // Counts accumulate in the series; prom-client gets them when /metrics is scraped. Its own
       // `inc` hashes and validates the label object on every call, which the request path paid.
       const counter = new Counter({
         name: metricName,
@@ -220,10 +219,13 @@ export class Metrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          for (const child of children.values()) this.inc(child.labels, child.value);
+          const e = made;
+          for (const s of e.series) this.inc(s.labels, s.value);
+          if (e.other !== undefined) this.inc(e.other.labels, e.other.value);
         },
       });
-      entry = { labels: key, counter, children, index: new Map(), overflowed: false, mirror: undefined, otelName: `${namespace}.${name}`, dimensionNames: labelNames, help };
+      const made: CustomEntry = { labels: key, counter, series: [], other: undefined, index: new Map(), mirror: undefined, otelName: `${namespace}.${name}`, dimensionNames: labelNames, help };
+      entry = made;
       this.#custom.set(metricName, entry);
     } else if (entry.labels !== key) {
       throw new Error(`metric ${metricName} is already emitted with dimensions (${entry.labels}); one name needs one set of dimensions`);
@@ -235,26 +237,18 @@ export class Metrics {
       if (value < 0) throw new Error('It is not possible to decrease a counter');
       let child = findSeries(e.index, values);
       if (child === undefined) {
-        const setKey = values.join('\u0000');
-        let vals = values;
-        if (e.children.size >= this.#maxSeries) {
-          vals = values.map(() => 'other');
-          child = e.children.get(OTHER_KEY);
-          if (!e.overflowed) {
-            e.overflowed = true;
+        if (e.series.length < this.#maxSeries) {
+          child = newSeries(labels, e.dimensionNames, values);
+          e.series.push(child);
+          indexSeries(e.index, values, child);
+        } else {
+          // Past the cap, new label sets count under one `other` series (so cap + 1 at most) and
+          // are not indexed: however many there are, none is kept. Its creation is the overflow.
+          if (e.other === undefined) {
+            e.other = newSeries(labels, e.dimensionNames, values.map(() => 'other'));
             this.#onOverflow(metricName, this.#maxSeries);
           }
-        }
-        if (child === undefined) {
-          const l: Record<string, string> = {};
-          labels.forEach((n, i) => (l[n] = vals[i] ?? ''));
-          const attrs: Record<string, string> = {};
-          e.dimensionNames.forEach((n, i) => (attrs[n] = vals[i] ?? ''));
-          child = { value: 0, labels: l, attrs };
-          // The `other` series is kept beside the capped ones (the cap bounds it to cap + 1).
-          e.children.set(vals === values ? setKey : OTHER_KEY, child);
-          // Only a series of its own is indexed: the label sets past the cap, however many, are not kept.
-          if (vals === values) indexSeries(e.index, values, child);
+          child = e.other;
         }
       }
       child.value += value;
@@ -290,11 +284,12 @@ interface CustomSeries {
 interface CustomEntry {
   readonly labels: string;
   readonly counter: Counter<string>;
-  /** Label set (values joined by NUL) → its count so far, its Prometheus labels and its OTel attributes. */
-  readonly children: Map<string, CustomSeries>;
-  /** The same series (but `other`) by label values, for the request path. */
+  /** Each label set's count so far, its Prometheus labels and its OTel attributes, up to the cap. */
+  readonly series: CustomSeries[];
+  /** The one series of the label sets past the cap (every label `other`). */
+  other: CustomSeries | undefined;
+  /** `series` by label values, for the request path. */
   readonly index: SeriesIndex;
-  overflowed: boolean;
   mirror: ((attributes: Readonly<Record<string, string>>, value: number) => void) | undefined;
   readonly otelName: string;
   readonly dimensionNames: readonly string[];
@@ -307,6 +302,14 @@ interface CustomEntry {
  * hash is cached), instead of joining them into a new string to hash on every count.
  */
 type SeriesIndex = Map<string, SeriesIndex | CustomSeries>;
+
+function newSeries(labelNames: readonly string[], dimensionNames: readonly string[], values: readonly string[]): CustomSeries {
+  const labels: Record<string, string> = {};
+  labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
+  const attrs: Record<string, string> = {};
+  dimensionNames.forEach((n, i) => (attrs[n] = values[i] ?? ''));
+  return { value: 0, labels, attrs };
+}
 
 function findSeries(index: SeriesIndex, values: readonly string[]): CustomSeries | undefined {
   let node = index;
@@ -335,7 +338,6 @@ function indexSeries(index: SeriesIndex, values: readonly string[], series: Cust
 }
 
 const DEFAULT_MAX_SERIES = 1000;
-const OTHER_KEY = '\u0001other';
 
 /** Prometheus names: [a-zA-Z_][a-zA-Z0-9_]*, lower-cased ("API ID" → "api_id"). */
 function sanitize(s: string): string {
