@@ -36,11 +36,6 @@ export class TalliedCounter {
     return this.#children.has(key);
   }
 
-  /** Adds `value` to the label set named `key`, made from `labels()` the first time. */
-  add(key: string, labels: () => Labels, value: number): void {
-    this.child(key, labels).value += value;
-  }
-
   /** The label set named `key` (made from `labels()` the first time), to add to directly. */
   child(key: string, labels: () => Labels): { value: number } {
     let child = this.#children.get(key);
