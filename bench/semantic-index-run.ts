@@ -22,23 +22,16 @@ interface IndexFigures {
   bytesPerEntry: number;
 }
 
-/** Runs the index bench (its report goes to `log` line by line) and returns its checks. */
-export async function semanticIndexChecks(entries: number, log: (line: string) => void = console.log): Promise<Check[]> {
+/** Runs the index bench (its report goes to this process's stdout) and returns its checks. */
+export async function semanticIndexChecks(entries: number): Promise<Check[]> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-index-bench-'));
   const out = join(dir, 'figures.json');
   try {
     const child = spawn(process.execPath, ['--expose-gc', SCRIPT, String(entries), '1536', '1000', 'random'], {
       env: { ...process.env, BENCH_INDEX_JSON: out },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let pending = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) log(line);
+      stdio: ['ignore', 'inherit', 'inherit'],
     });
     const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
-    if (pending !== '') log(pending);
     if (code !== 0) throw new Error(`semantic index bench exited with ${code}`);
     const f = JSON.parse(await readFile(out, 'utf8')) as IndexFigures;
     const at = `${f.entries} × ${f.dimensions}`;
