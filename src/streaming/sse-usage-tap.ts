@@ -6,7 +6,7 @@
  * @module
  */
 import { normaliseUsage, type TokenCounts } from '../core/usage.ts';
-import { objectAfterColon } from '../providers/openai/usage-json.ts';
+import { findModel, objectAfterColon } from '../providers/openai/usage-json.ts';
 import { CRLF2, LF2, eventData, eventEnd, lastEventEnd } from './sse-events.ts';
 
 export interface SseUsageTapOptions {
@@ -19,8 +19,8 @@ export interface SseUsageTapOptions {
 }
 
 const USAGE_KEY = '"usage"';
+const MODEL_WINDOW = 2048;
 const DONE = 'data: [DONE]';
-const MODEL_RE = /"model"\s*:\s*"([^"\\]{1,200})"/;
 
 export class SseUsageTap {
   tokens: TokenCounts | undefined;
@@ -112,7 +112,8 @@ export class SseUsageTap {
     // per call, and with include_usage every event has a `"usage":null` to step over (a burst of
     // 21 events in one region took 84 µs in front of the first byte, now ~10).
     const text = region.toString('latin1');
-    if (this.model === undefined) this.model = MODEL_RE.exec(text.length > 2048 ? text.slice(0, 2048) : text)?.[1];
+    // The model is in every chunk; the first 2 KiB of the first region that has one tell it.
+    if (this.model === undefined) this.model = findModel(region, 0, Math.min(region.length, MODEL_WINDOW));
     if (!this.sawDone && text.includes(DONE)) this.sawDone = true;
     if (this.#keptBytes < this.#keepLimit) {
       this.#kept.push(region);

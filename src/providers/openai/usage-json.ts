@@ -58,7 +58,7 @@ export function jsonModel(body: Buffer): string | undefined {
  * latin1. Searched in the bytes: decoding the window to a string for a regular expression was a
  * 4 KiB string per answer, the largest single allocation of a proxied request.
  */
-function findModel(body: Buffer, from: number, to: number): string | undefined {
+export function findModel(body: Buffer, from: number, to: number): string | undefined {
   for (let at = body.indexOf(MODEL_KEY, from); at >= 0 && at + MODEL_KEY.length < to; at = body.indexOf(MODEL_KEY, at + 1)) {
     let i = skipSpace(body, at + MODEL_KEY.length, to);
     if (body[i] !== 0x3a /* : */) continue;
