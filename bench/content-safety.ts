@@ -37,6 +37,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuReader, killAllSync, pinSelf, startChild, stopAll, waitReady } from './children.ts';
 import { load } from './measure.ts';
+import { spread } from './report.ts';
 import { BENCH_KEY, readCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 import { loadConfigObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/gateway.ts';
@@ -218,9 +219,9 @@ function gcCounter(gw: Tollgate): GcSums {
   return sums;
 }
 
+/** The median (report.ts's spread: finite values only), NaN when there is none. */
 function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+  return spread([...xs])?.median ?? Number.NaN;
 }
 
 /** The process's system (kernel) CPU time, µs, from /proc (10 ms ticks: meant for sums over slices). */

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAllSync, procCpuReader, pinSelf, startChild, stopAll, stopChild, waitReady } from './children.ts';
 import { checkTarget } from './measure.ts';
+import { spread } from './report.ts';
 import { alternatingSlices } from './slices.ts';
 import { BENCH_KEY, counterSum, METRIC_POLICY, settledCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 
@@ -107,8 +108,8 @@ try {
   if (!pass) failed = true;
   console.log(`\nusage path (metrics + ledger on SQLite) / plain requests/s: ${usageRatio.toFixed(3)} (issue 14: ≥ ${TARGET_RATIO}) ${pass ? 'PASS' : 'FAIL'}`);
   // The check is on the sums; the per-cycle spread says how far one run can be trusted.
-  const each = result.perCycle.map((c) => (c['usage'] ?? 0) / (c['plain'] ?? Number.NaN)).filter(Number.isFinite).sort((a, b) => a - b);
-  if (each.length > 0) console.log(`  per cycle: min ${each[0]!.toFixed(3)}, median ${each[each.length >> 1]!.toFixed(3)}, max ${each[each.length - 1]!.toFixed(3)}`);
+  const each = spread(result.perCycle.map((c) => (c['usage'] ?? 0) / (c['plain'] ?? Number.NaN)));
+  if (each !== null) console.log(`  per cycle: min ${each.min.toFixed(3)}, median ${each.median.toFixed(3)}, max ${each.max.toFixed(3)}`);
   console.log(`  with a file logger too (information, not the issue's target): ${((result.rps['full'] ?? 0) / plainRps).toFixed(3)}`);
   const cpuOf = (name: string): number => result.cpuUsPerReq[name] ?? Number.NaN;
   console.log(`  added CPU per request: metrics ${(cpuOf('metrics') - plainCpu).toFixed(1)} µs, + ledger ${(cpuOf('usage') - cpuOf('metrics')).toFixed(1)} µs (usage path ${(cpuOf('usage') - plainCpu).toFixed(1)} µs); + logger ${(cpuOf('loggers') - cpuOf('metrics')).toFixed(1)} µs; everything ${(cpuOf('full') - plainCpu).toFixed(1)} µs`);
