@@ -25,7 +25,7 @@ import { killAllSync, procCpuReader, pinSelf, startChild, stopAll, stopChild, wa
 import { checkTarget } from './measure.ts';
 import { spread } from './report.ts';
 import { alternatingSlices } from './slices.ts';
-import { BENCH_KEY, counterSum, METRIC_POLICY, settledCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
+import { BENCH_KEY, counterSum, freePort, METRIC_POLICY, settledCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = dirname(BENCH_DIR);
@@ -78,7 +78,7 @@ const proxyCpu = unpin ? '1' : undefined;
 const dirs: string[] = [];
 const running: Array<{ spec: Spec; gw: Tollgate; dir: string }> = [];
 try {
-  const backend = startChild('backend', [join(BENCH_DIR, 'fixed-backend.ts'), '0'], REPO_ROOT, unpin ? '0' : undefined);
+  const backend = startChild('backend', [join(BENCH_DIR, 'fixed-backend.ts'), String(await freePort())], REPO_ROOT, unpin ? '0' : undefined);
   const backendPort = await waitReady(backend, 10_000);
   for (const spec of SPECS) {
     const dir = await mkdtemp(join(tmpdir(), `tollgate-bench-metering-${spec.name.replace('@', '-')}-`));

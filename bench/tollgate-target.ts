@@ -16,13 +16,30 @@ import type { Child } from './children.ts';
 export const BENCH_KEY = 'tg-bench-key-0123456789';
 const READY_TIMEOUT_MS = 20_000;
 
-/** Asks the OS for a free loopback port (it could be taken again before use,
- *  which on a benchmark machine is unlikely enough). */
-export function freePort(): Promise<number> {
+/** `BENCH_PORTS=lo-hi` keeps the bench's listeners in that range (several people benchmarking on
+ *  one machine, each with their own ports); without it the OS picks. */
+const PORT_RANGE = /^(\d+)-(\d+)$/.exec(process.env['BENCH_PORTS'] ?? '');
+let nextPort = PORT_RANGE === null ? 0 : Number(PORT_RANGE[1]);
+
+/** A free loopback port: the next free one of `BENCH_PORTS`, else one the OS picks (it could be
+ *  taken again before use, which on a benchmark machine is unlikely enough). */
+export async function freePort(): Promise<number> {
+  if (PORT_RANGE === null) return listenOnce(0);
+  for (; nextPort <= Number(PORT_RANGE[2]); nextPort++) {
+    const port = await listenOnce(nextPort).catch(() => null);
+    if (port !== null) {
+      nextPort++;
+      return port;
+    }
+  }
+  throw new Error(`no free port left in BENCH_PORTS=${process.env['BENCH_PORTS']}`);
+}
+
+function listenOnce(want: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(want, '127.0.0.1', () => {
       const addr = srv.address();
       const port = addr !== null && typeof addr === 'object' ? addr.port : 0;
       srv.close(() => resolve(port));
