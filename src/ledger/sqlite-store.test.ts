@@ -112,3 +112,66 @@ test('a new ledger file gets 16 KiB pages; a file made with 4 KiB pages keeps th
   assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, 2);
   db.close();
 });
+
+test('a v1 ledger file (keyed by request id, ts index) is migrated when first opened: rows kept, queries right, new rows taken once', async () => {
+  const path = join(dir, 'v1.sqlite');
+  // The v1 schema exactly as the v1 gateway made it.
+  const v1 = new DatabaseSync(path);
+  v1.exec(`PRAGMA journal_mode = WAL;
+  CREATE TABLE IF NOT EXISTS usage_ledger (
+    request_id TEXT PRIMARY KEY NOT NULL,
+    ts TEXT NOT NULL,
+    subscription TEXT, product TEXT, api TEXT, operation TEXT, deployment TEXT, model TEXT, backend TEXT,
+    status INTEGER NOT NULL, streamed INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+    cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, token_source TEXT NOT NULL,
+    cache TEXT, latency_ms REAL NOT NULL, error_code TEXT, cost_usd REAL NOT NULL, client_request_id TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS usage_ledger_ts ON usage_ledger (ts);
+  PRAGMA user_version = 1;`);
+  const old = v1.prepare('INSERT INTO usage_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  old.run('r1', '2026-01-01T10:00:00.000Z', 'a', 'p', 'api', 'op', 'gpt-4o', 'gpt-4o', 'b', 200, 0, 10, 10, 20, 2, 1, 'backend', null, 12.5, null, 0.1, 'client-1');
+  old.run('r2', '2026-01-02T10:00:00.000Z', 'a', 'p', 'api', 'op', 'gpt-4o', 'gpt-4o', 'b', 429, 1, 0, 0, 0, 0, 0, 'none', 'miss', 3, 'GW_ERR_RATE_LIMITED', 0, null);
+  old.run('r0', '2026-01-02T09:00:00.000Z', null, null, null, null, null, null, null, 401, 0, 0, 0, 0, 0, 0, 'none', null, 1, 'GW_ERR_UNAUTHORIZED', 0, null);
+  v1.close();
+
+  const store = new SqliteLedgerStore({ path, busyTimeoutMs: 1000 });
+  const row = (id: string, ts: string) => ({ requestId: id, ts, subscription: 'b', product: 'p', api: 'api', operation: 'op', deployment: 'gpt-4o', model: 'gpt-4o', backend: 'b', status: 200, streamed: false, promptTokens: 1, completionTokens: 1, totalTokens: 2, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: 'hit', latencyMs: 1, errorCode: null, costUsd: 0.3, clientRequestId: null });
+  await store.insert([row('r3', '2026-01-02T11:00:00.000Z')]);
+  await store.insert([row('r3', '2026-01-02T11:00:00.000Z')]);
+  const counts = (rs: Array<{ key: string | null; requests: number; totalTokens: number; costUsd: number; cacheHits: number; throttled: number }>) => rs.map((r) => [r.key, r.requests, r.totalTokens, r.costUsd, r.cacheHits, r.throttled]);
+  assert.deepEqual(counts(await store.query({ groupBy: 'subscription', from: null, to: null })), [
+    ['b', 1, 2, 0.3, 1, 0],
+    ['a', 2, 20, 0.1, 0, 1],
+    [null, 1, 0, 0, 0, 0],
+  ]);
+  assert.deepEqual(counts(await store.query({ groupBy: 'day', from: '2026-01-02T09:30:00.000Z', to: '2026-01-02T11:00:00.000Z' })), [['2026-01-02', 1, 0, 0, 0, 1]]);
+  await store.close();
+
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 2);
+    // Every v1 value came across unchanged.
+    const r1 = db.prepare("SELECT * FROM usage_ledger WHERE request_id = 'r1'").get();
+    assert.deepEqual({ ...r1 }, {
+      request_id: 'r1', ts: '2026-01-01T10:00:00.000Z', subscription: 'a', product: 'p', api: 'api', operation: 'op', deployment: 'gpt-4o', model: 'gpt-4o', backend: 'b',
+      status: 200, streamed: 0, prompt_tokens: 10, completion_tokens: 10, total_tokens: 20, cached_tokens: 2, reasoning_tokens: 1, token_source: 'backend',
+      cache: null, latency_ms: 12.5, error_code: null, cost_usd: 0.1, client_request_id: 'client-1',
+    });
+    // Stored in time order, one B-tree: the v1 index is gone with the v1 table.
+    assert.deepEqual(db.prepare('SELECT request_id FROM usage_ledger').all().map((r) => r['request_id']), ['r1', 'r0', 'r2', 'r3']);
+    assert.deepEqual(db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'").all().map((r) => r['name']), ['usage_ledger']);
+  } finally {
+    db.close();
+  }
+});
+
+test('a ledger file from a newer gateway is refused, not misread', async () => {
+  const path = join(dir, 'newer.sqlite');
+  const made = new DatabaseSync(path);
+  made.exec('PRAGMA user_version = 99');
+  made.close();
+  const store = new SqliteLedgerStore({ path, busyTimeoutMs: 1000 });
+  await assert.rejects(store.insert([]), /schema version 99 is newer/);
+  await store.close();
+});

@@ -16,21 +16,33 @@ import { Worker } from 'node:worker_threads';
 import { AGGREGATES, COLUMNS, usageRowOf, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
 import { siblingModule } from '../util/lazy-module.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 /** Page size of a new ledger file (SQLite's default is 4096). */
 export const PAGE_SIZE = 16_384;
 
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE IF NOT EXISTS usage_ledger (
-    request_id TEXT PRIMARY KEY NOT NULL,
+const COLUMN_DEFS = `request_id TEXT NOT NULL,
     ts TEXT NOT NULL,
     subscription TEXT, product TEXT, api TEXT, operation TEXT, deployment TEXT, model TEXT, backend TEXT,
     status INTEGER NOT NULL, streamed INTEGER NOT NULL,
     prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
     cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, token_source TEXT NOT NULL,
-    cache TEXT, latency_ms REAL NOT NULL, error_code TEXT, cost_usd REAL NOT NULL, client_request_id TEXT
-  ) WITHOUT ROWID;
+    cache TEXT, latency_ms REAL NOT NULL, error_code TEXT, cost_usd REAL NOT NULL, client_request_id TEXT`;
+
+/** `MIGRATIONS[v]` takes a file from `user_version` v to v + 1. */
+const MIGRATIONS: readonly string[] = [
+  // v1: keyed by request id, with an index on ts for time ranges.
+  `CREATE TABLE IF NOT EXISTS usage_ledger (${COLUMN_DEFS.replace('request_id TEXT NOT NULL', 'request_id TEXT PRIMARY KEY NOT NULL')}) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS usage_ledger_ts ON usage_ledger (ts);`,
+  // v2: one B-tree instead of two. Keyed by (ts, request_id), a row is stored in time order (each
+  // batch appends at the right edge, and a time range is a range of the table itself), and no
+  // separate ts index is written per row: 5.7 → 4.3 µs CPU per row inserted (docs/metering.md).
+  // Still idempotent by request id: a row is written (late) and spooled, or replayed twice, as
+  // the same row with the same ts, and request ids are the gateway's own UUIDs, unique per request.
+  // The rows are copied in ts order (through the v1 index), once, when a v1 file is first opened.
+  `CREATE TABLE usage_ledger_v2 (${COLUMN_DEFS}, PRIMARY KEY (ts, request_id)) WITHOUT ROWID;
+  INSERT INTO usage_ledger_v2 (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM usage_ledger ORDER BY ts, request_id;
+  DROP TABLE usage_ledger;
+  ALTER TABLE usage_ledger_v2 RENAME TO usage_ledger;`,
 ];
 
 const GROUP_EXPR: Record<UsageQuery['groupBy'], string> = {
@@ -81,7 +93,7 @@ export class SqliteLedgerStore implements LedgerStore {
   insert(rows: readonly LedgerRow[]): Promise<void> {
     try {
       const db = this.#open();
-      this.#insert ??= db.prepare(`INSERT INTO usage_ledger (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (request_id) DO NOTHING`);
+      this.#insert ??= db.prepare(`INSERT INTO usage_ledger (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (ts, request_id) DO NOTHING`);
       const stmt = this.#insert;
       db.exec('BEGIN IMMEDIATE');
       try {
