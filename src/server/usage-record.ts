@@ -6,6 +6,7 @@
  */
 import type { RequestContext } from '../core/context.ts';
 import type { Usage } from '../core/usage.ts';
+import { isoNow } from '../util/iso-time.ts';
 
 /** The request's usage record (docs/metering.md), once it is over. */
 export function usageRecord(ctx: RequestContext, status: number, end: number): Usage {
@@ -13,7 +14,7 @@ export function usageRecord(ctx: RequestContext, status: number, end: number): U
   return {
     requestId: ctx.requestId,
     clientRequestId: ctx.clientRequestId,
-    timestamp: new Date().toISOString(),
+    timestamp: isoNow(),
     promptTokens: tokens?.promptTokens ?? 0,
     completionTokens: tokens?.completionTokens ?? 0,
     totalTokens: tokens?.totalTokens ?? 0,
