@@ -47,7 +47,11 @@ export function createPricing(config: Config, logger: Logger): Pricing {
 
 /** The store a ledger configuration names; paths are relative to the config file. */
 export function openLedgerStore(ledger: LedgerTarget, configFile: string | undefined, onError: (err: Error) => void, readOnly = false): LedgerStore {
-  if (ledger.store === 'sqlite') return new SqliteLedgerStore({ path: ledgerPath(ledger.path, configFile), busyTimeoutMs: ledger.timeoutMs, readOnly });
+  if (ledger.store === 'sqlite') {
+    const store = new SqliteLedgerStore({ path: ledgerPath(ledger.path, configFile), busyTimeoutMs: ledger.timeoutMs, readOnly });
+    store.openExisting();
+    return store;
+  }
   return new (postgresStore().PostgresLedgerStore)({ url: ledger.url, timeoutMs: ledger.timeoutMs, onError });
 }
 

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -113,9 +113,8 @@ test('a new ledger file gets 16 KiB pages; a file made with 4 KiB pages keeps th
   db.close();
 });
 
-test('a v1 ledger file (keyed by request id, ts index) is migrated when first opened: rows kept, queries right, new rows taken once', async () => {
-  const path = join(dir, 'v1.sqlite');
-  // The v1 schema exactly as the v1 gateway made it.
+/** A version 1 ledger file with three rows, its schema exactly as the v1 gateway made it. */
+function makeV1(path: string): void {
   const v1 = new DatabaseSync(path);
   v1.exec(`PRAGMA journal_mode = WAL;
   CREATE TABLE IF NOT EXISTS usage_ledger (
@@ -134,6 +133,11 @@ test('a v1 ledger file (keyed by request id, ts index) is migrated when first op
   old.run('r2', '2026-01-02T10:00:00.000Z', 'a', 'p', 'api', 'op', 'gpt-4o', 'gpt-4o', 'b', 429, 1, 0, 0, 0, 0, 0, 'none', 'miss', 3, 'GW_ERR_RATE_LIMITED', 0, null);
   old.run('r0', '2026-01-02T09:00:00.000Z', null, null, null, null, null, null, null, 401, 0, 0, 0, 0, 0, 0, 'none', null, 1, 'GW_ERR_UNAUTHORIZED', 0, null);
   v1.close();
+}
+
+test('a v1 ledger file (keyed by request id, ts index) is migrated when first opened: rows kept, queries right, new rows taken once', async () => {
+  const path = join(dir, 'v1.sqlite');
+  makeV1(path);
 
   const store = new SqliteLedgerStore({ path, busyTimeoutMs: 1000 });
   const row = (id: string, ts: string) => ({ requestId: id, ts, subscription: 'b', product: 'p', api: 'api', operation: 'op', deployment: 'gpt-4o', model: 'gpt-4o', backend: 'b', status: 200, streamed: false, promptTokens: 1, completionTokens: 1, totalTokens: 2, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: 'hit', latencyMs: 1, errorCode: null, costUsd: 0.3, clientRequestId: null });
@@ -174,4 +178,24 @@ test('a ledger file from a newer gateway is refused, not misread', async () => {
   const store = new SqliteLedgerStore({ path, busyTimeoutMs: 1000 });
   await assert.rejects(store.insert([]), /schema version 99 is newer/);
   await store.close();
+});
+
+test('a starting gateway migrates an existing v1 file before traffic (openExisting), and makes no file where there is none', async () => {
+  const path = join(dir, 'v1-at-start.sqlite');
+  makeV1(path);
+  const store = new SqliteLedgerStore({ path, busyTimeoutMs: 1000 });
+  store.openExisting();
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 2);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, 3);
+  } finally {
+    db.close();
+  }
+  await store.close();
+  const none = join(dir, 'not-yet', 'ledger.sqlite');
+  const fresh = new SqliteLedgerStore({ path: none, busyTimeoutMs: 1000 });
+  fresh.openExisting();
+  await fresh.close();
+  assert.equal(existsSync(none), false);
 });

@@ -9,7 +9,7 @@
  * stalls the requests in flight.
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
@@ -88,6 +88,21 @@ export class SqliteLedgerStore implements LedgerStore {
     }
     this.#db = db;
     return db;
+  }
+
+  /**
+   * Opens (and migrates) the file now if it exists, for a gateway that is starting: migrating a
+   * large version 1 file takes seconds (1 M rows: ~4 s), better spent before the gateway listens
+   * than in the middle of traffic on the event loop. A new file is still made on first use, and a
+   * file that cannot be opened now is left to the first batch (an outage, not a start-up failure).
+   */
+  openExisting(): void {
+    if (this.#opts.readOnly === true || !existsSync(this.#opts.path)) return;
+    try {
+      this.#open();
+    } catch {
+      this.#reset();
+    }
   }
 
   insert(rows: readonly LedgerRow[]): Promise<void> {
