@@ -1,4 +1,4 @@
-// `node bench/metering.ts [--cycles N] [--slice-seconds S] [--concurrency C] [--no-pin] [--base DIR] [--profile DIR] [--strict]`:
+// `node bench/metering.ts [--cycles N] [--slice-seconds S] [--concurrency C] [--no-pin] [--base DIR] [--only plain,usage] [--profile DIR] [--strict]`:
 // what the usage path costs a request, layer by layer, in one run. Gateways in front of the same
 // fixed backend, measured in alternating slices (bench/slices.ts: drift hits all alike):
 //
@@ -12,7 +12,8 @@
 // checks issue 14's target (usage ≥ 0.95× plain's requests/s; the logger targets are information:
 // the issue's target does not include a logger). `--base DIR` adds the plain and usage targets of
 // another checkout (an older build, its node_modules in place), so one run compares old and new
-// builds the same way. `--profile DIR` makes every gateway write a V8 CPU profile there when it
+// builds the same way. `--only` keeps the named targets (plain always): fewer targets make a cycle
+// shorter, so drift on a loaded machine moves less between the slices compared. `--profile DIR` makes every gateway write a V8 CPU profile there when it
 // stops. Then checks that every request has its ledger row and every answer the client received
 // its logger line. `--strict` exits 1 when the target or one of those checks fails.
 import { DatabaseSync } from 'node:sqlite';
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     base: { type: 'string' },
     profile: { type: 'string' },
+    only: { type: 'string' },
     strict: { type: 'boolean', default: false },
   },
 });
@@ -58,13 +60,15 @@ interface Spec {
 /** Issue 14: the usage path costs at most 5 % of the same chain's requests/s. */
 const TARGET_RATIO = 0.95;
 
-const SPECS: Spec[] = [
+const only = values.only === undefined ? null : new Set(['plain', ...values.only.split(',')]);
+const ALL_SPECS: Spec[] = [
   { name: 'plain', root: REPO_ROOT, variant: () => ({}) },
   { name: 'metrics', root: REPO_ROOT, variant: () => ({ policy: METRIC_POLICY }) },
   { name: 'usage', root: REPO_ROOT, variant: () => ({ policy: METRIC_POLICY, ledger: true }), ledger: true },
   { name: 'loggers', root: REPO_ROOT, variant: (dir) => ({ meteringDir: dir }), logFile: (dir) => join(dir, 'usage.jsonl') },
   { name: 'full', root: REPO_ROOT, variant: (dir) => ({ meteringDir: dir, ledger: true }), logFile: (dir) => join(dir, 'usage.jsonl'), ledger: true },
 ];
+const SPECS = ALL_SPECS.filter((s) => only === null || only.has(s.name));
 if (values.base !== undefined) {
   const base = resolve(values.base);
   SPECS.push({ name: 'plain@base', root: base, variant: () => ({}) });
@@ -117,6 +121,8 @@ try {
     const newCpu = cpuOf('usage');
     const oldCpu = cpuOf('usage@base');
     const oldRatio = (result.rps['usage@base'] ?? 0) / (result.rps['plain@base'] ?? Number.NaN);
+    const baseEach = spread(result.perCycle.map((c) => (c['usage@base'] ?? 0) / (c['plain@base'] ?? Number.NaN)));
+    if (baseEach !== null) console.log(`  base's usage / its plain per cycle: min ${baseEach.min.toFixed(3)}, median ${baseEach.median.toFixed(3)}, max ${baseEach.max.toFixed(3)}`);
     console.log(`  this build vs base, usage path: ${newCpu.toFixed(1)} vs ${oldCpu.toFixed(1)} µs CPU/request (${((newCpu / oldCpu - 1) * 100).toFixed(1)} %); added over its own plain: ${(newCpu - plainCpu).toFixed(1)} vs ${(oldCpu - cpuOf('plain@base')).toFixed(1)} µs; × its own plain's requests/s: ${usageRatio.toFixed(3)} vs ${oldRatio.toFixed(3)}`);
   }
 
