@@ -199,3 +199,27 @@ test('a starting gateway migrates an existing v1 file before traffic (openExisti
   await fresh.close();
   assert.equal(existsSync(none), false);
 });
+
+test('four processes opening one v1 file at once: it is migrated once, every row kept', async () => {
+  const path = join(dir, 'v1-shared.sqlite');
+  makeV1(path);
+  const results = await Promise.all(
+    Array.from({ length: 4 }, (_, w) =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, path, `v1w${w}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        child.on('exit', (code) => resolve({ code, err }));
+      }),
+    ),
+  );
+  for (const r of results) assert.equal(r.code, 0, r.err);
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 2);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, 3 + 4 * 5_000);
+    assert.equal((db.prepare("SELECT count(*) AS n FROM usage_ledger WHERE request_id IN ('r0', 'r1', 'r2')").get() as { n: number }).n, 3);
+  } finally {
+    db.close();
+  }
+});

@@ -167,14 +167,26 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 }
 
-/** Applies the migrations past the file's `user_version`, each in its own transaction. */
+/**
+ * Applies the migrations past the file's `user_version`, each in its own transaction. The version
+ * is read again under the write lock: another process starting on the same file may have applied
+ * the migration while this one waited (version 2 copies the whole table: not to be done twice).
+ */
 function migrate(db: DatabaseSync): void {
-  const row = db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;
-  const current = row?.user_version ?? 0;
+  const version = (): number => (db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined)?.user_version ?? 0;
+  const current = version();
   if (current > SCHEMA_VERSION) throw new Error(`ledger file schema version ${current} is newer than this gateway's (${SCHEMA_VERSION})`);
   for (let v = current; v < SCHEMA_VERSION; v++) {
     db.exec('BEGIN IMMEDIATE');
     try {
+      const now = version();
+      if (now > SCHEMA_VERSION) throw new Error(`ledger file schema version ${now} is newer than this gateway's (${SCHEMA_VERSION})`);
+      if (now > v) {
+        // Done by another process meanwhile.
+        db.exec('COMMIT');
+        v = now - 1;
+        continue;
+      }
       db.exec(MIGRATIONS[v] as string);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec('COMMIT');
