@@ -50,7 +50,8 @@ export interface GatewayRequest {
   readonly path: string;
   /** Query string including its leading `?`, or "" (`set-query-parameter`, `rewrite-uri` may change it). */
   query: string;
-  readonly headers: IncomingHttpHeaders;
+  /** node:http's headers, or a copy without the client's gateway credentials once they are checked. */
+  headers: IncomingHttpHeaders;
   readonly ip: string;
   /** Path below the API's mount path, e.g. `/deployments/gpt-4o/chat/completions`. */
   suffix: string;

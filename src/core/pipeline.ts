@@ -56,7 +56,9 @@ function runFrom(policies: readonly Policy[], from: number, ctx: RequestContext)
     // One compare per policy when no streamed answer is in its outbound section.
     if (ctx.outboundPass !== 0 && !runsInPass(policy, ctx)) continue;
     const pending = policy.run(ctx);
-    if (pending !== undefined) return pending.then(() => runFrom(policies, i + 1, ctx));
+    // The section's last policy (forward-request, alone in a plain API's backend section): its own
+    // promise is the section's, without a .then, its closure and a microtask turn more.
+    if (pending !== undefined) return i + 1 === policies.length ? pending : pending.then(() => runFrom(policies, i + 1, ctx));
   }
   return undefined;
 }

@@ -220,7 +220,8 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
   const root: CompiledDocument = {
     sections: { backend: [forwardRequest({}, { backends: pools, urlDispatcher, outbound, clock: services.clock, maxResponseBytes: config.gateway.maxResponseBytes, now: deps.now })] },
   };
-  const pipelines = new Map<string, Pipeline>();
+  // API → product → operation: nested maps rather than a key string joined (and hashed) per request.
+  const pipelines = new Map<string, Map<string | null, Map<string | null, Pipeline>>>();
 
   return {
     config,
@@ -234,8 +235,11 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     notices: compiled.notices,
     redact: (text) => loaded.secrets.redact(text),
     pipelineFor(apiId, productId, operationId) {
-      const key = `${apiId}\u0000${productId ?? ''}\u0000${operationId ?? ''}`;
-      let p = pipelines.get(key);
+      let byProduct = pipelines.get(apiId);
+      if (byProduct === undefined) pipelines.set(apiId, (byProduct = new Map<string | null, Map<string | null, Pipeline>>()));
+      let byOperation = byProduct.get(productId);
+      if (byOperation === undefined) byProduct.set(productId, (byOperation = new Map<string | null, Pipeline>()));
+      let p = byOperation.get(operationId);
       if (p === undefined) {
         p = mergeScopes(root, [
           compiled.global,
@@ -243,7 +247,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
           compiled.apis.get(apiId),
           operationId === null ? undefined : compiled.operations.get(`${apiId}/${operationId}`),
         ]);
-        pipelines.set(key, p);
+        byOperation.set(operationId, p);
       }
       return p;
     },

@@ -5,7 +5,7 @@
  * @module
  */
 import { requestId as newRequestId } from '../core/request-id.ts';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
 import { executePipeline, runStreamEndPass, type Pipeline } from '../core/pipeline.ts';
@@ -167,6 +167,8 @@ export class RequestHandler {
       throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.request.method} is not allowed on the MCP endpoint: send MCP messages with POST.`, { headers: { allow: 'POST' } });
     }
     this.#authenticate(ctx, runtime, api);
+    // The MCP server reads the request's own headers: they lose the credentials too.
+    req.headers = ctx.request.headers;
     const body = await readBody(req, runtime.config.gateway.maxBodyBytes);
     await mcp.handle(req, res, body, { headers: ctx.request.headers, key: ctx.presentedKey, ip: ctx.request.ip }, this.handle);
     ctx.response = { status: res.statusCode, headers: {}, body: { kind: 'buffer', data: EMPTY } };
@@ -279,10 +281,10 @@ export class RequestHandler {
     if (!keyHeader && !bearerIsKey) key = undefined;
     // The client's gateway credentials stop here: never forwarded, never visible to policies'
     // header reads (the key stays available as context.Subscription.Key).
-    delete headers['api-key'];
-    delete headers['ocp-apim-subscription-key'];
-    if (bearerIsKey) delete headers.authorization;
-    else if (typeof headers.authorization === 'string') ctx.clientAuthorization = headers.authorization;
+    if (headers['api-key'] !== undefined || headers['ocp-apim-subscription-key'] !== undefined || bearerIsKey) {
+      ctx.request.headers = withoutCredentials(headers, bearerIsKey);
+    }
+    if (!bearerIsKey && typeof headers.authorization === 'string') ctx.clientAuthorization = headers.authorization;
     if (key !== undefined) ctx.presentedKey = key;
     if (key === undefined) {
       if (!api.subscriptionRequired) return;
@@ -355,6 +357,20 @@ export class RequestHandler {
     const bus = this.#deps.usageBus;
     if (bus.wanted) bus.publish(usageRecord(ctx, status, end));
   }
+}
+
+/**
+ * The request's headers without the client's gateway credentials, as a copy: `delete` on the
+ * object node:http built turns it into a dictionary-mode object, which every later read of the
+ * headers (the copy for the backend, policies) pays for.
+ */
+function withoutCredentials(headers: IncomingHttpHeaders, bearerIsKey: boolean): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    if (name === 'api-key' || name === 'ocp-apim-subscription-key' || (bearerIsKey && name === 'authorization')) continue;
+    out[name] = headers[name];
+  }
+  return out;
 }
 
 /**

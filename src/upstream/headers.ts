@@ -35,8 +35,17 @@ const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'content-length', 'x-request-id', 
 const ECHOING_METHODS = new Set(['TRACE', 'CONNECT']);
 const CREDENTIAL_HEADERS = new Set(['authorization', 'api-key', 'ocp-apim-subscription-key', 'cookie', 'x-api-key', 'x-functions-key']);
 
-function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+/** `Connection: close` names no header of its own but `close`; shared, never written to. */
+const CLOSE_ONLY: ReadonlySet<string> = new Set(['close']);
+
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> | undefined {
   if (value === undefined) return undefined;
+  // The usual values, without a split, a Set and a lower-cased copy per message (every answer of
+  // a Node backend says `Connection: keep-alive`): a hop-by-hop name is dropped anyway.
+  if (typeof value === 'string') {
+    if (HOP_BY_HOP.has(value)) return undefined;
+    if (value === 'close') return CLOSE_ONLY;
+  }
   const listed = new Set<string>();
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const name = part.trim().toLowerCase();

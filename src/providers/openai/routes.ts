@@ -55,8 +55,30 @@ export type RouteMatch = { readonly ok: true; readonly route: OpenAiRoute } | { 
 const DOT_OR_EMPTY_SEGMENT = /\/\/|\/\.\.?(\/|$)/;
 const DEPLOYMENT_RE = /^\/deployments\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})\/(.+)$/;
 
+/**
+ * The answers for the OpenAI surface's own paths (`/v1/chat/completions` with its method), made
+ * once: most requests take one of them, and building the route, its operation and its template
+ * string per request was work whose result never changes. Frozen: every request shares them.
+ */
+const V1_ROUTES: ReadonlyMap<string, RouteMatch> = new Map(
+  OPERATIONS.map((spec) => [
+    `/v1/${spec.path}`,
+    Object.freeze({
+      ok: true,
+      route: Object.freeze({
+        spec,
+        deployment: null,
+        family: 'v1',
+        operation: Object.freeze({ id: spec.id, name: spec.id, method: spec.method, urlTemplate: `/v1/${spec.path}` }),
+      }),
+    } as const),
+  ]),
+);
+
 /** Resolves a path below an openai-type API's mount point to an operation. */
 export function matchOpenAiRoute(method: string, suffix: string): RouteMatch {
+  const known = V1_ROUTES.get(suffix);
+  if (known !== undefined && known.ok && known.route.spec.method === method) return known;
   // Dot segments and empty segments could name one operation two ways (and dodge metering or the
   // deployment check when a backend normalises them); they are never valid here.
   if (DOT_OR_EMPTY_SEGMENT.test(suffix)) return { ok: false, reason: 'not-found' };
