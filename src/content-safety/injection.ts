@@ -152,11 +152,14 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
         const from = j;
         do d = letters.charCodeAt(++j);
         while (d >= 97 && d <= 122);
-        apart = judgeRun(apart, j - from, d, letters, j + 1);
+        apart = judgeRun(apart, j - from, isSymbol(d) && isLetter(letters.charCodeAt(j + 1)));
         if (apart < 0 || j >= i) break;
       }
     } else {
-      apart = judgeRun(apart, run, c, letters, i + 1);
+      // The letter after a symbol, read in `letters`: only where a folded word starts there
+      // (this run overlaps none, so it cannot be before i + 1) does it differ from `folded`.
+      const after = i + 1 < n && isSymbol(c) ? (k < changed.length && changed[k] === i + 1 ? letters.charCodeAt(i + 1) : (s[i + 1] as number)) : 0;
+      apart = judgeRun(apart, run, isLetter(after));
     }
     if (apart < 0) {
       found = APART;
@@ -167,21 +170,22 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
 }
 
 /**
- * One run of letters for the "taken apart" signs: `run` letters ended by `c` (a letter, or NaN,
- * when the text ended there), then `letters[next]`. `state` is the single-letter words in a row +
- * 4 × the letter-symbol-letter breaks so far; -1 means taken apart.
+ * One run of letters for the "taken apart" signs: `run` letters, `split` when a symbol and a
+ * letter follow it. `state` is the single-letter words in a row + 4 × the letter-symbol-letter
+ * breaks so far; -1 means taken apart.
  */
-function judgeRun(state: number, run: number, c: number, letters: string, next: number): number {
+function judgeRun(state: number, run: number, split: boolean): number {
   if (run >= 25) return -1;
   const singles = run === 1 ? (state & 3) + 1 : 0;
   if (singles >= 3) return -1;
   let splits = state >> 2;
-  // A symbol between two letters (not a space or an apostrophe): "ig-no-re", "i.g.n".
-  if (c !== 32 && c !== 39 && c !== 10 && c !== 13 && c !== 9 && isLetter(letters.charCodeAt(next)) && ++splits >= 4) return -1;
+  if (split && ++splits >= 4) return -1;
   return singles + (splits << 2);
 }
 
 const isLetter = (c: number): boolean => c >= 97 && c <= 122;
+/** What ends a run of letters and, with a letter after it, breaks a word: "ig-no-re", "i.g.n" (not a space or an apostrophe; NaN at the end counts, and no letter follows it). */
+const isSymbol = (c: number): boolean => c !== 32 && c !== 39 && c !== 10 && c !== 13 && c !== 9;
 
 /** Code units kept between calls up to this many; a longer text gets a copy of its own. */
 const SCRATCH_UNITS = 32 * 1024;
