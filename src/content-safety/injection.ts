@@ -7,6 +7,8 @@
  * Regular expressions here have no nested unbounded quantifiers: matching is linear in the text.
  * @module
  */
+import { Buffer } from 'node:buffer';
+import { endianness } from 'node:os';
 import { foldLayers, squash } from './normalise.ts';
 
 // In a pattern, `_` separates words and `_?` is an optional separator; a phrase is compiled once
@@ -46,80 +48,177 @@ function compile(phrase: string, squashed: boolean): RegExp {
 }
 
 /**
- * Every word a phrase can start with. A flat alternation of words is matched quickly by V8
- * (a few µs over a long prompt), while the phrases' alternation tried at every position costs
- * ~20× more; so the phrases are tried (sticky) only where one of these words starts.
- * src/content-safety/injection.test.ts checks the two ways agree on every labelled prompt.
+ * Every word a phrase can start with: the phrases are tried only where one starts
+ * (src/content-safety/injection.test.ts compares that with trying them at every word start).
  */
-const FIRST_WORDS = new RegExp(
-  // A word start is the text's start or a non-letter before the word (consumed: a leading
-  // character class lets the engine skip ahead cheaply, where a look-behind is tried at every
-  // position; the scan took twice as long with one).
-  `(?:^|[^a-z])(?:${[
-    'ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'abandon', 'discard', 'neglect', 'drop',
-    'you', 'developer', 'god', 'dan', 'jailbreak', 'unrestricted', 'unfiltered', 'enable', 'activate', 'enter', 'switch',
-    'do', 'don', 'dont', 'reveal', 'print', 'show', 'repeat', 'output', 'display', 'leak', 'disclose', 'tell', 'give', 'write', 'spell', 'recite',
-    'pretend', 'imagine', 'act', 'behave', 'roleplay', 'your', 'new', 'updated', 'revised', 'real', 'actual', 'true', 'from',
-    'system', 'admin', 'administrator', 'security', 'stop', 'disable', 'turn', 'remove', 'deactivate', 'respond', 'answer', 'reply',
-  ].join('|')})(?![a-z])`,
-  'g',
-);
+const FIRST_WORDS: readonly string[] = [
+  'ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'abandon', 'discard', 'neglect', 'drop',
+  'you', 'developer', 'god', 'dan', 'jailbreak', 'unrestricted', 'unfiltered', 'enable', 'activate', 'enter', 'switch',
+  'do', 'don', 'dont', 'reveal', 'print', 'show', 'repeat', 'output', 'display', 'leak', 'disclose', 'tell', 'give', 'write', 'spell', 'recite',
+  'pretend', 'imagine', 'act', 'behave', 'roleplay', 'your', 'new', 'updated', 'revised', 'real', 'actual', 'true', 'from',
+  'system', 'admin', 'administrator', 'security', 'stop', 'disable', 'turn', 'remove', 'deactivate', 'respond', 'answer', 'reply',
+];
 const PHRASE_AT = new RegExp(PHRASES.map((p) => compile(p, false).source).join('|'), 'y');
 /** The same phrases tried at every word start (tests compare it with the anchored search). */
 export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASE_AT.source})`);
 
-export function spacedPhrase(folded: string): boolean {
-  FIRST_WORDS.lastIndex = 0;
-  // `test`, not `exec`: no match array per candidate word (a prompt has dozens of them). The
-  // word ends at lastIndex and starts after the non-letter (or the text's start) before it.
-  while (FIRST_WORDS.test(folded)) {
-    let start = FIRST_WORDS.lastIndex;
-    while (start > 0 && isLetter(folded.charCodeAt(start - 1))) start--;
-    PHRASE_AT.lastIndex = start;
-    if (PHRASE_AT.test(folded)) return true;
-  }
-  return false;
+/**
+ * The first words as a set of hashes of their letters (HASH_BITS + 1 bits, one per value): a word
+ * of the text whose hash is not in it starts no phrase. The phrases are tried (sticky) only at
+ * the few words whose hash is in it: a false hit costs one failed sticky test, never a verdict.
+ * The phrases' alternation tried at every position costs ~20× more, and the earlier scan for the
+ * words by one regular expression (an alternation of 60 words) read the text once more than the
+ * "taken apart" scan, which reads it word by word anyway (docs/content-safety.md).
+ */
+const HASH_BITS = 2047;
+// A bit set of 256 bytes (four cache lines): in a gateway the table is cold at every request,
+// and a byte per value (4 KB) was read at ~100 random places per prompt.
+const FIRST_WORD_HASHES = new Uint32Array((HASH_BITS + 1) / 32);
+for (const w of FIRST_WORDS) {
+  const h = wordHash(w, 0, w.length) & HASH_BITS;
+  FIRST_WORD_HASHES[h >>> 5] = (FIRST_WORD_HASHES[h >>> 5] as number) | (1 << (h & 31));
+}
+/** Words longer than this start no phrase ("administrator"). */
+const FIRST_WORD_MAX = Math.max(...FIRST_WORDS.map((w) => w.length));
+
+function wordHash(s: string, start: number, end: number): number {
+  let h = 0;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
 }
 
-const isLetter = (c: number): boolean => c >= 97 && c <= 122;
+/** What `scanWords` looks for and finds. */
+const PHRASE = 1;
+const APART = 2;
+
+/** A phrase of the spaced form at a word start of `folded` (lower case, folded). */
+export function spacedPhrase(folded: string): boolean {
+  return scanWords(folded, folded, NONE_CHANGED, PHRASE) === PHRASE;
+}
+
+const NONE_CHANGED: readonly number[] = [];
 // Chat-template tokens taken apart ("< | i m _ s t a r t | >") leave these letters behind.
 const SQUASHED = new RegExp([...PHRASES.map((p) => compile(p, true).source), 'imstart|imend|endoftext|startheaderid'].join('|'));
+
 /**
- * Signs that words were taken apart: three single letters in a row ("i g n"), a word longer
- * than any English one ("ignorepreviousinstructions"), or several letter-symbol-letter breaks
- * ("ig-no-re pre.vi.ous"; an e-mail address or one hyphenated word is not enough). Only then is
- * the letters-only form worth matching. One pass over the character codes, run by run (17 %
- * less CPU than a branch per character: 1.01 against 1.21 µs on the bench's prompt).
+ * One pass over the words (runs of letters) of `folded` for what `what` asks, returning PHRASE,
+ * APART or 0:
+ * - PHRASE: a phrase starts at a word of `folded` (the first found ends the scan);
+ * - APART: signs that words of `letters` (the same text before digits were folded) were taken
+ *   apart, after which only the letters-only form is worth matching: three single letters in a
+ *   row ("i g n"), a word longer than any English one ("ignorepreviousinstructions"), or several
+ *   letter-symbol-letter breaks ("ig-no-re pre.vi.ous"; an e-mail address or one hyphenated word
+ *   is not enough).
+ * The two texts differ only inside the `changed` words (foldLayers), where a folded digit joins
+ * what are two words in `letters`: a word of `folded` that overlaps one is re-read in `letters`.
+ * One loop for both (each used to read every character), over a copy of the code units
+ * (`codeUnits`).
  */
-function takenApart(s: string): boolean {
-  const n = s.length;
-  let singles = 0;
-  let splits = 0;
+function scanWords(folded: string, letters: string, changed: readonly number[], what: number): number {
+  const n = folded.length;
+  const s = codeUnits(folded);
+  const phrases = (what & PHRASE) !== 0;
+  // "Taken apart" state: single-letter words in a row + 4 × letter-symbol-letter breaks; -1 when
+  // not asked or already found.
+  let apart = (what & APART) === 0 ? -1 : 0;
+  let found = 0;
+  let k = 0;
   let i = 0;
   while (i < n) {
     // Skip to the next letter, then read its run of letters: [start, i); c is the character
-    // that ended it (when i < n). Two tight loops instead of one branch per character.
-    let c = s.charCodeAt(i);
+    // that ended it (when i < n). Two tight loops rather than a branch per character.
+    let c = s[i] as number;
     while (c < 97 || c > 122) {
-      if (++i >= n) return false;
-      c = s.charCodeAt(i);
+      if (++i >= n) return found;
+      c = s[i] as number;
     }
     const start = i;
-    do {
+    let h = c;
+    for (;;) {
       if (++i >= n) break;
-      c = s.charCodeAt(i);
-    } while (c >= 97 && c <= 122);
+      c = s[i] as number;
+      if (c < 97 || c > 122) break;
+      h = (Math.imul(h, 31) + c) | 0;
+    }
     const run = i - start;
-    if (run >= 25) return true;
-    singles = run === 1 ? singles + 1 : 0;
-    if (singles >= 3) return true;
-    // A symbol between two letters (not a space or an apostrophe): "ig-no-re", "i.g.n".
-    if (i + 1 < n && c !== 32 && c !== 39 && c !== 10 && c !== 13 && c !== 9) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 97 && next <= 122 && ++splits >= 4) return true;
+    if (phrases && run <= FIRST_WORD_MAX && (((FIRST_WORD_HASHES[(h & HASH_BITS) >>> 5] as number) >>> (h & 31)) & 1) === 1) {
+      PHRASE_AT.lastIndex = start;
+      if (PHRASE_AT.test(folded)) return PHRASE;
+    }
+    if (apart < 0) continue;
+    while (k < changed.length && (changed[k + 1] as number) <= start) k += 2;
+    if (k < changed.length && (changed[k] as number) < i) {
+      // Digits were folded in this word: judge the runs of letters `letters` has in [start, i).
+      let j = start;
+      for (;;) {
+        let d = letters.charCodeAt(j);
+        while ((d < 97 || d > 122) && j < i) d = letters.charCodeAt(++j);
+        if (j >= i) break;
+        const from = j;
+        do d = letters.charCodeAt(++j);
+        while (d >= 97 && d <= 122);
+        apart = judgeRun(apart, j - from, isSymbol(d) && isLetter(letters.charCodeAt(j + 1)));
+        if (apart < 0 || j >= i) break;
+      }
+    } else {
+      // The letter after a symbol, read in `letters`: only where a folded word starts there
+      // (this run overlaps none, so it cannot be before i + 1) does it differ from `folded`.
+      const after = i + 1 < n && isSymbol(c) ? (k < changed.length && changed[k] === i + 1 ? letters.charCodeAt(i + 1) : (s[i + 1] as number)) : 0;
+      apart = judgeRun(apart, run, isLetter(after));
+    }
+    if (apart < 0) {
+      found = APART;
+      if (!phrases) return found;
     }
   }
-  return false;
+  return found;
+}
+
+/**
+ * One run of letters for the "taken apart" signs: `run` letters, `split` when a symbol and a
+ * letter follow it. `state` is the single-letter words in a row + 4 × the letter-symbol-letter
+ * breaks so far; -1 means taken apart.
+ */
+function judgeRun(state: number, run: number, split: boolean): number {
+  if (run >= 25) return -1;
+  const singles = run === 1 ? (state & 3) + 1 : 0;
+  if (singles >= 3) return -1;
+  let splits = state >> 2;
+  if (split && ++splits >= 4) return -1;
+  return singles + (splits << 2);
+}
+
+const isLetter = (c: number): boolean => c >= 97 && c <= 122;
+/** What ends a run of letters and, with a letter after it, breaks a word: "ig-no-re", "i.g.n" (not a space or an apostrophe; NaN at the end counts, and no letter follows it). */
+const isSymbol = (c: number): boolean => c !== 32 && c !== 39 && c !== 10 && c !== 13 && c !== 9;
+
+/** Code units kept between calls up to this many; a longer text gets a copy of its own. */
+const SCRATCH_UNITS = 32 * 1024;
+const LITTLE_ENDIAN = endianness() === 'LE';
+let scratch = new Uint16Array(1024);
+let scratchBytes = Buffer.from(scratch.buffer);
+
+/**
+ * The text's UTF-16 code units in a typed array (valid up to `text.length`; the rest is stale).
+ * Indexing it is ~20 % faster than `charCodeAt` in the words loop (0.81 against 1.04 µs over the
+ * bench's prompt, copy included), and stays fast where `charCodeAt` is no longer inlined: once
+ * any object in the process has `String.prototype` as its prototype (ioredis's VerbatimString,
+ * loaded when a Redis client is made), character loops run 4-8× slower (docs/performance.md).
+ */
+function codeUnits(text: string): Uint16Array {
+  let units = scratch;
+  let bytes = scratchBytes;
+  if (text.length > units.length) {
+    units = new Uint16Array(text.length);
+    bytes = Buffer.from(units.buffer);
+    if (text.length <= SCRATCH_UNITS) {
+      scratch = units;
+      scratchBytes = bytes;
+    }
+  }
+  const written = bytes.write(text, 0, 'utf16le');
+  if (!LITTLE_ENDIAN) bytes.subarray(0, written).swap16();
+  return units;
 }
 
 /** Chat-template control tokens smuggled into content, matched before folding (which maps `|` to `l`). */
@@ -139,14 +238,17 @@ export interface InjectionHit {
 
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
-  const { visible, letters, folded } = foldLayers(text);
+  const { visible, letters, folded, changed } = foldLayers(text);
   // (The folded text is the visible one, the same string, when no digit or look-alike was folded.)
   if ((visible.includes('<') || visible.includes('[')) && ((mayHoldToken(visible) && TEMPLATE_TOKENS.test(visible)) || (folded !== visible && mayHoldToken(folded) && TEMPLATE_TOKENS.test(folded)))) {
     return { form: 'template' };
   }
   // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
   // letters in a row either way; a digit-folded phone number would look like letters taken apart).
-  if (spacedPhrase(folded) || (folded.includes('instructions') && NEW_INSTRUCTIONS.test(folded))) return { form: 'spaced' };
-  if (takenApart(letters) && SQUASHED.test(squash(folded))) return { form: 'squashed' };
+  // One pass finds both the phrases (on the folded text) and whether words were taken apart (on
+  // the letters).
+  const words = scanWords(folded, letters, changed, PHRASE | APART);
+  if (words === PHRASE || (folded.includes('instructions') && NEW_INSTRUCTIONS.test(folded))) return { form: 'spaced' };
+  if (words === APART && SQUASHED.test(squash(folded))) return { form: 'squashed' };
   return undefined;
 }

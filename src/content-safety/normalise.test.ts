@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldDigits, foldText } from './normalise.ts';
+import { foldDigits, foldLayers, foldText } from './normalise.ts';
 import { createPrng } from '../util/hash.ts';
 
 const SUB: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l' };
@@ -47,4 +47,15 @@ test('digits and symbols inside words become letters; numbers stay numbers; text
   assert.equal(foldText('call 555 0199 at 10:30, order 4'), 'call 555 0199 at io:eo, order a');
   const plain = 'nothing to fold here';
   assert.equal(foldDigits(plain), plain);
+});
+
+test('foldLayers names the words whose digits were folded (outside them letters and folded text are the same)', () => {
+  const { letters, folded, changed } = foldLayers('Call 555 0199 at 10:30, 1gn0re the 14th');
+  assert.equal(folded, 'call 555 0199 at io:eo, ignore the iath');
+  assert.deepEqual(changed, [17, 19, 20, 22, 24, 30, 35, 39]);
+  for (let i = 0, k = 0; i < letters.length; i++) {
+    while (k < changed.length && (changed[k + 1] as number) <= i) k += 2;
+    if (k >= changed.length || i < (changed[k] as number)) assert.equal(letters[i], folded[i]);
+  }
+  assert.deepEqual(foldLayers('nothing to fold').changed, []);
 });

@@ -6,6 +6,7 @@
  * case, Cyrillic and Greek look-alikes, and the common digit-for-letter substitutions.
  * @module
  */
+import { Buffer } from 'node:buffer';
 
 /** Characters that render as nothing (or only reorder text) and so can split a word invisibly. */
 const INVISIBLE = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]|\udb40[\udc00-\udc7f]/g;
@@ -38,7 +39,7 @@ export function foldText(text: string): string {
 
 /** Look-alike letters of lower-case visible text folded to Latin; combining marks dropped. */
 export function foldLookalikes(lowerVisible: string): string {
-  if (!NON_ASCII_ANY.test(lowerVisible)) return lowerVisible;
+  if (isAscii(lowerVisible)) return lowerVisible;
   // Combining marks stacked on a letter ("i̇gnore", Zalgo text) are dropped, then look-alikes folded.
   const t = lowerVisible.normalize('NFKD').replace(/[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g, '');
   return t.replace(NON_ASCII, foldChar);
@@ -58,9 +59,9 @@ const SUB_CHAR = new RegExp(
  * in one- or two-character ones ("4", "15"): a longer plain number stays a number. Most words of
  * a prompt have no substitute, so the substitutes are found by a regular expression (native code)
  * and only the words around them are read character by character; no allocation when nothing
- * changes.
+ * changes. `changed`, when given, receives the start and end of every folded word (in order).
  */
-export function foldDigits(t: string): string {
+export function foldDigits(t: string, changed?: number[]): string {
   let out = '';
   let copied = 0;
   SUB_CHAR.lastIndex = 0;
@@ -84,8 +85,11 @@ export function foldDigits(t: string): string {
       word += String.fromCharCode(ASCII_SUB[c] === 0 ? c : (ASCII_SUB[c] as number));
     }
     out += t.slice(copied, start) + word;
+    changed?.push(start, end);
     copied = end;
   }
+  // A rope (cons string): the words scan reads a copy of its code units (injection.ts), and
+  // regular expressions flatten it once, so it is not joined here (joining cost 2× in a profile).
   return copied === 0 ? t : out + t.slice(copied);
 }
 
@@ -107,26 +111,39 @@ export interface Folded {
   readonly letters: string;
   /** Look-alikes and digit substitutions folded (`foldText`). */
   readonly folded: string;
+  /**
+   * Start and end of each word whose digits or symbols were folded, in order: outside them
+   * `letters` and `folded` are the same characters (both have the same length).
+   */
+  readonly changed: readonly number[];
 }
 
 export function foldLayers(text: string): Folded {
-  if (!NON_ASCII_ANY.test(text)) {
+  const changed: number[] = [];
+  if (isAscii(text)) {
     const lower = text.toLowerCase();
-    return { visible: lower, letters: lower, folded: foldDigits(lower) };
+    return { visible: lower, letters: lower, folded: foldDigits(lower, changed), changed };
   }
   const visible = text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
   const letters = foldLookalikes(visible);
-  return { visible, letters, folded: foldDigits(letters) };
+  return { visible, letters, folded: foldDigits(letters, changed), changed };
 }
 
 /** NFKC with the invisible characters removed: what a reader sees, before any folding. */
 export function visibleText(text: string): string {
   // Invisible and compatibility characters are all outside ASCII: plain ASCII text is already visible.
-  if (!NON_ASCII_ANY.test(text)) return text;
+  if (isAscii(text)) return text;
   return text.normalize('NFKC').replace(INVISIBLE, '');
 }
 
-const NON_ASCII_ANY = /[^\x00-\x7f]/;
+/**
+ * Every character below U+0080: then and only then is the UTF-8 length the string's length (any
+ * other code unit takes 2 or 3 bytes). V8 counts that in native code at a fraction of a regular
+ * expression's cost (0.11 against 0.39 µs for `/[^\x00-\x7f]/` over the bench's 529 characters).
+ */
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length;
+}
 
 /** Only letters (after folding): "i g n o r e", "i.g.n.o.r.e" and "ign-ore" all become "ignore". */
 export function squash(folded: string): string {

@@ -33,8 +33,23 @@ const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/
 const PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,5}){1,4}(?![\w])/g;
 const IPV4 = /(?<!\d|\d\.)\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)/g;
 const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
-/** Text without this has no IPv6 address (two colons with hex between, or "::"): the costly scan is skipped. */
-const IPV6_HINT = /[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:|::/;
+/**
+ * Whether the text may hold an IPv6 address: a colon with a hex digit on both sides, or "::"
+ * (an address without "::" has eight groups, so both). Otherwise the costly scan is skipped.
+ * Prompts have few colons ("Note:", "https://"): `indexOf` finds them, a regular expression
+ * (`/[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:|::/`, a stricter test) read the whole text (0.40 against 0.03 µs).
+ */
+function mayHoldIPv6(text: string): boolean {
+  for (let k = text.indexOf(':'); k >= 0; k = text.indexOf(':', k + 1)) {
+    const next = text.charCodeAt(k + 1);
+    if (next === 58 || (k > 0 && isHex(text.charCodeAt(k - 1)) && isHex(next))) return true;
+  }
+  return false;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+}
 
 /** The Luhn checksum over the digits of `s`; anything else (a card's ' ' or '-') is skipped, not copied out. */
 export function luhn(s: string): boolean {
@@ -101,7 +116,7 @@ export function findPii(text: string, types: ReadonlySet<PiiType>): PiiMatch[] {
     if (types.has('ip')) scan(text, IPV4, digit, 'ip', isIPv4, found);
     if (types.has('phone')) scan(text, PHONE, Math.max(0, digit - 1), 'phone', phoneLike, found);
   }
-  if (types.has('ip') && text.includes(':') && IPV6_HINT.test(text)) scan(text, IPV6, 0, 'ip', ipv6Valid, found);
+  if (types.has('ip') && mayHoldIPv6(text)) scan(text, IPV6, 0, 'ip', ipv6Valid, found);
   return found;
 }
 
