@@ -32,63 +32,68 @@ function base64Value(code: number): number {
   if (code >= 0x30 && code <= 0x39) return code - 0x30 + 52; // 0-9
   if (code === 0x2b) return 62; // +
   if (code === 0x2f) return 63; // /
-  return -1; // '=' padding
+  return 0; // not in a well-formed file (padding is cut off before decoding)
+}
+
+/** Calls `line(start, space, end)` for each `<base64> <rank>` line of a `.tiktoken` file. */
+function forEachLine(file: Uint8Array, line: (start: number, space: number, end: number) => void): void {
+  for (let at = 0; at < file.length; ) {
+    let end = file.indexOf(0x0a, at);
+    if (end === -1) end = file.length;
+    const space = file.indexOf(0x20, at);
+    if (space > at && space < end) line(at, space, end);
+    at = end + 1;
+  }
+}
+
+function rankOf(file: Uint8Array, from: number, to: number): number {
+  let rank = 0;
+  for (let i = from; i < to; i++) {
+    const digit = (file[i] as number) - 0x30;
+    if (digit >= 0 && digit <= 9) rank = rank * 10 + digit;
+  }
+  return rank;
+}
+
+/** Base64 digits before the padding. */
+function digitsOf(file: Uint8Array, from: number, to: number): number {
+  let end = to;
+  while (end > from && file[end - 1] === 0x3d) end--;
+  return end - from;
 }
 
 /**
  * Parses a `.tiktoken` file (`<base64 token> <rank>` per line) into token bytes by rank, decoding
- * the base64 from the file's bytes: no string per token is ever made.
+ * the base64 from the file's bytes: no string per token is made. Two passes (sizes, then bytes)
+ * so that nothing but the two results is allocated.
  */
-function parseTiktoken(file: Uint8Array): { bytes: Uint8Array; offsets: Uint32Array } {
-  let lines = 1;
-  for (let at = file.indexOf(0x0a); at !== -1; at = file.indexOf(0x0a, at + 1)) lines++;
-  // Per line: rank, start, end (typed, so loading leaves no 200,000 objects to collect).
-  const entries = new Uint32Array(lines * 3);
-  let count = 0;
-  // Base64 decodes to at most 3/4 of its length, so the file's size bounds all the tokens' bytes.
-  const decoded = new Uint8Array(file.length);
-  let out = 0;
+function parseTiktoken(file: Uint8Array): { bytes: Uint8Array; spans: Uint32Array } {
+  let total = 0;
   let maxRank = -1;
-  for (let at = 0; at < file.length; ) {
-    let lineEnd = file.indexOf(0x0a, at);
-    if (lineEnd === -1) lineEnd = file.length;
-    const space = file.indexOf(0x20, at);
-    if (space > at && space < lineEnd) {
-      const start = out;
-      let bits = 0;
-      let bitCount = 0;
-      for (let i = at; i < space; i++) {
-        const value = base64Value(file[i] as number);
-        if (value < 0) break;
-        bits = ((bits << 6) | value) & 0xffffff;
-        bitCount += 6;
-        if (bitCount >= 8) {
-          bitCount -= 8;
-          decoded[out++] = (bits >> bitCount) & 0xff;
-        }
+  forEachLine(file, (start, space, end) => {
+    total += Math.floor((digitsOf(file, start, space) * 6) / 8);
+    maxRank = Math.max(maxRank, rankOf(file, space + 1, end));
+  });
+  const bytes = new Uint8Array(total);
+  // Per rank, start and end in `bytes`; a rank missing from the file keeps an empty span and is never matched.
+  const spans = new Uint32Array((maxRank + 1) * 2);
+  let out = 0;
+  forEachLine(file, (start, space, end) => {
+    const rank = rankOf(file, space + 1, end);
+    spans[rank * 2] = out;
+    let bits = 0;
+    let bitCount = 0;
+    for (let i = start, stop = start + digitsOf(file, start, space); i < stop; i++) {
+      bits = ((bits << 6) | base64Value(file[i] as number)) & 0xffffff;
+      bitCount += 6;
+      if (bitCount >= 8) {
+        bitCount -= 8;
+        bytes[out++] = (bits >> bitCount) & 0xff;
       }
-      let rank = 0;
-      for (let i = space + 1; i < lineEnd; i++) {
-        const digit = (file[i] as number) - 0x30;
-        if (digit >= 0 && digit <= 9) rank = rank * 10 + digit;
-      }
-      entries[count * 3] = rank;
-      entries[count * 3 + 1] = start;
-      entries[count * 3 + 2] = out;
-      count++;
-      if (rank > maxRank) maxRank = rank;
     }
-    at = lineEnd + 1;
-  }
-  // Spans by rank; a rank missing from the file keeps an empty span and is never matched.
-  const bytes = decoded.slice(0, out);
-  const offsets = new Uint32Array((maxRank + 1) * 2);
-  for (let i = 0; i < count; i++) {
-    const rank = entries[i * 3] as number;
-    offsets[rank * 2] = entries[i * 3 + 1] as number;
-    offsets[rank * 2 + 1] = entries[i * 3 + 2] as number;
-  }
-  return { bytes, offsets };
+    spans[rank * 2 + 1] = out;
+  });
+  return { bytes, spans };
 }
 
 export class CompactBpe {
@@ -114,18 +119,18 @@ export class CompactBpe {
    * bpe.count('hello world'); // 2
    */
   constructor(tiktoken: Uint8Array, split: RegExp) {
-    const { bytes, offsets } = parseTiktoken(tiktoken);
+    const { bytes, spans } = parseTiktoken(tiktoken);
     this.#bytes = bytes;
-    this.#spans = offsets;
+    this.#spans = spans;
     this.#split = new RegExp(split.source, split.flags);
-    const ranks = offsets.length / 2;
+    const ranks = spans.length / 2;
     let size = 1;
     while (size < ranks * 2) size *= 2;
     this.#table = new Int32Array(size).fill(EMPTY);
     this.#mask = size - 1;
     for (let rank = 0; rank < ranks; rank++) {
-      const start = offsets[rank * 2] as number;
-      const end = offsets[rank * 2 + 1] as number;
+      const start = spans[rank * 2] as number;
+      const end = spans[rank * 2 + 1] as number;
       if (end === start) continue;
       let slot = hashBytes(bytes, start, end) & this.#mask;
       while (this.#table[slot] !== EMPTY) slot = (slot + 1) & this.#mask;
