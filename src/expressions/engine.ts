@@ -55,10 +55,10 @@ export class Compiled {
   readonly #body: Ev;
   readonly #slots: number;
   readonly #posAt: (off: number) => ExprPos;
-  /** `context.<part>.<name>` read directly (contextStringReader), or null. */
-  readonly #fast: ((ctx: RequestContext) => string | undefined) | null;
+  /** `context.<part>.<name>`, or such reads and string literals joined by `+`, read directly (fastRead), or null. */
+  readonly #fast: StringReader | null;
 
-  constructor(source: string, body: Ev, slots: number, posAt: (off: number) => ExprPos, fast: ((ctx: RequestContext) => string | undefined) | null = null) {
+  constructor(source: string, body: Ev, slots: number, posAt: (off: number) => ExprPos, fast: StringReader | null = null) {
     this.source = source;
     this.#body = body;
     this.#slots = slots;
@@ -67,7 +67,7 @@ export class Compiled {
   }
 
   evaluate(ctx: RequestContext, opts?: { stepBudget?: number; allocBudget?: number; now?: () => number; random?: () => number }): unknown {
-    // Two property reads cannot exhaust a default budget, so they skip the frame and the meter;
+    // A few property reads cannot exhaust a default budget, so they skip the frame and the meter;
     // anything but a string (null part, null value) takes the general path below, as before.
     if (this.#fast !== null && opts === undefined) {
       const v = this.#fast(ctx);
@@ -110,12 +110,60 @@ export class Compiled {
   }
 }
 
+type StringReader = (ctx: RequestContext) => string | undefined;
+
 /** The direct reader of an expression that is exactly `context.<part>.<name>` (no `?.`), else null. */
-function contextRead(e: Expr): ((ctx: RequestContext) => string | undefined) | null {
+function contextRead(e: Expr): StringReader | null {
   if (e.k !== 'member' || e.cond) return null;
   const t = e.target;
   if (t.k !== 'member' || t.cond || t.target.k !== 'name' || t.target.name !== 'context') return null;
   return contextStringReader(t.name, e.name);
+}
+
+/**
+ * A concatenation this long or shorter is neither charged memory nor steps by the interpreter
+ * (limits.ts `joinedChars`), so building it directly cannot change whether it succeeds.
+ */
+const FAST_CONCAT_CHARS = 64;
+
+/** Operands of a fast concatenation: a few dozen steps at most, far from any step budget. */
+const FAST_CONCAT_OPERANDS = 16;
+
+/** Collects the operands of a `+` chain of direct context reads and string literals, left to right; false for anything else. */
+function concatOperands(e: Expr, into: Array<string | StringReader>): boolean {
+  if (into.length >= FAST_CONCAT_OPERANDS) return false;
+  if (e.k === 'lit') {
+    if (typeof e.value !== 'string') return false;
+    into.push(e.value);
+    return true;
+  }
+  if (e.k === 'binary') return e.op === '+' && concatOperands(e.l, into) && concatOperands(e.r, into);
+  const read = contextRead(e);
+  if (read === null) return false;
+  into.push(read);
+  return true;
+}
+
+/**
+ * The evaluator's fast path (Compiled.evaluate): `context.<part>.<name>`, or such reads joined
+ * with string literals by `+` (`context.Subscription.Id + "/" + context.Api.Id`, a usual header
+ * or counter key). With every read a string the interpreter's `+` is plain concatenation; a
+ * non-string read or a longer result answers undefined, and the general path runs as before.
+ */
+function fastRead(e: Expr): StringReader | null {
+  const direct = contextRead(e);
+  if (direct !== null || e.k !== 'binary') return direct;
+  const operands: Array<string | StringReader> = [];
+  if (!concatOperands(e, operands) || operands.every((o) => typeof o === 'string')) return null;
+  return (ctx) => {
+    let text = '';
+    for (const operand of operands) {
+      const v = typeof operand === 'string' ? operand : operand(ctx);
+      if (v === undefined) return undefined;
+      text += v;
+    }
+    return text.length <= FAST_CONCAT_CHARS ? text : undefined;
+  };
 }
 
 export function compile(raw: string, pos: ExprPos): Compiled {
@@ -129,14 +177,14 @@ export function compile(raw: string, pos: ExprPos): Compiled {
     const c = new Compiler();
     c.lambdaBlock = (s) => compileBlock(c, s, true);
     let body: Ev;
-    let fast: ((ctx: RequestContext) => string | undefined) | null = null;
+    let fast: StringReader | null = null;
     if (kind === 'expr') {
       const e = parser.parseExpr();
       parser.expectOp(')');
       if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the expression`);
       checkContextMembers(e);
       body = c.expr(e);
-      fast = contextRead(e);
+      fast = fastRead(e);
     } else {
       if (parser.peek().k !== 'eof') parser.fail(`Unexpected ${describe(parser.peek())} after the block`);
       checkContextMembers(stmt as Stmt);

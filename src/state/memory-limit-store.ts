@@ -109,10 +109,11 @@ export class MemoryLimitStore implements LimitStore {
     const { windowMs, bucketMs } = r.window;
     const oldest = bucketOf(now - windowMs, bucketMs) + 1;
     let sum = 0;
-    for (const [b, v] of s.buckets) {
-      if (b < oldest) s.buckets.delete(b);
+    // forEach, not for...of: no [bucket, tokens] array per bucket (up to 60 per request, ~0.8 KB).
+    s.buckets.forEach((v, b, buckets) => {
+      if (b < oldest) buckets.delete(b);
       else sum += v;
-    }
+    });
     return sum;
   }
 

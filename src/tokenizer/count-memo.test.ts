@@ -99,3 +99,32 @@ void test('the memo keeps within its entry and character bounds, dropping the le
   big.set('z'.repeat(MEMO_MAX_STRING_CHARS + 1), 10, 100);
   assert.equal(big.size, 0);
 });
+
+void test('the memo evicts in least-recently-used order, as a Map moved to the back on every hit does', () => {
+  const memo = new CountMemo(16, 200);
+  const reference = new Map<string, number>();
+  let chars = 0;
+  let seed = 5;
+  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let i = 0; i < 5000; i++) {
+    const text = `s${rnd(40)}`.padEnd(2 + rnd(30), '.');
+    if (rnd(2) === 0) {
+      const expected = reference.get(text);
+      if (expected !== undefined) {
+        reference.delete(text);
+        reference.set(text, expected);
+      }
+      assert.equal(memo.get(text) === undefined ? undefined : memoTokens(memo.get(text) as number), expected === undefined ? undefined : memoTokens(expected));
+    } else if (!reference.has(text)) {
+      memo.set(text, i, 1);
+      reference.set(text, memo.get(text) as number);
+      chars += text.length;
+      for (const oldest of reference.keys()) {
+        if (reference.size <= 16 && chars <= 200) break;
+        reference.delete(oldest);
+        chars -= oldest.length;
+      }
+    }
+    assert.equal(memo.size, reference.size);
+  }
+});

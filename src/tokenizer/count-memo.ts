@@ -26,8 +26,23 @@ export const MEMO_MAX_STRING_CHARS = 16_383;
 /** tokens and cost packed into one number (cost < 2^17: 16 Ki characters weighted at most 4×). */
 const COST_BITS = 131_072;
 
+/** A remembered count, linked in recency order (least recently used first). */
+interface Entry {
+  readonly text: string;
+  readonly packed: number;
+  older: Entry | null;
+  newer: Entry | null;
+}
+
 export class CountMemo {
-  readonly #entries = new Map<string, number>();
+  readonly #entries = new Map<string, Entry>();
+  /**
+   * Recency is a linked list beside the Map: moving a hit to the back is four pointer writes,
+   * where a delete and a set on the Map left holes that made it rehash into a new table every so
+   * often (~280 bytes allocated a request for the bench's four strings).
+   */
+  #oldest: Entry | null = null;
+  #newest: Entry | null = null;
   #chars = 0;
   readonly #maxEntries: number;
   readonly #maxChars: number;
@@ -47,14 +62,13 @@ export class CountMemo {
 
   /** The remembered count of `text` and its budget cost as `tokens * 2^17 + cost`, or undefined. */
   get(text: string): number | undefined {
-    const entries = this.#entries;
-    const packed = entries.get(text);
-    if (packed !== undefined) {
-      // Most recently used goes last (Map keeps insertion order).
-      entries.delete(text);
-      entries.set(text, packed);
+    const entry = this.#entries.get(text);
+    if (entry === undefined) return undefined;
+    if (entry !== this.#newest) {
+      this.#unlink(entry);
+      this.#append(entry);
     }
-    return packed;
+    return entry.packed;
   }
 
   set(text: string, tokens: number, cost: number): void {
@@ -62,14 +76,31 @@ export class CountMemo {
     if (n > MEMO_MAX_STRING_CHARS || n > this.#maxChars || cost >= COST_BITS) return;
     const entries = this.#entries;
     if (entries.has(text)) return;
-    entries.set(text, tokens * COST_BITS + cost);
+    const entry: Entry = { text, packed: tokens * COST_BITS + cost, older: null, newer: null };
+    entries.set(text, entry);
+    this.#append(entry);
     this.#chars += n;
-    if (entries.size <= this.#maxEntries && this.#chars <= this.#maxChars) return;
-    for (const oldest of entries.keys()) {
-      entries.delete(oldest);
-      this.#chars -= oldest.length;
-      if (entries.size <= this.#maxEntries && this.#chars <= this.#maxChars) return;
+    while (entries.size > this.#maxEntries || this.#chars > this.#maxChars) {
+      const oldest = this.#oldest as Entry;
+      entries.delete(oldest.text);
+      this.#chars -= oldest.text.length;
+      this.#unlink(oldest);
     }
+  }
+
+  #append(entry: Entry): void {
+    entry.older = this.#newest;
+    entry.newer = null;
+    if (this.#newest === null) this.#oldest = entry;
+    else this.#newest.newer = entry;
+    this.#newest = entry;
+  }
+
+  #unlink(entry: Entry): void {
+    if (entry.older === null) this.#oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === null) this.#newest = entry.older;
+    else entry.newer.older = entry.older;
   }
 }
 

@@ -5,8 +5,10 @@
  * tiktoken"), whose formulas match what the API reports for text chats and tool definitions;
  * images are a documented estimate.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CountBudget, countBounded, segmentEnd } from './bounded.ts';
+import { CompactBpe } from './compact-bpe.ts';
 import { CountMemo } from './count-memo.ts';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
@@ -15,11 +17,15 @@ export type PromptOperation = 'chat' | 'completions' | 'embeddings';
 /** Library and encodings behind the counts, for docs and `/health`-style reports. */
 export const tokenizerName = 'gpt-tokenizer (o200k_base, cl100k_base)';
 
-/** The subset of gpt-tokenizer's encoding API this module relies on. */
-interface BpeEncoding {
-  encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
+/** The subset of gpt-tokenizer's encoding API this module relies on (decoding only). */
+interface BpeDecoder {
   decode(tokens: Iterable<number>): string;
-  setMergeCacheSize(size: number): void;
+}
+
+/** gpt-tokenizer's pre-tokenizers, the split compact-bpe.ts encodes with. */
+interface SplitPatterns {
+  O200K_TOKEN_SPLIT_REGEX: RegExp;
+  CL100K_TOKEN_SPLIT_REGEX: RegExp;
 }
 
 /**
@@ -38,12 +44,9 @@ const REPLY_PRIMING_TOKENS = 3;
 export const IMAGE_TOKENS_LOW_DETAIL = 85;
 export const IMAGE_TOKENS_HIGH_DETAIL = 765;
 
-// Special-token text such as "<|endoftext|>" inside a prompt is ordinary text to the API, and
-// gpt-tokenizer would otherwise throw on it.
-const PLAIN_TEXT: { disallowedSpecial: Set<string> } = { disallowedSpecial: new Set() };
-
 const requireCjs = createRequire(import.meta.url);
-const loaded = new Map<EncodingName, BpeEncoding>();
+const loaded = new Map<EncodingName, CompactBpe>();
+const decoders = new Map<EncodingName, BpeDecoder>();
 /** Per encoding, the segment counter handed to countBounded (made once, not per string). */
 const segmentCounters = new Map<EncodingName, (segment: string) => number>();
 /**
@@ -52,26 +55,33 @@ const segmentCounters = new Map<EncodingName, (segment: string) => number>();
  */
 const memos = new Map<EncodingName, CountMemo>();
 
-/**
- * gpt-tokenizer keeps an LRU of merged pieces (100,000 by default). Pieces here are at most
- * SEGMENT_CHARS long, and a smaller cache bounds what counting keeps in memory between requests.
- */
-const MERGE_CACHE_ENTRIES = 20_000;
-
-// Each rank table costs ~50-150 ms and 15-75 MB to build, so an encoding is loaded on first use
-// only (a gateway whose responses carry usage and that has no estimating limit never loads one),
-// synchronously (callers count inside request handlers and cannot await).
-function loadEncoding(name: EncodingName): BpeEncoding {
+// Each rank table costs ~40-80 ms to build (5 MB of typed arrays for o200k_base, outside the V8
+// heap: compact-bpe.ts), so an encoding is loaded on first use only (a gateway whose responses
+// carry usage and that has no estimating limit never loads one), synchronously (callers count
+// inside request handlers and cannot await). Special-token text such as "<|endoftext|>" inside a
+// prompt is ordinary text to the API, and CompactBpe encodes it as such.
+function loadEncoding(name: EncodingName): CompactBpe {
   let encoding = loaded.get(name);
   if (encoding === undefined) {
-    encoding = requireCjs(`gpt-tokenizer/encoding/${name}`) as BpeEncoding;
-    encoding.setMergeCacheSize(MERGE_CACHE_ENTRIES);
+    const patterns = requireCjs('gpt-tokenizer/encodingParams/constants') as SplitPatterns;
+    const split = name === 'o200k_base' ? patterns.O200K_TOKEN_SPLIT_REGEX : patterns.CL100K_TOKEN_SPLIT_REGEX;
+    encoding = new CompactBpe(readFileSync(requireCjs.resolve(`gpt-tokenizer/data/${name}.tiktoken`)), split);
     loaded.set(name, encoding);
     const bpe = encoding;
-    segmentCounters.set(name, (segment) => bpe.encode(segment, PLAIN_TEXT).length);
+    segmentCounters.set(name, (segment) => bpe.count(segment));
     memos.set(name, new CountMemo());
   }
   return encoding;
+}
+
+/** gpt-tokenizer's encoding, for decoding only (the simulator; its tables are in the V8 heap). */
+function loadDecoder(name: EncodingName): BpeDecoder {
+  let decoder = decoders.get(name);
+  if (decoder === undefined) {
+    decoder = requireCjs(`gpt-tokenizer/encoding/${name}`) as BpeDecoder;
+    decoders.set(name, decoder);
+  }
+  return decoder;
 }
 
 /** The encodings loaded so far (for tests and `/status`-style reports). */
@@ -142,7 +152,7 @@ export function encodeText(text: string, model?: string): number[] {
   const ids: number[] = [];
   for (let at = 0; at < text.length; ) {
     const stop = segmentEnd(text, at);
-    for (const id of encoding.encode(text.slice(at, stop), PLAIN_TEXT)) ids.push(id);
+    for (const id of encoding.encode(text.slice(at, stop))) ids.push(id);
     at = stop;
   }
   return ids;
@@ -151,7 +161,7 @@ export function encodeText(text: string, model?: string): number[] {
 /** Text for token ids; ids outside the vocabulary make it fall back to `undefined` instead of throwing. */
 export function decodeTokens(tokens: readonly number[], model?: string): string | undefined {
   try {
-    return loadEncoding(encodingForModel(model)).decode(tokens);
+    return loadDecoder(encodingForModel(model)).decode(tokens);
   } catch {
     return undefined;
   }
