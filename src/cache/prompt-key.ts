@@ -8,7 +8,7 @@
  *   different answers never share a partition, whatever their prompts' similarity.
  * @module
  */
-import { hash } from 'node:crypto';
+import { sha256Id } from './digest.ts';
 
 type Json = Record<string, unknown>;
 
@@ -127,11 +127,11 @@ export function stableJson(v: unknown): string {
 
 /**
  * One opaque partition id from its parts (each length-prefixed, so no two part lists collide).
- * One-shot `hash()` over the joined string: the same digest as feeding the parts one by one, at
- * a fraction of the cost (no Hash object per call).
+ * SHA-256 of the joined string (the same digest as feeding the parts one by one), remembered for
+ * recent short inputs (digest.ts): a tenant's requests share a partition.
  */
 export function partitionId(parts: readonly string[]): string {
   let joined = '';
   for (const p of parts) joined += `${p.length}:${p}`;
-  return hash('sha256', joined, 'base64url');
+  return sha256Id(joined);
 }
