@@ -47,6 +47,7 @@ const SHAPING_FIELDS = [
   'audio',
   'prediction',
 ] as const;
+const SHAPING_INDEX: ReadonlyMap<string, number> = new Map(SHAPING_FIELDS.map((f, i) => [f, i]));
 
 /**
  * Sampling classes rather than exact values: temperature 0 (deterministic) is its own class, then
@@ -107,8 +108,23 @@ export function promptKey(json: Json, ignoreSystemMessages: boolean): PromptKey 
   if (lines.length === 0) return undefined;
   // Built by hand in a fixed order: only the request's own objects need sorted keys (stableJson),
   // which keeps the common case (no tools, no shaping fields) to three JSON.stringify calls.
-  let shape = `[${JSON.stringify(temperatureClass(json['temperature']))},${JSON.stringify(topPClass(json['top_p']))},${JSON.stringify(system)},${extra.length === 0 ? '[]' : stableJson(extra)}`;
-  for (const f of SHAPING_FIELDS) if (json[f] !== undefined) shape += `,"${f}",${stableJson(json[f])}`;
+  // The classes are plain identifiers, so quoting them is their JSON.
+  let shape = `["${temperatureClass(json['temperature'])}","${topPClass(json['top_p'])}",${system.length === 0 ? '[]' : JSON.stringify(system)},${extra.length === 0 ? '[]' : stableJson(extra)}`;
+  // The request's own keys (usually just model and messages) are checked against the shaping
+  // fields, rather than 20 keyed reads of mostly absent fields; they are added in SHAPING_FIELDS
+  // order all the same, so the shape (and every partition id) is what it was.
+  let present: number[] | undefined;
+  for (const k of Object.keys(json)) {
+    const i = SHAPING_INDEX.get(k);
+    if (i !== undefined && json[k] !== undefined) (present ??= []).push(i);
+  }
+  if (present !== undefined) {
+    present.sort((a, b) => a - b);
+    for (const i of present) {
+      const f = SHAPING_FIELDS[i] as string;
+      shape += `,"${f}",${stableJson(json[f])}`;
+    }
+  }
   return { text: lines.join('\n'), messageCount: counted, shape: `${shape}]` };
 }
 
