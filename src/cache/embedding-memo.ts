@@ -5,7 +5,7 @@
  * a map read and the partition search. A changed prompt, even by one character, is embedded.
  * @module
  */
-import { hash } from 'node:crypto';
+import { sha256Id } from './digest.ts';
 
 export class EmbeddingMemo {
   #max: number;
@@ -15,9 +15,9 @@ export class EmbeddingMemo {
     this.#max = maxEntries;
   }
 
-  /** The key of a text (a hash: prompts can be long, and keys stay in memory). */
+  /** The key of a text (a hash: prompts can be long, and keys stay in memory; digest.ts remembers short ones). */
   key(backendId: string, text: string): string {
-    return hash('sha256', `${backendId}\u0000${text}`, 'base64url');
+    return sha256Id(`${backendId}\u0000${text}`);
   }
 
   /** False when the memo keeps nothing (`embeddingsMemo: 0`): the lookup then skips the key's hash. */

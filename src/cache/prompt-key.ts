@@ -8,7 +8,7 @@
  *   different answers never share a partition, whatever their prompts' similarity.
  * @module
  */
-import { hash } from 'node:crypto';
+import { sha256Id } from './digest.ts';
 
 type Json = Record<string, unknown>;
 
@@ -47,6 +47,7 @@ const SHAPING_FIELDS = [
   'audio',
   'prediction',
 ] as const;
+const SHAPING_INDEX: ReadonlyMap<string, number> = new Map(SHAPING_FIELDS.map((f, i) => [f, i]));
 
 /**
  * Sampling classes rather than exact values: temperature 0 (deterministic) is its own class, then
@@ -107,8 +108,23 @@ export function promptKey(json: Json, ignoreSystemMessages: boolean): PromptKey 
   if (lines.length === 0) return undefined;
   // Built by hand in a fixed order: only the request's own objects need sorted keys (stableJson),
   // which keeps the common case (no tools, no shaping fields) to three JSON.stringify calls.
-  let shape = `[${JSON.stringify(temperatureClass(json['temperature']))},${JSON.stringify(topPClass(json['top_p']))},${JSON.stringify(system)},${extra.length === 0 ? '[]' : stableJson(extra)}`;
-  for (const f of SHAPING_FIELDS) if (json[f] !== undefined) shape += `,"${f}",${stableJson(json[f])}`;
+  // The classes are plain identifiers, so quoting them is their JSON.
+  let shape = `["${temperatureClass(json['temperature'])}","${topPClass(json['top_p'])}",${system.length === 0 ? '[]' : JSON.stringify(system)},${extra.length === 0 ? '[]' : stableJson(extra)}`;
+  // The request's own keys (usually just model and messages) are checked against the shaping
+  // fields, rather than 20 keyed reads of mostly absent fields; they are added in SHAPING_FIELDS
+  // order all the same, so the shape (and every partition id) is what it was.
+  let present: number[] | undefined;
+  for (const k of Object.keys(json)) {
+    const i = SHAPING_INDEX.get(k);
+    if (i !== undefined && json[k] !== undefined) (present ??= []).push(i);
+  }
+  if (present !== undefined) {
+    present.sort((a, b) => a - b);
+    for (const i of present) {
+      const f = SHAPING_FIELDS[i] as string;
+      shape += `,"${f}",${stableJson(json[f])}`;
+    }
+  }
   return { text: lines.join('\n'), messageCount: counted, shape: `${shape}]` };
 }
 
@@ -127,11 +143,11 @@ export function stableJson(v: unknown): string {
 
 /**
  * One opaque partition id from its parts (each length-prefixed, so no two part lists collide).
- * One-shot `hash()` over the joined string: the same digest as feeding the parts one by one, at
- * a fraction of the cost (no Hash object per call).
+ * SHA-256 of the joined string (the same digest as feeding the parts one by one), remembered for
+ * recent short inputs (digest.ts): a tenant's requests share a partition.
  */
 export function partitionId(parts: readonly string[]): string {
   let joined = '';
   for (const p of parts) joined += `${p.length}:${p}`;
-  return hash('sha256', joined, 'base64url');
+  return sha256Id(joined);
 }

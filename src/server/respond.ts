@@ -56,12 +56,26 @@ export function writeResponse(ctx: RequestContext, res: ServerResponse, closeCon
       return { clientGone: false, tap: null };
     case 'buffer':
       ctx.responseBytes = body.data.length;
-      res.end(body.data);
+      writeHeld(res, body.data);
       return { clientGone: false, tap: null };
     case 'stream':
       return pipeStream(ctx, res, body.stream, body.sse, now, maxStreamMs);
   }
 }
+
+/**
+ * node:http sends a Buffer body after its header string as two chunks through a corked socket
+ * (one `writev`), but a latin1 string body joined with the header as one string (one `write`).
+ * A latin1 round trip is byte-exact, and for a small body the copy costs less than the writev path
+ * (a bare node:http server answering ~600 bytes: 0.88× CPU per request in 16 alternating slices).
+ * Large bodies stay Buffers: copying them into the heap would cost more than it saves.
+ */
+function writeHeld(res: ServerResponse, data: Buffer): void {
+  if (data.length <= ONE_WRITE_MAX_BYTES) res.end(data.toString('latin1'), 'latin1');
+  else res.end(data);
+}
+
+const ONE_WRITE_MAX_BYTES = 16_384;
 
 /** The schema default (gateway.maxStreamDurationMs), for callers that pass none. */
 const DEFAULT_MAX_STREAM_MS = 1_800_000;
