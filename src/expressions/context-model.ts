@@ -209,8 +209,8 @@ defineType<ContextModel>('IProxyRequestContext', 'Microsoft.Azure.ApiManagement.
 
 /** The parts of `context` whose properties only read fields of the request context (no parsing, no clock, no throw). */
 const PLAIN_PARTS: Readonly<Record<string, string>> = { Subscription: 'ISubscription', Product: 'IProduct', Api: 'IApi', Operation: 'IOperation' };
-/** Single members of other parts that only read a field as well (a usual metric dimension). */
-const PLAIN_MEMBERS: ReadonlySet<string> = new Set(['Request.IpAddress']);
+/** Single members of other parts that only read a field as well (a usual metric dimension), with their part's kind. */
+const PLAIN_MEMBERS: ReadonlyMap<string, string> = new Map([['Request.IpAddress', 'IRequest']]);
 
 /**
  * `context.<part>.<name>` (e.g. `context.Subscription.Id`, a usual metric dimension or counter key)
@@ -220,7 +220,7 @@ const PLAIN_MEMBERS: ReadonlySet<string> = new Set(['Request.IpAddress']);
  * the value or the error it always gave. Null for any other part or an unknown property.
  */
 export function contextStringReader(part: string, name: string): ((ctx: RequestContext) => string | undefined) | null {
-  const kind = Object.hasOwn(PLAIN_PARTS, part) ? PLAIN_PARTS[part] : PLAIN_MEMBERS.has(`${part}.${name}`) && part === 'Request' ? 'IRequest' : undefined;
+  const kind = Object.hasOwn(PLAIN_PARTS, part) ? PLAIN_PARTS[part] : PLAIN_MEMBERS.get(`${part}.${name}`);
   if (kind === undefined) return null;
   const partOf = typeByKind('IProxyRequestContext')?.props.get(part);
   const read = typeByKind(kind)?.props.get(name);
