@@ -15,7 +15,7 @@ export type EncodingName = 'o200k_base' | 'cl100k_base';
 export type PromptOperation = 'chat' | 'completions' | 'embeddings';
 
 /** Library and encodings behind the counts, for docs and `/health`-style reports. */
-export const tokenizerName = 'gpt-tokenizer (o200k_base, cl100k_base)';
+export const tokenizerName = "tiktoken's BPE over gpt-tokenizer's tables (o200k_base, cl100k_base)";
 
 /** The subset of gpt-tokenizer's encoding API this module relies on (decoding only). */
 interface BpeDecoder {
