@@ -28,61 +28,101 @@ export interface SliceRatio {
   pass: boolean;
 }
 
+export interface InstanceFigures {
+  rps: number;
+  /** Proxy CPU µs per request over this process's slices; absent without a CPU reader. */
+  cpuUsPerReq?: number;
+}
+
 export interface SliceResult {
   cycles: number;
   sliceS: number;
-  /** Mean requests/s per target over its slices. */
+  /** Mean requests/s per target over its slices (per slice: a target's instances are averaged, not added). */
   rps: Partial<Record<string, number>>;
-  /** Proxy CPU µs per request over all of a target's slices (the same drift-cancelling sums). */
+  /** Proxy CPU µs per request over all of a target's slices, all its instances (the same drift-cancelling sums). */
   cpuUsPerReq: Partial<Record<string, number>>;
-  /** Requests of each target in each cycle (for the spread of a caller's own ratios). */
+  /** Requests of each target in each cycle, summed over its instances (for the spread of a caller's own ratios). */
   perCycle: Array<Partial<Record<string, number>>>;
+  /** Each target's processes, in the order the caller listed them: the spread between processes of identical code. */
+  instances: Partial<Record<string, InstanceFigures[]>>;
   ratios: SliceRatio[];
 }
 
+/** One process under load. Several entries with the same name are instances of one target
+ *  (separate processes of the same build and config): a process keeps a speed of its own for its
+ *  whole life (memory placement, JIT decisions; measured up to 15 % on these VMs), so a target's
+ *  figures are the sums over its instances, and a verdict no longer rests on one process's luck. */
+export interface SliceTarget {
+  name: TargetName | (string & {});
+  origin: string;
+  cpu?: CpuReader;
+}
+
 /** Targets are named by the bench's target names (whose pairs SLICE_CHECKS compares) or by any
- *  other name (bench/metering.ts), whose ratios the caller computes from `rps`. */
+ *  other name (bench/metering.ts), whose ratios the caller computes from `rps`. Every entry gets
+ *  one slice per cycle, in the order given, reversed every other cycle. */
 export async function alternatingSlices(
-  targets: ReadonlyArray<{ name: TargetName | (string & {}); origin: string; cpu?: CpuReader }>,
+  targets: ReadonlyArray<SliceTarget>,
   opts: { cycles: number; sliceS: number; concurrency: number; apiKey: string },
   log: (line: string) => void,
 ): Promise<SliceResult> {
   const visited = targets.filter((t) => t.name !== 'direct');
+  const names = [...new Set(visited.map((t) => t.name))];
+  const count = (name: string): number => visited.filter((t) => t.name === name).length;
   const perCycle: Array<Partial<Record<string, number>>> = [];
   /** CPU µs per request of each target in each cycle (for the spread of the CPU ratios). */
   const perCycleCpu: Array<Partial<Record<string, number>>> = [];
   const cpuUs: Partial<Record<string, number>> = {};
+  /** Per entry of `visited` (one process): its requests and CPU µs over all cycles. */
+  const own = visited.map(() => ({ requests: 0, cpuUs: 0, cpuRead: false }));
   for (let c = 0; c < opts.cycles; c++) {
     const order = c % 2 === 0 ? visited : [...visited].reverse();
     const cycle: Partial<Record<string, number>> = {};
-    const cycleCpu: Partial<Record<string, number>> = {};
+    const cycleCpuUs: Partial<Record<string, number>> = {};
     for (const t of order) {
       const before = await t.cpu?.read();
       const requests = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
-      cycle[t.name] = requests;
       const after = await t.cpu?.read();
+      const mine = own[visited.indexOf(t)]!;
+      cycle[t.name] = (cycle[t.name] ?? 0) + requests;
+      mine.requests += requests;
       if (before !== undefined && after !== undefined) {
         cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
-        if (requests > 0) cycleCpu[t.name] = (after - before) / requests;
+        cycleCpuUs[t.name] = (cycleCpuUs[t.name] ?? 0) + after - before;
+        mine.cpuUs += after - before;
+        mine.cpuRead = true;
       }
+    }
+    const cycleCpu: Partial<Record<string, number>> = {};
+    for (const n of names) {
+      const [us, requests] = [cycleCpuUs[n], cycle[n] ?? 0];
+      if (us !== undefined && requests > 0) cycleCpu[n] = us / requests;
     }
     perCycle.push(cycle);
     perCycleCpu.push(cycleCpu);
-    log(`  slices ${c + 1}/${opts.cycles}: ${visited.map((t) => `${t.name} ${Math.round((cycle[t.name] ?? 0) / opts.sliceS)}`).join(', ')} req/s`);
+    log(`  slices ${c + 1}/${opts.cycles}: ${names.map((n) => `${n} ${Math.round((cycle[n] ?? 0) / (opts.sliceS * count(n)))}`).join(', ')} req/s`);
   }
   const total = (name: string): number => perCycle.reduce((sum, c) => sum + (c[name] ?? 0), 0);
   const rps: SliceResult['rps'] = {};
   const cpuUsPerReq: SliceResult['cpuUsPerReq'] = {};
-  for (const t of visited) {
-    rps[t.name] = total(t.name) / (opts.cycles * opts.sliceS);
-    const us = cpuUs[t.name];
-    if (us !== undefined && total(t.name) > 0) cpuUsPerReq[t.name] = us / total(t.name);
+  const instances: SliceResult['instances'] = {};
+  for (const n of names) {
+    rps[n] = total(n) / (opts.cycles * opts.sliceS * count(n));
+    const us = cpuUs[n];
+    if (us !== undefined && total(n) > 0) cpuUsPerReq[n] = us / total(n);
   }
+  visited.forEach((t, i) => {
+    const mine = own[i]!;
+    const figures: InstanceFigures = { rps: mine.requests / (opts.cycles * opts.sliceS) };
+    if (mine.cpuRead && mine.requests > 0) figures.cpuUsPerReq = mine.cpuUs / mine.requests;
+    (instances[t.name] ??= []).push(figures);
+  });
   const ratios: SliceRatio[] = [];
   for (const p of SLICE_CHECKS) {
-    if (!visited.some((t) => t.name === p.target) || !visited.some((t) => t.name === p.base) || total(p.base) === 0) continue;
-    const each = perCycle.map((c) => (c[p.target] ?? 0) / (c[p.base] ?? Number.NaN)).filter(Number.isFinite);
-    const ratio = total(p.target) / total(p.base);
+    if (!names.includes(p.target) || !names.includes(p.base) || total(p.base) === 0) continue;
+    // Per slice, not per cycle: a target and its base may run a different number of instances.
+    const each = perCycle.map((c) => (c[p.target] ?? 0) / count(p.target) / ((c[p.base] ?? Number.NaN) / count(p.base))).filter(Number.isFinite);
+    const ratio = (rps[p.target] ?? 0) / (rps[p.base] ?? Number.NaN);
     ratios.push({ name: `${p.target} requests/s`, target: p.target, base: p.base, ratio, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: ratio >= p.min });
   }
   for (const p of SLICE_CPU_CHECKS) {
@@ -91,7 +131,7 @@ export async function alternatingSlices(
     const each = perCycleCpu.map((c) => (c[p.target] ?? Number.NaN) / (c[p.base] ?? Number.NaN)).filter(Number.isFinite);
     ratios.push({ name: `${p.target} CPU/req`, target: p.target, base: p.base, ratio: t / b, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: t / b <= p.max });
   }
-  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, perCycle, ratios };
+  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, perCycle, instances, ratios };
 }
 
 export function renderSlices(s: SliceResult): string {
@@ -109,5 +149,21 @@ export function renderSlices(s: SliceResult): string {
     return `${t} ${Math.round(s.rps[t] ?? 0)} req/s${cpu === undefined ? '' : `, ${cpu.toFixed(1)} µs CPU/req`}`;
   });
   lines.push(`  per target over all slices: ${each.join('; ')}`);
+  const spreadLines = renderInstances(s.instances);
+  if (spreadLines.length > 0) lines.push('  per process of a target (identical code and config: the spread is the process\'s own speed):', ...spreadLines.map((l) => `  ${l}`));
   return lines.join('\n');
+}
+
+/** One line per target with more than one instance: each process's requests/s and CPU µs per
+ *  request, and the largest over the smallest of them. */
+export function renderInstances(instances: SliceResult['instances']): string[] {
+  const lines: string[] = [];
+  for (const [name, each = []] of Object.entries(instances)) {
+    if (each.length < 2) continue;
+    const cpu = each.map((i) => i.cpuUsPerReq).filter((v): v is number => v !== undefined);
+    const rps = each.map((i) => i.rps);
+    const cpuPart = cpu.length === each.length ? `CPU µs/req ${cpu.map((v) => v.toFixed(1)).join(' / ')} (max/min ${(Math.max(...cpu) / Math.min(...cpu)).toFixed(3)}); ` : '';
+    lines.push(`  ${name}: ${cpuPart}req/s ${rps.map((v) => v.toFixed(0)).join(' / ')} (max/min ${(Math.max(...rps) / Math.min(...rps)).toFixed(3)})`);
+  }
+  return lines;
 }
