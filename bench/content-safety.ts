@@ -12,7 +12,7 @@
  *    characters) of the unguarded stream took to arrive. Check: the guarded first byte comes no
  *    later than the unguarded stream's first window plus 20 %.
  *
- *   node bench/content-safety.ts [--slices 10] [--slice-seconds 2] [--concurrency 16] [--no-pin]
+ *   node bench/content-safety.ts [--slices 10] [--slice-seconds 2] [--concurrency 16] [--instances 1] [--no-pin]
  *     [--pii redact|off] [--with-none] [--with-pii-off] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
  *     [--profile <dir>] [--trace-gc]
  *
@@ -20,6 +20,10 @@
  * with only <base />); `--with-none` adds a gateway with no document for reference,
  * `--with-pii-off` the content-safety gateway without PII redaction (what redaction costs), and
  * `--old-root` runs an older build's content-safety gateway in the same slices (A/B of a change).
+ * `--instances N` starts every gateway N times (separate processes, every one gets a slice per
+ * cycle): a process keeps a speed of its own for its whole life, so a target's figures are the
+ * sums over its processes, and the spread between them is printed. The default slices (cycles)
+ * are 10 divided by N, so a run takes about as long whatever N (bench/metering.ts does the same).
  * `--profile <dir>` makes every gateway write a V8 CPU profile there when it stops (the targets
  * under the same alternating load, so their profiles compare); `--trace-gc` makes each gateway
  * log its collections (`--trace-gc-nvp`), summed over the slices per request: bytes allocated,
@@ -38,7 +42,8 @@ import { parseArgs } from 'node:util';
 import { cpuReader, killAllSync, pinSelf, startChild, stopAll, waitReady } from './children.ts';
 import { load } from './measure.ts';
 import { spread } from './report.ts';
-import { BENCH_KEY, readCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
+import { renderInstances, type SliceResult } from './slices.ts';
+import { BENCH_KEY, freePort, readCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 import { loadConfigObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/gateway.ts';
 import { createLogger } from '../src/observability/logger.ts';
@@ -50,7 +55,9 @@ import { promptParts } from '../src/content-safety/text.ts';
 
 const { values } = parseArgs({
   options: {
-    slices: { type: 'string', default: '10' },
+    slices: { type: 'string' },
+    /** Processes per gateway; one by default, as bench/metering.ts (docs/performance.md, "Per-process variance"). */
+    instances: { type: 'string', default: '1' },
     'slice-seconds': { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '16' },
     'no-pin': { type: 'boolean', default: false },
@@ -74,7 +81,10 @@ const { values } = parseArgs({
     'trace-gc': { type: 'boolean', default: false },
   },
 });
-const CYCLES = Number(values.slices);
+const INSTANCES = Number(values.instances);
+if (!Number.isInteger(INSTANCES) || INSTANCES < 1) throw new Error(`--instances must be a whole number ≥ 1, got ${values.instances}`);
+// Every process gets a slice per cycle: more processes, fewer cycles, about the same run time.
+const CYCLES = Number(values.slices ?? Math.max(2, Math.round(10 / INSTANCES)));
 const SLICE_S = Number(values['slice-seconds']);
 const CONCURRENCY = Number(values.concurrency);
 const REPO = join(import.meta.dirname, '..');
@@ -126,57 +136,89 @@ function targets(): Target[] {
 async function throughput(): Promise<void> {
   process.once('exit', killAllSync);
   const unpin = values['no-pin'] ? undefined : pinSelf('0');
-  const backend = startChild('backend', [join(import.meta.dirname, 'fixed-backend.ts'), '0'], REPO, unpin ? '0' : undefined);
+  // freePort: inside BENCH_PORTS when it is set, like the gateways' ports.
+  const backend = startChild('backend', [join(import.meta.dirname, 'fixed-backend.ts'), String(await freePort())], REPO, unpin ? '0' : undefined);
   const backendPort = await waitReady(backend, 10_000);
-  const gateways: Array<{ name: string; gw: Tollgate }> = [];
+  const gateways: Array<{ name: string; label: string; gw: Tollgate }> = [];
   try {
-    for (const t of targets()) gateways.push({ name: t.name, gw: await startTollgate(t.root, backendPort, unpin ? '1' : undefined, { ...t.variant, nodeFlags: [...PROFILE_FLAGS, ...GC_FLAGS] }, t.name) });
-    const live = await Promise.all(gateways.map(async (g) => ({ name: g.name, origin: `http://127.0.0.1:${g.gw.port}`, pid: g.gw.child.pid, cpu: await cpuReader(g.gw.child) })));
+    // Instance-major (each target's first process, then each one's second, ...), so drift within a cycle hits the targets alike.
+    for (let i = 0; i < INSTANCES; i++) {
+      for (const t of targets()) {
+        const label = INSTANCES === 1 ? t.name : `${t.name}#${i + 1}`;
+        gateways.push({ name: t.name, label, gw: await startTollgate(t.root, backendPort, unpin ? '1' : undefined, { ...t.variant, nodeFlags: [...PROFILE_FLAGS, ...GC_FLAGS] }, label) });
+      }
+    }
+    const live = await Promise.all(gateways.map(async (g) => ({ name: g.name, label: g.label, origin: `http://127.0.0.1:${g.gw.port}`, pid: g.gw.child.pid, cpu: await cpuReader(g.gw.child) })));
+    const names = [...new Set(live.map((t) => t.name))];
+    const count = (n: string): number => live.filter((t) => t.name === n).length;
     for (const t of live) {
       const warm = await load(t.origin, BENCH_KEY, CONCURRENCY, 2, BODY);
-      if (warm.non2xx > 0 || warm.errors > 0) throw new Error(`${t.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors in the warm-up`);
+      if (warm.non2xx > 0 || warm.errors > 0) throw new Error(`${t.label}: ${warm.non2xx} non-2xx, ${warm.errors} errors in the warm-up`);
     }
-    const gc = new Map(gateways.map((g) => [g.name, gcCounter(g.gw)]));
+    const gc = new Map(gateways.map((g) => [g.label, gcCounter(g.gw)]));
+    /** Per target, per cycle: requests and CPU µs summed over its processes. */
     const requests: Record<string, number[]> = {};
+    const cycleCpuUs: Record<string, number[]> = {};
     const cpuUs: Record<string, number> = {};
     const sysUs: Record<string, number> = {};
-    const sliceCpu: Record<string, number[]> = {};
+    /** Per process: its requests and CPU µs over all cycles (the spread between a target's processes). */
+    const own = new Map(live.map((t) => [t.label, { requests: 0, cpuUs: 0 }]));
     const load1 = loadavg()[0] ?? 0;
     for (let c = 0; c < CYCLES; c++) {
       const order = c % 2 === 0 ? live : [...live].reverse();
+      for (const n of names) {
+        (requests[n] ??= []).push(0);
+        (cycleCpuUs[n] ??= []).push(0);
+      }
       for (const t of order) {
         const sysBefore = systemUs(t.pid);
         const before = await t.cpu.read();
         const r = await load(t.origin, BENCH_KEY, CONCURRENCY, SLICE_S, BODY);
         const after = await t.cpu.read();
         sysUs[t.name] = (sysUs[t.name] ?? 0) + systemUs(t.pid) - sysBefore;
-        (requests[t.name] ??= []).push(r.requests);
+        requests[t.name]![c]! += r.requests;
         cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
-        (sliceCpu[t.name] ??= []).push((after - before) / Math.max(1, r.requests));
+        cycleCpuUs[t.name]![c]! += after - before;
+        const mine = own.get(t.label)!;
+        mine.requests += r.requests;
+        mine.cpuUs += after - before;
       }
-      console.log(`  slice ${c + 1}/${CYCLES}: ${live.map((t) => `${t.name} ${Math.round((requests[t.name]?.at(-1) ?? 0) / SLICE_S)} req/s`).join(', ')}`);
+      console.log(`  slice ${c + 1}/${CYCLES}: ${names.map((n) => `${n} ${Math.round((requests[n]?.[c] ?? 0) / (SLICE_S * count(n)))} req/s`).join(', ')}`);
     }
+    /** CPU µs per request of a target in each cycle. */
+    const sliceCpu = (n: string): number[] => (cycleCpuUs[n] ?? []).map((us, i) => us / Math.max(1, requests[n]?.[i] ?? 0));
     const sum = (n: string): number => (requests[n] ?? []).reduce((a, b) => a + b, 0);
     const per = (n: string): number => (cpuUs[n] ?? 0) / sum(n);
     const sys = (n: string): number => (sysUs[n] ?? 0) / sum(n);
     // Per cycle, the CPU µs per request of a target minus its reference's: the median of these
     // pairs shrugs off a slice that other load on the machine spoiled (the sums above do not).
-    const pairedCpu = (n: string, base: string): number => median((sliceCpu[n] ?? []).map((v, i) => v - (sliceCpu[base]?.[i] ?? Number.NaN)));
+    const pairedCpu = (n: string, base: string): number => median(sliceCpu(n).map((v, i) => v - (sliceCpu(base)[i] ?? Number.NaN)));
     const each = (n: string, base: string): number[] => (requests[n] ?? []).map((v, i) => v / (requests[base]?.[i] ?? Number.NaN));
     console.log(`machine load average (1 min): ${load1.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${cpus().length} CPUs)`);
-    for (const t of live) {
-      const ref = t.name.endsWith('@old') ? 'base@old' : 'base';
-      const rel = t.name === ref ? '' : `; vs ${ref} ${(sum(t.name) / sum(ref)).toFixed(3)}× requests/s (per-cycle ${Math.min(...each(t.name, ref)).toFixed(2)}–${Math.max(...each(t.name, ref)).toFixed(2)}), CPU ${per(t.name) >= per(ref) ? '+' : ''}${(per(t.name) - per(ref)).toFixed(1)} µs (${((per(t.name) / per(ref) - 1) * 100).toFixed(1)} %; median of per-cycle pairs ${pairedCpu(t.name, ref).toFixed(1)} µs), median per-cycle requests/s ratio ${median(each(t.name, ref)).toFixed(3)}`;
-      console.log(`  ${t.name}: ${(sum(t.name) / (CYCLES * SLICE_S)).toFixed(0)} req/s, ${per(t.name).toFixed(1)} CPU µs/request (${(per(t.name) - sys(t.name)).toFixed(1)} user, ${sys(t.name).toFixed(1)} system), peak RSS ${t.cpu.rssPeakMb()?.toFixed(0) ?? '?'} MB${rel}`);
-      const g = gc.get(t.name);
-      if (g !== undefined && values['trace-gc'] === true) {
-        const n = sum(t.name);
+    const rssPeak = (n: string): number | undefined => {
+      const each = live.filter((t) => t.name === n).map((t) => t.cpu.rssPeakMb()).filter((v): v is number => v !== null);
+      return each.length === 0 ? undefined : Math.max(...each);
+    };
+    for (const name of names) {
+      const ref = name.endsWith('@old') ? 'base@old' : 'base';
+      const rel = name === ref ? '' : `; vs ${ref} ${(sum(name) / sum(ref)).toFixed(3)}× requests/s (per-cycle ${Math.min(...each(name, ref)).toFixed(2)}–${Math.max(...each(name, ref)).toFixed(2)}), CPU ${per(name) >= per(ref) ? '+' : ''}${(per(name) - per(ref)).toFixed(1)} µs (${((per(name) / per(ref) - 1) * 100).toFixed(1)} %; median of per-cycle pairs ${pairedCpu(name, ref).toFixed(1)} µs), median per-cycle requests/s ratio ${median(each(name, ref)).toFixed(3)}`;
+      console.log(`  ${name}: ${(sum(name) / (CYCLES * SLICE_S * count(name))).toFixed(0)} req/s, ${per(name).toFixed(1)} CPU µs/request (${(per(name) - sys(name)).toFixed(1)} user, ${sys(name).toFixed(1)} system), peak RSS ${rssPeak(name)?.toFixed(0) ?? '?'} MB${rel}`);
+      if (values['trace-gc'] === true) {
+        const g = sumGc(live.filter((l) => l.name === name).map((l) => gc.get(l.label) ?? sumGc([])));
+        const n = sum(name);
         console.log(`    GC per request: ${(g.allocated / n).toFixed(0)} B allocated, ${(g.promoted / n).toFixed(0)} B promoted, ${(g.survived / n).toFixed(0)} B survived a scavenge, ${((g.pauseMs * 1000) / n).toFixed(1)} µs paused (${g.scavenges} scavenges, ${g.markCompacts} mark-compacts)`);
       }
     }
+    const instances: SliceResult['instances'] = {};
+    for (const t of live) {
+      const mine = own.get(t.label)!;
+      (instances[t.name] ??= []).push({ rps: mine.requests / (CYCLES * SLICE_S), cpuUsPerReq: mine.cpuUs / Math.max(1, mine.requests) });
+    }
+    const perProcess = renderInstances(instances);
+    if (perProcess.length > 0) console.log(`  per process of a target (identical code and config: the spread is the process's own speed):\n${perProcess.map((l) => `  ${l}`).join('\n')}`);
     if (values.profile !== undefined) {
       // A profile covers the gateway's whole life: its request count (warm-up included) turns it into µs per request.
-      for (const g of gateways) console.log(`  ${g.name}: pid ${g.gw.child.pid}, ${(await readCounters(g.gw.admin)).requests ?? '?'} requests in its profile`);
+      for (const g of gateways) console.log(`  ${g.label}: pid ${g.gw.child.pid}, ${(await readCounters(g.gw.admin)).requests ?? '?'} requests in its profile`);
     }
     const ratio = sum('content-safety') / sum('base');
     console.log(`check: content-safety requests/s ≥ 0.90× the same chain without it: ${ratio.toFixed(3)}× ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`);
@@ -195,6 +237,12 @@ interface GcSums {
   pauseMs: number;
   scavenges: number;
   markCompacts: number;
+}
+
+function sumGc(each: readonly GcSums[]): GcSums {
+  const total: GcSums = { allocated: 0, promoted: 0, survived: 0, pauseMs: 0, scavenges: 0, markCompacts: 0 };
+  for (const g of each) for (const k of Object.keys(total) as Array<keyof GcSums>) total[k] += g[k];
+  return total;
 }
 
 /** Sums the gateway's `--trace-gc-nvp` lines (on its stdout) from now on. */
@@ -330,7 +378,7 @@ async function holdBack(): Promise<void> {
   await sim.close();
 }
 
-console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'})`);
+console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s${INSTANCES === 1 ? '' : ` per gateway process, ${INSTANCES} processes per gateway`}, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'})`);
 engineAlone();
 if (values['no-throughput'] !== true) await throughput();
 if (values['no-stream'] !== true) await holdBack();
