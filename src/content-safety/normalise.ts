@@ -65,10 +65,12 @@ export function foldDigits(t: string, changed?: number[]): string {
   let out = '';
   let copied = 0;
   SUB_CHAR.lastIndex = 0;
-  for (let m = SUB_CHAR.exec(t); m !== null; m = SUB_CHAR.exec(t)) {
-    let start = m.index;
+  // `test`, not `exec`: no match array per substitute; the match is one character, just before lastIndex.
+  while (SUB_CHAR.test(t)) {
+    const at = SUB_CHAR.lastIndex - 1;
+    let start = at;
     while (start > 0 && isWordChar(t.charCodeAt(start - 1))) start--;
-    let end = m.index + 1;
+    let end = at + 1;
     while (end < t.length && isWordChar(t.charCodeAt(end))) end++;
     SUB_CHAR.lastIndex = end;
     let letters = false;
