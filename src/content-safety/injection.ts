@@ -221,13 +221,40 @@ function codeUnits(text: string): Uint16Array {
   return units;
 }
 
-/** Chat-template control tokens smuggled into content, matched before folding (which maps `|` to `l`). */
-const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
 /**
- * Every chat-template token has "<|", "inst]" or "<<" in it: without one the token search is
- * skipped (a redacted prompt has brackets, "[EMAIL_REDACTED]", and would otherwise always pay it).
+ * Chat-template control tokens smuggled into content, matched before folding (which maps `|` to
+ * `l`): `<|im_start|>`, `<|im_end|>`, `<|system|>`, `<|endoftext|>`, `<|start_header_id|>`,
+ * `<|eot_id|>`, `[INST]`, `[/INST]`, `<<SYS>>`, `<</SYS>>` (lower case: the text is).
+ * `templateToken` is `TEMPLATE_TOKENS.test` by hand (src/content-safety/injection.test.ts compares
+ * them): every token starts with '<' or '[', so it reads the text for those two characters only,
+ * once each, where the search used to read it up to five times (for '<' and '[', then for
+ * "<|", "inst]" and "<<" before the expression ran).
  */
-const mayHoldToken = (s: string): boolean => s.includes('<|') || s.includes('inst]') || s.includes('<<');
+export const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
+const PIPE_TOKENS = ['im_start|>', 'im_end|>', 'system|>', 'endoftext|>', 'start_header_id|>', 'eot_id|>'] as const;
+
+/** What `templateToken` finds: neither '<' nor '[' in the text, one of them but no token, a token. */
+export const NO_BRACKET = 0;
+export const BRACKET = 1;
+export const TOKEN = 2;
+
+export function templateToken(s: string): number {
+  let found = NO_BRACKET;
+  for (let k = s.indexOf('<'); k >= 0; k = s.indexOf('<', k + 1)) {
+    found = BRACKET;
+    const next = s.charCodeAt(k + 1);
+    if (next === 124) {
+      for (const t of PIPE_TOKENS) if (s.startsWith(t, k + 2)) return TOKEN;
+    } else if (next === 60 && (s.startsWith('sys>>', k + 2) || s.startsWith('/sys>>', k + 2))) {
+      return TOKEN;
+    }
+  }
+  for (let k = s.indexOf('['); k >= 0; k = s.indexOf('[', k + 1)) {
+    found = BRACKET;
+    if (s.startsWith('inst]', k + 1) || s.startsWith('/inst]', k + 1)) return TOKEN;
+  }
+  return found;
+}
 /** A sentence opening "New instructions:", on the folded text (look-alikes and digits undone, the colon kept). */
 const NEW_INSTRUCTIONS = /(?:^|[\n.!?]\s*)(?:new|updated|revised)[^a-z\n:]+(?:system[^a-z\n:]+)?instructions\s*:/;
 
@@ -240,9 +267,10 @@ export interface InjectionHit {
 export function detectInjection(text: string): InjectionHit | undefined {
   const { visible, letters, folded, changed } = foldLayers(text);
   // (The folded text is the visible one, the same string, when no digit or look-alike was folded.)
-  if ((visible.includes('<') || visible.includes('[')) && ((mayHoldToken(visible) && TEMPLATE_TOKENS.test(visible)) || (folded !== visible && mayHoldToken(folded) && TEMPLATE_TOKENS.test(folded)))) {
-    return { form: 'template' };
-  }
+  // The folded text is searched only when the visible one has a '<' or '[' (NFKD can make a '<'
+  // of a character that is none: "≮"), as the search always was.
+  const token = templateToken(visible);
+  if (token === TOKEN || (token === BRACKET && folded !== visible && templateToken(folded) === TOKEN)) return { form: 'template' };
   // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
   // letters in a row either way; a digit-folded phone number would look like letters taken apart).
   // One pass finds both the phrases (on the folded text) and whether words were taken apart (on
