@@ -78,8 +78,8 @@ for (const w of FIRST_WORDS) {
 /**
  * The phrases to try (sticky) at a word, by the word's hash value: those that can start with any
  * first word of that value. Where one alternation of all 16 used to be tried at each such word,
- * this is 2-3 phrases: 283 against 605 ns for the 4 words the bench's prompt has ("you" twice,
- * "tell", "reply"), and less compiled code touched per prompt.
+ * this is 2-3 phrases: 283 against 605 ns for the 4 words of the bench's prompt ("you" twice,
+ * "tell", "reply") tried alone, 0.05-0.10 µs of the whole check, and less compiled code touched.
  */
 const PHRASES_AT = new Map<number, RegExp>();
 for (const [value, patterns] of Map.groupBy(
