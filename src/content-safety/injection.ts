@@ -276,12 +276,11 @@ export interface InjectionHit {
 
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
-  const { visible, letters, folded, changed } = foldLayers(text);
-  // (The folded text is the visible one, the same string, when no digit or look-alike was folded.)
+  const { visible, letters, folded, changed, differs } = foldLayers(text);
   // The folded text is searched only when the visible one has a '<' or '[' (NFKD can make a '<'
   // of a character that is none: "≮"), as the search always was.
   const token = templateToken(visible);
-  if (token === TOKEN || (token === BRACKET && folded !== visible && templateToken(folded) === TOKEN)) return { form: 'template' };
+  if (token === TOKEN || (token === BRACKET && differs && templateToken(folded) === TOKEN)) return { form: 'template' };
   // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
   // letters in a row either way; a digit-folded phone number would look like letters taken apart).
   // One pass finds both the phrases (on the folded text) and whether words were taken apart (on

@@ -118,17 +118,25 @@ export interface Folded {
    * `letters` and `folded` are the same characters (both have the same length).
    */
   readonly changed: readonly number[];
+  /**
+   * `folded !== visible`, known without comparing them: for ASCII text only the digit fold changes
+   * anything, and it lists what it changed (comparing a folded rope with its source read both up to
+   * the first difference).
+   */
+  readonly differs: boolean;
 }
 
 export function foldLayers(text: string): Folded {
   const changed: number[] = [];
   if (isAscii(text)) {
     const lower = text.toLowerCase();
-    return { visible: lower, letters: lower, folded: foldDigits(lower, changed), changed };
+    const folded = foldDigits(lower, changed);
+    return { visible: lower, letters: lower, folded, changed, differs: changed.length > 0 };
   }
   const visible = text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
   const letters = foldLookalikes(visible);
-  return { visible, letters, folded: foldDigits(letters, changed), changed };
+  const folded = foldDigits(letters, changed);
+  return { visible, letters, folded, changed, differs: folded !== visible };
 }
 
 /** NFKC with the invisible characters removed: what a reader sees, before any folding. */
