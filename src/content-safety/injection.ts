@@ -152,6 +152,7 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
     }
     const run = i - start;
     if (phrases && run <= FIRST_WORD_MAX && (((FIRST_WORD_HASHES[(h & HASH_BITS) >>> 5] as number) >>> (h & 31)) & 1) === 1) {
+      // Every value in the bit set is a key of PHRASES_AT (both come from the first words).
       const re = PHRASES_AT.get(h & HASH_BITS) as RegExp;
       re.lastIndex = start;
       if (re.test(folded)) return PHRASE;
