@@ -13,29 +13,36 @@ import { foldLayers, squash } from './normalise.ts';
 
 // In a pattern, `_` separates words and `_?` is an optional separator; a phrase is compiled once
 // with separators as runs of non-letters (the spaced form) and once with none (the squashed form).
-const V = '(?:ignore|disregard|forget|override|bypass|skip|abandon|discard|neglect|drop)';
+const VERBS = 'ignore disregard forget override bypass skip abandon discard neglect drop';
+const V = `(?:${VERBS.replaceAll(' ', '|')})`;
 const D = '(?:(?:all|any|the|every|each|of|your|my|these|those|this|that|previous)_){0,3}';
 const Q = '(?:previous|prior|above|earlier|preceding|former|original|initial|system|developer|foregoing|existing)';
 const T = '(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|restrictions|constraints|programming|policies)';
 const WORDS = '~'; // up to six words
 
-const PHRASES: readonly string[] = [
-  `${V}_${D}${Q}_${T}`,
-  `${V}_(?:all|everything|anything)_(?:you_(?:were|have_been)_told|(?:that_)?(?:came_)?(?:before|above)|(?:i_)?said_(?:before|above)|(?:the_)?(?:rules|instructions))`,
-  `you_(?:are|re)_now_(?:dan|free|unrestricted|unfiltered|uncensored|jailbroken|evil|unchained|liberated|in_(?:developer|god|dan|jailbreak|unrestricted)_mode|no_longer_(?:bound|restricted|an_ai|limited))`,
-  `you_(?:are|re)_no_longer_(?:bound|restricted|limited|an_ai|required_to_follow)`,
-  `(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode_(?:enabled|activated|is_on|on)`,
-  `(?:enable|activate|enter|switch_to)_(?:the_)?(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode`,
-  `do_anything_now`,
-  `(?:reveal|print|show|repeat|output|display|leak|disclose|tell_me|give_me|write_out|spell_out|recite)_(?:me_)?(?:your|the)_(?:full_|entire_|complete_|exact_|hidden_|secret_|original_|initial_|verbatim_)?(?:system_prompt|system_message|initial_instructions|hidden_instructions|original_instructions|instructions_above|prompt_above|pre_?prompt|system_instructions|developer_(?:message|instructions))`,
-  `(?:pretend|imagine|act|behave|roleplay)_(?:that_)?(?:you_are|you_re|to_be|as|like)_${WORDS}(?:without|with_no|free_of|free_from|unbound_by|no)_(?:any_|all_)?(?:restrictions|rules|limits|limitations|filters|guidelines|ethics|morals|censorship|boundaries|content_polic(?:y|ies))`,
-  `(?:your_)?(?:new|updated|revised|real|actual|true)_(?:system_)?instructions_(?:are|follow|below|from_now)`,
-  `from_now_on_you_(?:will|must|are|shall|should)_${WORDS}(?:ignore|not_follow|disregard|answer_without|respond_without|have_no|never_refuse)`,
-  `(?:system|admin|administrator|developer|security)_override`,
-  `(?:do_not|don_?t)_follow_(?:your|the|any)_(?:previous_|prior_|original_|system_)?(?:instructions|rules|guidelines|programming)`,
-  `stop_following_(?:your|the|any)_(?:previous_|prior_|original_|system_)?(?:instructions|rules|guidelines|programming)`,
-  `(?:bypass|disable|turn_off|remove|deactivate|ignore)_(?:your|the|all|any)_(?:safety|content|ethical|moral)_?(?:filters?|guidelines|guardrails|restrictions|protocols|settings|measures|training)`,
-  `(?:respond|answer|reply)_(?:only_)?(?:without|with_no)_(?:any_)?(?:restrictions|filters|censorship|safety_(?:filters|guidelines))`,
+/**
+ * The phrases, each with the words it can start with: the run of letters a match starts with
+ * (`don_?t` starts with "don" or "dont", `(?:your_)?new` with "your" or "new"). A phrase is tried
+ * only at a word it can start with (src/content-safety/injection.test.ts compares that with
+ * trying every phrase at every word start).
+ */
+const PHRASES: readonly (readonly [starts: string, pattern: string])[] = [
+  [VERBS, `${V}_${D}${Q}_${T}`],
+  [VERBS, `${V}_(?:all|everything|anything)_(?:you_(?:were|have_been)_told|(?:that_)?(?:came_)?(?:before|above)|(?:i_)?said_(?:before|above)|(?:the_)?(?:rules|instructions))`],
+  ['you', `you_(?:are|re)_now_(?:dan|free|unrestricted|unfiltered|uncensored|jailbroken|evil|unchained|liberated|in_(?:developer|god|dan|jailbreak|unrestricted)_mode|no_longer_(?:bound|restricted|an_ai|limited))`],
+  ['you', `you_(?:are|re)_no_longer_(?:bound|restricted|limited|an_ai|required_to_follow)`],
+  ['developer god dan jailbreak unrestricted unfiltered', `(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode_(?:enabled|activated|is_on|on)`],
+  ['enable activate enter switch', `(?:enable|activate|enter|switch_to)_(?:the_)?(?:developer|god|dan|jailbreak|unrestricted|unfiltered)_mode`],
+  ['do', `do_anything_now`],
+  ['reveal print show repeat output display leak disclose tell give write spell recite', `(?:reveal|print|show|repeat|output|display|leak|disclose|tell_me|give_me|write_out|spell_out|recite)_(?:me_)?(?:your|the)_(?:full_|entire_|complete_|exact_|hidden_|secret_|original_|initial_|verbatim_)?(?:system_prompt|system_message|initial_instructions|hidden_instructions|original_instructions|instructions_above|prompt_above|pre_?prompt|system_instructions|developer_(?:message|instructions))`],
+  ['pretend imagine act behave roleplay', `(?:pretend|imagine|act|behave|roleplay)_(?:that_)?(?:you_are|you_re|to_be|as|like)_${WORDS}(?:without|with_no|free_of|free_from|unbound_by|no)_(?:any_|all_)?(?:restrictions|rules|limits|limitations|filters|guidelines|ethics|morals|censorship|boundaries|content_polic(?:y|ies))`],
+  ['your new updated revised real actual true', `(?:your_)?(?:new|updated|revised|real|actual|true)_(?:system_)?instructions_(?:are|follow|below|from_now)`],
+  ['from', `from_now_on_you_(?:will|must|are|shall|should)_${WORDS}(?:ignore|not_follow|disregard|answer_without|respond_without|have_no|never_refuse)`],
+  ['system admin administrator developer security', `(?:system|admin|administrator|developer|security)_override`],
+  ['do don dont', `(?:do_not|don_?t)_follow_(?:your|the|any)_(?:previous_|prior_|original_|system_)?(?:instructions|rules|guidelines|programming)`],
+  ['stop', `stop_following_(?:your|the|any)_(?:previous_|prior_|original_|system_)?(?:instructions|rules|guidelines|programming)`],
+  ['bypass disable turn remove deactivate ignore', `(?:bypass|disable|turn_off|remove|deactivate|ignore)_(?:your|the|all|any)_(?:safety|content|ethical|moral)_?(?:filters?|guidelines|guardrails|restrictions|protocols|settings|measures|training)`],
+  ['respond answer reply', `(?:respond|answer|reply)_(?:only_)?(?:without|with_no)_(?:any_)?(?:restrictions|filters|censorship|safety_(?:filters|guidelines))`],
 ];
 
 function compile(phrase: string, squashed: boolean): RegExp {
@@ -47,20 +54,10 @@ function compile(phrase: string, squashed: boolean): RegExp {
   return new RegExp(source);
 }
 
-/**
- * Every word a phrase can start with: the phrases are tried only where one starts
- * (src/content-safety/injection.test.ts compares that with trying them at every word start).
- */
-const FIRST_WORDS: readonly string[] = [
-  'ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'abandon', 'discard', 'neglect', 'drop',
-  'you', 'developer', 'god', 'dan', 'jailbreak', 'unrestricted', 'unfiltered', 'enable', 'activate', 'enter', 'switch',
-  'do', 'don', 'dont', 'reveal', 'print', 'show', 'repeat', 'output', 'display', 'leak', 'disclose', 'tell', 'give', 'write', 'spell', 'recite',
-  'pretend', 'imagine', 'act', 'behave', 'roleplay', 'your', 'new', 'updated', 'revised', 'real', 'actual', 'true', 'from',
-  'system', 'admin', 'administrator', 'security', 'stop', 'disable', 'turn', 'remove', 'deactivate', 'respond', 'answer', 'reply',
-];
-const PHRASE_AT = new RegExp(PHRASES.map((p) => compile(p, false).source).join('|'), 'y');
-/** The same phrases tried at every word start (tests compare it with the anchored search). */
-export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASE_AT.source})`);
+/** Every word a phrase can start with. */
+const FIRST_WORDS: readonly string[] = [...new Set(PHRASES.flatMap(([starts]) => starts.split(' ')))];
+/** Every phrase tried at every word start (tests compare it with the search at first words). */
+export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASES.map(([, p]) => compile(p, false).source).join('|')})`);
 
 /**
  * The first words as a set of hashes of their letters (HASH_BITS + 1 bits, one per value): a word
@@ -77,6 +74,19 @@ const FIRST_WORD_HASHES = new Uint32Array((HASH_BITS + 1) / 32);
 for (const w of FIRST_WORDS) {
   const h = wordHash(w, 0, w.length) & HASH_BITS;
   FIRST_WORD_HASHES[h >>> 5] = (FIRST_WORD_HASHES[h >>> 5] as number) | (1 << (h & 31));
+}
+/**
+ * The phrases to try (sticky) at a word, by the word's hash value: those that can start with any
+ * first word of that value. Where one alternation of all 16 used to be tried at each such word,
+ * this is 2-3 phrases: 283 against 605 ns for the 4 words of the bench's prompt ("you" twice,
+ * "tell", "reply") tried alone, 0.05-0.10 µs of the whole check, and less compiled code touched.
+ */
+const PHRASES_AT = new Map<number, RegExp>();
+for (const [value, patterns] of Map.groupBy(
+  PHRASES.flatMap(([starts, p]) => starts.split(' ').map((w) => [wordHash(w, 0, w.length) & HASH_BITS, compile(p, false).source] as const)),
+  ([value]) => value,
+)) {
+  PHRASES_AT.set(value, new RegExp([...new Set(patterns.map(([, source]) => source))].join('|'), 'y'));
 }
 /** Words longer than this start no phrase ("administrator"). */
 const FIRST_WORD_MAX = Math.max(...FIRST_WORDS.map((w) => w.length));
@@ -98,7 +108,7 @@ export function spacedPhrase(folded: string): boolean {
 
 const NONE_CHANGED: readonly number[] = [];
 // Chat-template tokens taken apart ("< | i m _ s t a r t | >") leave these letters behind.
-const SQUASHED = new RegExp([...PHRASES.map((p) => compile(p, true).source), 'imstart|imend|endoftext|startheaderid'].join('|'));
+const SQUASHED = new RegExp([...PHRASES.map(([, p]) => compile(p, true).source), 'imstart|imend|endoftext|startheaderid'].join('|'));
 
 /**
  * One pass over the words (runs of letters) of `folded` for what `what` asks, returning PHRASE,
@@ -142,8 +152,10 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
     }
     const run = i - start;
     if (phrases && run <= FIRST_WORD_MAX && (((FIRST_WORD_HASHES[(h & HASH_BITS) >>> 5] as number) >>> (h & 31)) & 1) === 1) {
-      PHRASE_AT.lastIndex = start;
-      if (PHRASE_AT.test(folded)) return PHRASE;
+      // Every value in the bit set is a key of PHRASES_AT (both come from the first words).
+      const re = PHRASES_AT.get(h & HASH_BITS) as RegExp;
+      re.lastIndex = start;
+      if (re.test(folded)) return PHRASE;
     }
     if (apart < 0) continue;
     while (k < changed.length && (changed[k + 1] as number) <= start) k += 2;
@@ -221,13 +233,40 @@ function codeUnits(text: string): Uint16Array {
   return units;
 }
 
-/** Chat-template control tokens smuggled into content, matched before folding (which maps `|` to `l`). */
-const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
 /**
- * Every chat-template token has "<|", "inst]" or "<<" in it: without one the token search is
- * skipped (a redacted prompt has brackets, "[EMAIL_REDACTED]", and would otherwise always pay it).
+ * Chat-template control tokens smuggled into content, matched before folding (which maps `|` to
+ * `l`): `<|im_start|>`, `<|im_end|>`, `<|system|>`, `<|endoftext|>`, `<|start_header_id|>`,
+ * `<|eot_id|>`, `[INST]`, `[/INST]`, `<<SYS>>`, `<</SYS>>` (lower case: the text is).
+ * `templateToken` is `TEMPLATE_TOKENS.test` by hand (src/content-safety/injection.test.ts compares
+ * them): every token starts with '<' or '[', so it reads the text for those two characters only,
+ * once each, where the search used to read it up to five times (for '<' and '[', then for
+ * "<|", "inst]" and "<<" before the expression ran).
  */
-const mayHoldToken = (s: string): boolean => s.includes('<|') || s.includes('inst]') || s.includes('<<');
+export const TEMPLATE_TOKENS = /<\|(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\|>|\[\/?inst\]|<<\/?sys>>/;
+const PIPE_TOKENS = ['im_start|>', 'im_end|>', 'system|>', 'endoftext|>', 'start_header_id|>', 'eot_id|>'] as const;
+
+/** What `templateToken` finds: neither '<' nor '[' in the text, one of them but no token, a token. */
+export const NO_BRACKET = 0;
+export const BRACKET = 1;
+export const TOKEN = 2;
+
+export function templateToken(s: string): number {
+  let found = NO_BRACKET;
+  for (let k = s.indexOf('<'); k >= 0; k = s.indexOf('<', k + 1)) {
+    found = BRACKET;
+    const next = s.charCodeAt(k + 1);
+    if (next === 124) {
+      for (const t of PIPE_TOKENS) if (s.startsWith(t, k + 2)) return TOKEN;
+    } else if (next === 60 && (s.startsWith('sys>>', k + 2) || s.startsWith('/sys>>', k + 2))) {
+      return TOKEN;
+    }
+  }
+  for (let k = s.indexOf('['); k >= 0; k = s.indexOf('[', k + 1)) {
+    found = BRACKET;
+    if (s.startsWith('inst]', k + 1) || s.startsWith('/inst]', k + 1)) return TOKEN;
+  }
+  return found;
+}
 /** A sentence opening "New instructions:", on the folded text (look-alikes and digits undone, the colon kept). */
 const NEW_INSTRUCTIONS = /(?:^|[\n.!?]\s*)(?:new|updated|revised)[^a-z\n:]+(?:system[^a-z\n:]+)?instructions\s*:/;
 
@@ -238,11 +277,11 @@ export interface InjectionHit {
 
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
-  const { visible, letters, folded, changed } = foldLayers(text);
-  // (The folded text is the visible one, the same string, when no digit or look-alike was folded.)
-  if ((visible.includes('<') || visible.includes('[')) && ((mayHoldToken(visible) && TEMPLATE_TOKENS.test(visible)) || (folded !== visible && mayHoldToken(folded) && TEMPLATE_TOKENS.test(folded)))) {
-    return { form: 'template' };
-  }
+  const { visible, letters, folded, changed, differs } = foldLayers(text);
+  // The folded text is searched only when the visible one has a '<' or '[' (NFKD can make a '<'
+  // of a character that is none: "≮"), as the search always was.
+  const token = templateToken(visible);
+  if (token === TOKEN || (token === BRACKET && differs && templateToken(folded) === TOKEN)) return { form: 'template' };
   // Whether words were taken apart is judged before digits are folded ("1 g n 0 r 3" has single
   // letters in a row either way; a digit-folded phone number would look like letters taken apart).
   // One pass finds both the phrases (on the folded text) and whether words were taken apart (on

@@ -59,3 +59,15 @@ test('foldLayers names the words whose digits were folded (outside them letters 
   }
   assert.deepEqual(foldLayers('nothing to fold').changed, []);
 });
+
+test('foldLayers says whether the folded text differs from the visible one exactly when the two strings differ', () => {
+  const rnd = createPrng(16);
+  const alphabet = 'abeiostAB0134579@$!|  .-[<іа\u200bｉé';
+  for (let n = 0; n < 20_000; n++) {
+    let s = '';
+    const len = Math.floor(rnd() * 24);
+    for (let i = 0; i < len; i++) s += alphabet.charAt(Math.floor(rnd() * alphabet.length));
+    const { visible, folded, differs } = foldLayers(s);
+    assert.equal(differs, folded !== visible, JSON.stringify(s));
+  }
+});

@@ -65,10 +65,12 @@ export function foldDigits(t: string, changed?: number[]): string {
   let out = '';
   let copied = 0;
   SUB_CHAR.lastIndex = 0;
-  for (let m = SUB_CHAR.exec(t); m !== null; m = SUB_CHAR.exec(t)) {
-    let start = m.index;
+  // `test`, not `exec`: no match array per substitute; the match is one character, just before lastIndex.
+  while (SUB_CHAR.test(t)) {
+    const at = SUB_CHAR.lastIndex - 1;
+    let start = at;
     while (start > 0 && isWordChar(t.charCodeAt(start - 1))) start--;
-    let end = m.index + 1;
+    let end = at + 1;
     while (end < t.length && isWordChar(t.charCodeAt(end))) end++;
     SUB_CHAR.lastIndex = end;
     let letters = false;
@@ -116,17 +118,25 @@ export interface Folded {
    * `letters` and `folded` are the same characters (both have the same length).
    */
   readonly changed: readonly number[];
+  /**
+   * `folded !== visible`, known without comparing them: for ASCII text only the digit fold changes
+   * anything, and it lists what it changed (comparing a folded rope with its source read both up to
+   * the first difference).
+   */
+  readonly differs: boolean;
 }
 
 export function foldLayers(text: string): Folded {
   const changed: number[] = [];
   if (isAscii(text)) {
     const lower = text.toLowerCase();
-    return { visible: lower, letters: lower, folded: foldDigits(lower, changed), changed };
+    const folded = foldDigits(lower, changed);
+    return { visible: lower, letters: lower, folded, changed, differs: changed.length > 0 };
   }
   const visible = text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
   const letters = foldLookalikes(visible);
-  return { visible, letters, folded: foldDigits(letters, changed), changed };
+  const folded = foldDigits(letters, changed);
+  return { visible, letters, folded, changed, differs: folded !== visible };
 }
 
 /** NFKC with the invisible characters removed: what a reader sees, before any folding. */

@@ -31,7 +31,8 @@ const EMAIL_DOMAIN = /[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{
 const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/g;
 const PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,5}){1,4}(?![\w])/g;
-const IPV4 = /(?<!\d|\d\.)\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)/g;
+/** Exported for the test that compares the pre-checked scan with this expression alone. */
+export const IPV4 = /(?<!\d|\d\.)\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)/g;
 const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
 /**
  * Whether the text may hold an IPv6 address: a colon with a hex digit on both sides, or "::"
@@ -45,6 +46,22 @@ function mayHoldIPv6(text: string): boolean {
     if (next === 58 || (k > 0 && isHex(text.charCodeAt(k - 1)) && isHex(next))) return true;
   }
   return false;
+}
+
+/**
+ * Whether the text may hold an IPv4 address from `from` on: every one has a '.' with a digit on
+ * both sides ("1.2"), and prose has few dots, found by `indexOf` (0.0x µs) where the scan reads the
+ * whole text from the first digit.
+ */
+function mayHoldIPv4(text: string, from: number): boolean {
+  for (let k = text.indexOf('.', from); k >= 0; k = text.indexOf('.', k + 1)) {
+    if (isDigit(text.charCodeAt(k - 1)) && isDigit(text.charCodeAt(k + 1))) return true;
+  }
+  return false;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function isHex(c: number): boolean {
@@ -113,7 +130,7 @@ export function findPii(text: string, types: ReadonlySet<PiiType>): PiiMatch[] {
   if (digit >= 0) {
     if (types.has('card')) scan(text, CARD, digit, 'card', cardValid, found);
     if (types.has('iban')) scan(text, IBAN, Math.max(0, digit - 2), 'iban', ibanValid, found);
-    if (types.has('ip')) scan(text, IPV4, digit, 'ip', isIPv4, found);
+    if (types.has('ip') && mayHoldIPv4(text, digit)) scan(text, IPV4, digit, 'ip', isIPv4, found);
     if (types.has('phone')) scan(text, PHONE, Math.max(0, digit - 1), 'phone', phoneLike, found);
   }
   if (types.has('ip') && mayHoldIPv6(text)) scan(text, IPV6, 0, 'ip', ipv6Valid, found);
