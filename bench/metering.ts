@@ -26,7 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAllSync, procCpuReader, pinSelf, startChild, stopAll, stopChild, waitReady } from './children.ts';
-import { checkTarget } from './measure.ts';
+import { checkTarget, load } from './measure.ts';
 import { spread } from './report.ts';
 import { alternatingSlices, renderInstances } from './slices.ts';
 import { BENCH_KEY, counterSum, freePort, METRIC_POLICY, settledCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
@@ -37,6 +37,8 @@ const DEFAULT_CYCLES = 8;
  *  ratios between runs on the shared VM, where slice-to-slice noise outweighs a process's own speed
  *  (docs/performance.md, "Per-process variance"). */
 const DEFAULT_INSTANCES = 1;
+/** Seconds of load each gateway process gets before the slices start (not measured). */
+const WARMUP_S = 2;
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = dirname(BENCH_DIR);
@@ -119,6 +121,12 @@ try {
     return each.length === 0 ? undefined : Math.max(...each);
   };
   for (const t of targets) await checkTarget(t.origin, BENCH_KEY);
+  // Each process's first seconds run JIT-cold code: measured, they would weigh on whichever target
+  // they fell to (more so with fewer cycles per process, --instances). 2 s of the same load first.
+  for (const t of targets) {
+    const warm = await load(t.origin, BENCH_KEY, concurrency, WARMUP_S);
+    if (warm.non2xx > 0 || warm.errors > 0) throw new Error(`${t.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors in the warm-up`);
+  }
   const load0 = loadavg();
   console.log(`metering bench: ${cycles} cycles × ${sliceS} s per target${instances === 1 ? '' : ` process, ${instances} processes per target`}, concurrency ${concurrency}, ${unpin ? 'gateways pinned to CPU 1, load generator and backend to CPU 0' : 'not pinned'}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   const result = await alternatingSlices(targets, { cycles, sliceS, concurrency, apiKey: BENCH_KEY }, (line) => console.log(line));
