@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { detectInjection, NO_BRACKET, SPACED_FULL_SCAN, spacedPhrase, TEMPLATE_TOKENS, templateToken, TOKEN } from './injection.ts';
 import { foldLayers } from './normalise.ts';
 import { createPrng } from '../util/hash.ts';
+import { generatedTexts } from './test-support.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'content-safety');
 const load = (name: string): { ordinary: string[]; injections: string[] } => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as { ordinary: string[]; injections: string[] };
@@ -105,12 +106,8 @@ test('the anchored phrase search (at the words phrases start with) finds exactly
 });
 
 test('the chat-template search by hand finds a token exactly where the expression does, and says whether a \'<\' or \'[\' occurs', () => {
-  const rnd = createPrng(7);
   const pieces = ['<', '<', '[', '|', '/', '>', '>>', ']', '<|', '<<', 'inst', 'sys', 'im_start', 'im_end', 'system', 'endoftext', 'start_header_id', 'eot_id', 'x', ' ', '|>', 'inst]', '≮'];
-  for (let n = 0; n < 100_000; n++) {
-    let s = '';
-    const len = Math.floor(rnd() * 8);
-    for (let i = 0; i < len; i++) s += pieces[Math.floor(rnd() * pieces.length)] as string;
+  for (const s of generatedTexts(7, pieces, 100_000, 8)) {
     const found = templateToken(s);
     assert.equal(found === TOKEN, TEMPLATE_TOKENS.test(s), JSON.stringify(s));
     assert.equal(found !== NO_BRACKET, s.includes('<') || s.includes('['), JSON.stringify(s));

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { foldDigits, foldLayers, foldText } from './normalise.ts';
-import { createPrng } from '../util/hash.ts';
+import { generatedTexts } from './test-support.ts';
 
 const SUB: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l' };
 const isWordChar = (c: string): boolean => /[a-z0-9@$!|]/.test(c);
@@ -32,12 +32,7 @@ function reference(t: string): string {
 }
 
 test('foldDigits folds exactly the words the character-by-character rule folds, on 20,000 generated texts', () => {
-  const rnd = createPrng(15);
-  const alphabet = 'abcdeilostxyz0123456789@$!|  .,-:[]"\'\n';
-  for (let n = 0; n < 20_000; n++) {
-    let s = '';
-    const len = Math.floor(rnd() * 40);
-    for (let i = 0; i < len; i++) s += alphabet.charAt(Math.floor(rnd() * alphabet.length));
+  for (const s of generatedTexts(15, 'abcdeilostxyz0123456789@$!|  .,-:[]"\'\n', 20_000, 40)) {
     assert.equal(foldDigits(s), reference(s), JSON.stringify(s));
   }
 });
@@ -61,12 +56,7 @@ test('foldLayers names the words whose digits were folded (outside them letters 
 });
 
 test('foldLayers says whether the folded text differs from the visible one exactly when the two strings differ', () => {
-  const rnd = createPrng(16);
-  const alphabet = 'abeiostAB0134579@$!|  .-[<іа\u200bｉé';
-  for (let n = 0; n < 20_000; n++) {
-    let s = '';
-    const len = Math.floor(rnd() * 24);
-    for (let i = 0; i < len; i++) s += alphabet.charAt(Math.floor(rnd() * alphabet.length));
+  for (const s of generatedTexts(16, 'abeiostAB0134579@$!|  .-[<іа\u200bｉé', 20_000, 24)) {
     const { visible, folded, differs } = foldLayers(s);
     assert.equal(differs, folded !== visible, JSON.stringify(s));
   }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4 } from 'node:net';
 import { findPii, ibanValid, IPV4, luhn, PII_TYPES, redactPii } from './pii.ts';
-import { createPrng } from '../util/hash.ts';
+import { generatedTexts } from './test-support.ts';
 import { windows } from './text.ts';
 
 const ALL = new Set(PII_TYPES);
@@ -33,12 +33,7 @@ test('only the configured kinds are looked for', () => {
 });
 
 test('the IPv4 scan, skipped when no dot has a digit on both sides, finds what the expression alone finds', () => {
-  const rnd = createPrng(4);
-  const alphabet = '0123456789012345....  -x1.2.3.4';
-  for (let n = 0; n < 50_000; n++) {
-    let s = '';
-    const len = Math.floor(rnd() * 24);
-    for (let i = 0; i < len; i++) s += alphabet.charAt(Math.floor(rnd() * alphabet.length));
+  for (const s of generatedTexts(4, '0123456789012345....  -x1.2.3.4', 50_000, 24)) {
     const expected = [...s.matchAll(new RegExp(IPV4.source, 'g'))].filter((m) => isIPv4(m[0])).map((m) => [m.index, m.index + m[0].length]);
     assert.deepEqual(findPii(s, new Set(['ip'] as const)).map((m) => [m.start, m.end]), expected, JSON.stringify(s));
   }
