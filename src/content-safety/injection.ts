@@ -54,10 +54,12 @@ function compile(phrase: string, squashed: boolean): RegExp {
   return new RegExp(source);
 }
 
+/** Each phrase's first words and its spaced form, compiled once for both searches below. */
+const SPACED: readonly (readonly [starts: readonly string[], source: string])[] = PHRASES.map(([starts, p]) => [starts.split(' '), compile(p, false).source]);
 /** Every word a phrase can start with. */
-const FIRST_WORDS: readonly string[] = [...new Set(PHRASES.flatMap(([starts]) => starts.split(' ')))];
+const FIRST_WORDS: readonly string[] = [...new Set(SPACED.flatMap(([starts]) => starts))];
 /** Every phrase tried at every word start (tests compare it with the search at first words). */
-export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${PHRASES.map(([, p]) => compile(p, false).source).join('|')})`);
+export const SPACED_FULL_SCAN = new RegExp(`(?<![a-z])(?:${SPACED.map(([, source]) => source).join('|')})`);
 
 /**
  * The first words as a set of hashes of their letters (HASH_BITS + 1 bits, one per value): a word
@@ -83,7 +85,7 @@ for (const w of FIRST_WORDS) {
  */
 const PHRASES_AT = new Map<number, RegExp>();
 for (const [value, patterns] of Map.groupBy(
-  PHRASES.flatMap(([starts, p]) => starts.split(' ').map((w) => [wordHash(w, 0, w.length) & HASH_BITS, compile(p, false).source] as const)),
+  SPACED.flatMap(([starts, source]) => starts.map((w) => [wordHash(w, 0, w.length) & HASH_BITS, source] as const)),
   ([value]) => value,
 )) {
   PHRASES_AT.set(value, new RegExp([...new Set(patterns.map(([, source]) => source))].join('|'), 'y'));
