@@ -72,22 +72,20 @@ export async function alternatingSlices(
   const perCycle: Array<Partial<Record<string, number>>> = [];
   /** CPU µs per request of each target in each cycle (for the spread of the CPU ratios). */
   const perCycleCpu: Array<Partial<Record<string, number>>> = [];
-  const cpuUs: Partial<Record<string, number>> = {};
-  /** Per entry of `visited` (one process): its requests and CPU µs over all cycles. */
-  const own = visited.map(() => ({ requests: 0, cpuUs: 0, cpuRead: false }));
+  /** One per entry of `visited` (one process): its requests and CPU µs over all cycles; a target's are the sums over its own. */
+  const procs = visited.map((t) => ({ t, requests: 0, cpuUs: 0, cpuRead: false }));
   for (let c = 0; c < opts.cycles; c++) {
-    const order = c % 2 === 0 ? visited : [...visited].reverse();
+    const order = c % 2 === 0 ? procs : [...procs].reverse();
     const cycle: Partial<Record<string, number>> = {};
     const cycleCpuUs: Partial<Record<string, number>> = {};
-    for (const t of order) {
+    for (const mine of order) {
+      const t = mine.t;
       const before = await t.cpu?.read();
       const requests = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
       const after = await t.cpu?.read();
-      const mine = own[visited.indexOf(t)]!;
       cycle[t.name] = (cycle[t.name] ?? 0) + requests;
       mine.requests += requests;
       if (before !== undefined && after !== undefined) {
-        cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
         cycleCpuUs[t.name] = (cycleCpuUs[t.name] ?? 0) + after - before;
         mine.cpuUs += after - before;
         mine.cpuRead = true;
@@ -108,15 +106,14 @@ export async function alternatingSlices(
   const instances: SliceResult['instances'] = {};
   for (const n of names) {
     rps[n] = total(n) / (opts.cycles * opts.sliceS * count(n));
-    const us = cpuUs[n];
-    if (us !== undefined && total(n) > 0) cpuUsPerReq[n] = us / total(n);
+    const read = procs.filter((p) => p.t.name === n && p.cpuRead);
+    if (read.length > 0 && total(n) > 0) cpuUsPerReq[n] = read.reduce((sum, p) => sum + p.cpuUs, 0) / total(n);
   }
-  visited.forEach((t, i) => {
-    const mine = own[i]!;
+  for (const mine of procs) {
     const figures: InstanceFigures = { rps: mine.requests / (opts.cycles * opts.sliceS) };
     if (mine.cpuRead && mine.requests > 0) figures.cpuUsPerReq = mine.cpuUs / mine.requests;
-    (instances[t.name] ??= []).push(figures);
-  });
+    (instances[mine.t.name] ??= []).push(figures);
+  }
   const ratios: SliceRatio[] = [];
   for (const p of SLICE_CHECKS) {
     if (!names.includes(p.target) || !names.includes(p.base) || total(p.base) === 0) continue;
