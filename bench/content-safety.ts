@@ -42,7 +42,7 @@ import { parseArgs } from 'node:util';
 import { cpuReader, killAllSync, pinSelf, startChild, stopAll, waitReady } from './children.ts';
 import { load } from './measure.ts';
 import { spread } from './report.ts';
-import { renderInstances, type SliceResult } from './slices.ts';
+import { peakRssOf, renderInstances, type SliceResult } from './slices.ts';
 import { BENCH_KEY, freePort, readCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 import { loadConfigObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/gateway.ts';
@@ -195,14 +195,10 @@ async function throughput(): Promise<void> {
     const pairedCpu = (n: string, base: string): number => median(sliceCpu(n).map((v, i) => v - (sliceCpu(base)[i] ?? Number.NaN)));
     const each = (n: string, base: string): number[] => (requests[n] ?? []).map((v, i) => v / (requests[base]?.[i] ?? Number.NaN));
     console.log(`machine load average (1 min): ${load1.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${cpus().length} CPUs)`);
-    const rssPeak = (n: string): number | undefined => {
-      const each = live.filter((t) => t.name === n).map((t) => t.cpu.rssPeakMb()).filter((v): v is number => v !== null);
-      return each.length === 0 ? undefined : Math.max(...each);
-    };
     for (const name of names) {
       const ref = name.endsWith('@old') ? 'base@old' : 'base';
       const rel = name === ref ? '' : `; vs ${ref} ${(sum(name) / sum(ref)).toFixed(3)}× requests/s (per-cycle ${Math.min(...each(name, ref)).toFixed(2)}–${Math.max(...each(name, ref)).toFixed(2)}), CPU ${per(name) >= per(ref) ? '+' : ''}${(per(name) - per(ref)).toFixed(1)} µs (${((per(name) / per(ref) - 1) * 100).toFixed(1)} %; median of per-cycle pairs ${pairedCpu(name, ref).toFixed(1)} µs), median per-cycle requests/s ratio ${median(each(name, ref)).toFixed(3)}`;
-      console.log(`  ${name}: ${(sum(name) / (CYCLES * SLICE_S * count(name))).toFixed(0)} req/s, ${per(name).toFixed(1)} CPU µs/request (${(per(name) - sys(name)).toFixed(1)} user, ${sys(name).toFixed(1)} system), peak RSS ${rssPeak(name)?.toFixed(0) ?? '?'} MB${rel}`);
+      console.log(`  ${name}: ${(sum(name) / (CYCLES * SLICE_S * count(name))).toFixed(0)} req/s, ${per(name).toFixed(1)} CPU µs/request (${(per(name) - sys(name)).toFixed(1)} user, ${sys(name).toFixed(1)} system), peak RSS ${peakRssOf(live, name)?.toFixed(0) ?? '?'} MB${rel}`);
       if (values['trace-gc'] === true) {
         const g = sumGc(live.filter((l) => l.name === name).map((l) => gc.get(l.label) ?? sumGc([])));
         const n = sum(name);

@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { killAllSync, procCpuReader, pinSelf, startChild, stopAll, stopChild, waitReady } from './children.ts';
 import { checkTarget, load } from './measure.ts';
 import { spread } from './report.ts';
-import { alternatingSlices, renderInstances } from './slices.ts';
+import { alternatingSlices, peakRssOf, renderInstances } from './slices.ts';
 import { BENCH_KEY, counterSum, freePort, METRIC_POLICY, settledCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 
 /** Cycles with one process per target; with more, fewer (see `cycles`). */
@@ -115,11 +115,6 @@ try {
     }
   }
   const targets = running.map((r) => ({ name: r.spec.name, origin: `http://127.0.0.1:${r.gw.port}`, cpu: procCpuReader(r.gw.child) }));
-  /** Peak RSS of a target: the largest of its processes'. */
-  const rssPeak = (name: string): number | undefined => {
-    const each = targets.filter((t) => t.name === name).map((t) => t.cpu.rssPeakMb()).filter((v): v is number => v !== null);
-    return each.length === 0 ? undefined : Math.max(...each);
-  };
   for (const t of targets) await checkTarget(t.origin, BENCH_KEY);
   // Each process's first seconds run JIT-cold code: measured, they would weigh on whichever target
   // they fell to (more so with fewer cycles per process, --instances). 2 s of the same load first.
@@ -140,7 +135,7 @@ try {
     const rps = result.rps[t.name] ?? Number.NaN;
     const cpu = result.cpuUsPerReq[t.name] ?? Number.NaN;
     const baseCpu = result.cpuUsPerReq[base] ?? Number.NaN;
-    console.log(`  ${t.name.padEnd(13)}${rps.toFixed(0).padStart(8)}${(rps / (result.rps[base] ?? Number.NaN)).toFixed(3).padStart(10)}${cpu.toFixed(1).padStart(13)}${(cpu - baseCpu).toFixed(1).padStart(15)}${(rssPeak(t.name)?.toFixed(0) ?? '?').padStart(13)}`);
+    console.log(`  ${t.name.padEnd(13)}${rps.toFixed(0).padStart(8)}${(rps / (result.rps[base] ?? Number.NaN)).toFixed(3).padStart(10)}${cpu.toFixed(1).padStart(13)}${(cpu - baseCpu).toFixed(1).padStart(15)}${(peakRssOf(targets, t.name)?.toFixed(0) ?? '?').padStart(13)}`);
   }
   const perProcess = renderInstances(result.instances);
   if (perProcess.length > 0) console.log(`  per process of a target (identical code and config: the spread is the process's own speed):\n${perProcess.map((l) => `  ${l}`).join('\n')}`);

@@ -131,6 +131,12 @@ export async function alternatingSlices(
   return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, perCycle, instances, ratios };
 }
 
+/** A target's peak RSS (MB): the largest of its processes' (several entries of one name are its instances). */
+export function peakRssOf(targets: ReadonlyArray<{ name: string; cpu?: CpuReader }>, name: string): number | undefined {
+  const each = targets.filter((t) => t.name === name).map((t) => t.cpu?.rssPeakMb() ?? null).filter((v): v is number => v !== null);
+  return each.length === 0 ? undefined : Math.max(...each);
+}
+
 export function renderSlices(s: SliceResult): string {
   const lines = [
     '',
