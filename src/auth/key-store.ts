@@ -53,3 +53,18 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
   return undefined;
 }
+
+/**
+ * The request's headers without the credentials `presentedKey` reads (`authorization` only when
+ * its bearer token was the key), as a copy: `delete` on the object node:http built turns it into a
+ * dictionary-mode object, which every later read of the headers (the copy for the backend,
+ * policies) pays for.
+ */
+export function withoutCredentials(headers: IncomingHttpHeaders, bearerIsKey: boolean): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    if (name === 'api-key' || name === 'ocp-apim-subscription-key' || (bearerIsKey && name === 'authorization')) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}

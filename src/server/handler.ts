@@ -5,13 +5,13 @@
  * @module
  */
 import { requestId as newRequestId } from '../core/request-id.ts';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
 import { executePipeline, runStreamEndPass, type Pipeline } from '../core/pipeline.ts';
 import type { UsageBus } from '../core/usage.ts';
 import { usageRecord } from './usage-record.ts';
-import { presentedKey } from '../auth/key-store.ts';
+import { presentedKey, withoutCredentials } from '../auth/key-store.ts';
 import { matchOpenAiRoute } from '../providers/openai/routes.ts';
 import { parseJsonObject, withStreamUsage } from '../providers/openai/request.ts';
 import type { ApiRuntime, Runtime } from '../gateway/runtime.ts';
@@ -357,20 +357,6 @@ export class RequestHandler {
     const bus = this.#deps.usageBus;
     if (bus.wanted) bus.publish(usageRecord(ctx, status, end));
   }
-}
-
-/**
- * The request's headers without the client's gateway credentials, as a copy: `delete` on the
- * object node:http built turns it into a dictionary-mode object, which every later read of the
- * headers (the copy for the backend, policies) pays for.
- */
-function withoutCredentials(headers: IncomingHttpHeaders, bearerIsKey: boolean): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  for (const name in headers) {
-    if (name === 'api-key' || name === 'ocp-apim-subscription-key' || (bearerIsKey && name === 'authorization')) continue;
-    out[name] = headers[name];
-  }
-  return out;
 }
 
 /**
