@@ -15,6 +15,7 @@ const WRITER = `
 import { SqliteLedgerStore } from ${JSON.stringify(join(import.meta.dirname, 'sqlite-store.ts'))};
 const [path, w] = process.argv.slice(1);
 const store = new SqliteLedgerStore({ path, busyTimeoutMs: 10000 });
+process.stdout.write('ready\\n');
 for (let b = 0; b < 10; b++) {
   const rows = Array.from({ length: 500 }, (_, i) => ({ requestId: w + '-' + (b * 500 + i), ts: new Date().toISOString(), subscription: 's' + w, product: 'p', api: 'a', operation: 'o', deployment: 'd', model: 'm', backend: 'b', status: 200, streamed: false, promptTokens: 1, completionTokens: 2, totalTokens: 3, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: null, latencyMs: 1, errorCode: null, costUsd: 0.001, clientRequestId: null }));
   await store.insert(rows);
@@ -200,16 +201,35 @@ test('a starting gateway migrates an existing v1 file before traffic (openExisti
   assert.equal(existsSync(none), false);
 });
 
-test('four processes opening one v1 file at once: it is migrated once, every row kept', async () => {
+test('four processes opening one v1 file at once: it is migrated once, every row kept, and the ones that waited insert into v2', async () => {
   const path = join(dir, 'v1-shared.sqlite');
   makeV1(path);
+  // Hold the write lock until every writer has started its first insert, so all four read
+  // version 1 before one of them can migrate: the other three wait, find version 2 under the
+  // lock, and must then prepare their insert against v2's key, not the v1 schema they read first.
+  const lock = new DatabaseSync(path, { timeout: 10_000 });
+  lock.exec('BEGIN IMMEDIATE');
+  let ready = 0;
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    lock.exec('COMMIT');
+    lock.close();
+  };
   const results = await Promise.all(
     Array.from({ length: 4 }, (_, w) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, path, `v1w${w}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, path, `v1w${w}`], { stdio: ['ignore', 'pipe', 'pipe'] });
         let err = '';
+        child.stdout.once('data', () => {
+          if (++ready === 4) setTimeout(release, 300);
+        });
         child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-        child.on('exit', (code) => resolve({ code, err }));
+        child.on('exit', (code) => {
+          release();
+          resolve({ code, err });
+        });
       }),
     ),
   );

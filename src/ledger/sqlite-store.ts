@@ -195,6 +195,11 @@ function migrate(db: DatabaseSync): void {
       throw err;
     }
   }
+  // This connection may still hold the schema it read before another process migrated the file:
+  // a statement prepared against that copy fails at prepare time ("ON CONFLICT clause does not
+  // match", from v1's key) instead of being re-prepared. Running a read of the table checks the
+  // schema cookie and reloads the schema if it changed, so the insert is prepared against v2.
+  db.prepare('SELECT 1 FROM usage_ledger LIMIT 0').all();
 }
 
 type QueryRow = Record<string, string | number | null | undefined>;
