@@ -102,8 +102,10 @@ export function cpuViaIpc(child: Child, timeoutMs = 2000): Promise<number> {
 }
 
 /** Fallback when the probe is unreachable: /proc/<pid>/stat, 10 ms ticks. */
-export function cpuViaProc(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+export function cpuViaProc(pid: number, tid?: number): number {
+  // /proc/<pid>/task/<pid>/stat is the main thread alone (the event loop), without the worker,
+  // libuv pool and V8 helper threads that /proc/<pid>/stat sums.
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   // Field 2 (comm) may contain spaces, so count fields after its ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
@@ -140,8 +142,9 @@ export function childrenCpuUs(): number {
 
 /** /proc only: 10 ms ticks, but no IPC round trip that a loaded machine can delay past its
  *  timeout (slices of a few seconds make the tick error small). */
-export function procCpuReader(child: Child): CpuReader {
-  return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid)), rssPeakMb: () => rssPeakMb(child.pid) };
+/** `mainThread`: the CPU of the child's main thread only (its event loop), not of all its threads. */
+export function procCpuReader(child: Child, mainThread = false): CpuReader {
+  return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid, mainThread ? child.pid : undefined)), rssPeakMb: () => rssPeakMb(child.pid) };
 }
 
 /** Picks the most precise source that works for this child, once, so that

@@ -1,4 +1,4 @@
-// `node bench/metering.ts [--cycles N] [--slice-seconds S] [--concurrency C] [--instances N] [--no-pin] [--base DIR] [--only plain,usage] [--profile DIR] [--strict]`:
+// `node bench/metering.ts [--cycles N] [--slice-seconds S] [--concurrency C] [--instances N] [--no-pin] [--main-thread] [--base DIR] [--only plain,usage] [--profile DIR] [--strict]`:
 // what the usage path costs a request, layer by layer, in one run. Gateways in front of the same
 // fixed backend, measured in alternating slices (bench/slices.ts: drift hits all alike):
 //
@@ -19,6 +19,8 @@
 // its own for its whole life, so one process per target makes a verdict partly the luck of which
 // process got which speed. Then checks that every request has its ledger row and every answer the
 // client received its logger line. `--strict` exits 1 when the target or one of those checks fails.
+// `--main-thread` counts the CPU of each gateway's main thread (its event loop, what bounds its
+// requests/s) instead of all its threads (the ledger's writer thread, GC helpers, libuv's pool).
 import { DatabaseSync } from 'node:sqlite';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -50,6 +52,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     instances: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    'main-thread': { type: 'boolean', default: false },
     base: { type: 'string' },
     profile: { type: 'string' },
     only: { type: 'string' },
@@ -114,7 +117,7 @@ try {
       running.push({ spec, gw, dir, label });
     }
   }
-  const targets = running.map((r) => ({ name: r.spec.name, origin: `http://127.0.0.1:${r.gw.port}`, cpu: procCpuReader(r.gw.child) }));
+  const targets = running.map((r) => ({ name: r.spec.name, origin: `http://127.0.0.1:${r.gw.port}`, cpu: procCpuReader(r.gw.child, values['main-thread']) }));
   for (const t of targets) await checkTarget(t.origin, BENCH_KEY);
   // Each process's first seconds run JIT-cold code: measured, they would weigh on whichever target
   // they fell to (more so with fewer cycles per process, --instances). 2 s of the same load first.
@@ -123,7 +126,7 @@ try {
     if (warm.non2xx > 0 || warm.errors > 0) throw new Error(`${t.name}: ${warm.non2xx} non-2xx, ${warm.errors} errors in the warm-up`);
   }
   const load0 = loadavg();
-  console.log(`metering bench: ${cycles} cycles × ${sliceS} s per target${instances === 1 ? '' : ` process, ${instances} processes per target`}, concurrency ${concurrency}, ${unpin ? 'gateways pinned to CPU 1, load generator and backend to CPU 0' : 'not pinned'}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`metering bench: ${cycles} cycles × ${sliceS} s per target${instances === 1 ? '' : ` process, ${instances} processes per target`}, concurrency ${concurrency}, ${unpin ? 'gateways pinned to CPU 1, load generator and backend to CPU 0' : 'not pinned'}${values['main-thread'] ? ', CPU of each gateway\'s main thread only' : ''}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   const result = await alternatingSlices(targets, { cycles, sliceS, concurrency, apiKey: BENCH_KEY }, (line) => console.log(line));
   const load1 = loadavg();
   const plainRps = result.rps['plain'] ?? Number.NaN;

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -239,6 +239,28 @@ test('four processes opening one v1 file at once: it is migrated once, every row
     assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 2);
     assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, 3 + 4 * 5_000);
     assert.equal((db.prepare("SELECT count(*) AS n FROM usage_ledger WHERE request_id IN ('r0', 'r1', 'r2')").get() as { n: number }).n, 3);
+  } finally {
+    db.close();
+  }
+});
+
+test('the WAL stays bounded while the main thread inserts: the writer thread checkpoints and the log starts over', async () => {
+  const path = join(dir, 'wal-bound.sqlite');
+  const store = new SqliteLedgerStore({ path, busyTimeoutMs: 5000 });
+  let n = 0;
+  const row = () => ({ requestId: `w-${String(n++).padStart(8, '0')}`, ts: new Date().toISOString(), subscription: 's', product: 'p', api: 'a', operation: 'o', deployment: 'd', model: 'm', backend: 'b', status: 200, streamed: false, promptTokens: 31, completionTokens: 120, totalTokens: 151, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: null, latencyMs: 12.345, errorCode: null, costUsd: 0.0012, clientRequestId: null });
+  let largest = 0;
+  // 120,000 rows append ~45 MB of WAL frames; the main thread's connection never checkpoints.
+  for (let b = 0; b < 240; b++) {
+    await store.insert(Array.from({ length: 500 }, row));
+    await new Promise((r) => setImmediate(r));
+    largest = Math.max(largest, statSync(`${path}-wal`).size);
+  }
+  await store.close();
+  assert.ok(largest < 16 * 1024 * 1024, `the WAL reached ${(largest / 1048576).toFixed(1)} MiB`);
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, 120_000);
   } finally {
     db.close();
   }

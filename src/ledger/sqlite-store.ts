@@ -1,49 +1,32 @@
 /**
  * The ledger in a SQLite file through node:sqlite: WAL (readers such as `tollgate usage` never
  * block the writer), `BEGIN IMMEDIATE` batches with a busy timeout (several processes may share
- * the file without SQLITE_BUSY surfacing), and `synchronous=NORMAL` (a committed batch survives
- * a crash of the process; a power cut may lose the last batches, which is SQLite's WAL trade-off).
- * The file is opened on first use and reopened after a failure, so a file that cannot be written
- * (read-only, disk full) is an outage the writer spools through, not a start-up failure.
- * Usage queries run in a worker thread, bounded by the timeout: a scan of a large ledger never
- * stalls the requests in flight.
+ * the file without SQLITE_BUSY surfacing), `synchronous=NORMAL` (sqlite-schema.ts).
+ * node:sqlite is synchronous, so what could take long runs off the event loop: a batch whose write
+ * lock another process holds waits in a writer thread (sqlite-writer-worker.ts), which also makes
+ * every WAL checkpoint, and each usage query scans in a worker thread of its own. A batch that
+ * finds the lock free is inserted on the main thread, which costs less. The file is opened
+ * on first use and reopened after a failure, so a file that cannot be written (read-only, disk
+ * full) is an outage the writer spools through, not a start-up failure.
  * @module
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { AGGREGATES, COLUMNS, usageRowOf, valuesOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
+import { AGGREGATES, usageRowOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
+import { isBusy, LedgerConnection, openLedgerDb } from './sqlite-schema.ts';
+import type { WriterJob, WriterReply, WriterRequest } from './sqlite-writer-worker.ts';
 import { siblingModule } from '../util/lazy-module.ts';
+import { workerExecArgv } from '../util/worker-exec-argv.ts';
 
-const SCHEMA_VERSION = 2;
-/** Page size of a new ledger file (SQLite's default is 4096). */
-export const PAGE_SIZE = 16_384;
+export { PAGE_SIZE } from './sqlite-schema.ts';
 
-const COLUMN_DEFS = `request_id TEXT NOT NULL,
-    ts TEXT NOT NULL,
-    subscription TEXT, product TEXT, api TEXT, operation TEXT, deployment TEXT, model TEXT, backend TEXT,
-    status INTEGER NOT NULL, streamed INTEGER NOT NULL,
-    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
-    cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, token_source TEXT NOT NULL,
-    cache TEXT, latency_ms REAL NOT NULL, error_code TEXT, cost_usd REAL NOT NULL, client_request_id TEXT`;
-
-/** `MIGRATIONS[v]` takes a file from `user_version` v to v + 1. */
-const MIGRATIONS: readonly string[] = [
-  // v1: keyed by request id, with an index on ts for time ranges.
-  `CREATE TABLE IF NOT EXISTS usage_ledger (${COLUMN_DEFS.replace('request_id TEXT NOT NULL', 'request_id TEXT PRIMARY KEY NOT NULL')}) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS usage_ledger_ts ON usage_ledger (ts);`,
-  // v2: one B-tree instead of two. Keyed by (ts, request_id), a row is stored in time order (each
-  // batch appends at the right edge, and a time range is a range of the table itself), and no
-  // separate ts index is written per row: 5.7 → 4.3 µs CPU per row inserted (docs/metering.md).
-  // Still idempotent by request id: a row is written (late) and spooled, or replayed twice, as
-  // the same row with the same ts, and request ids are the gateway's own UUIDs, unique per request.
-  // The rows are copied in ts order (through the v1 index), once, when a v1 file is first opened.
-  `CREATE TABLE usage_ledger_v2 (${COLUMN_DEFS}, PRIMARY KEY (ts, request_id)) WITHOUT ROWID;
-  INSERT INTO usage_ledger_v2 (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM usage_ledger ORDER BY ts, request_id;
-  DROP TABLE usage_ledger;
-  ALTER TABLE usage_ledger_v2 RENAME TO usage_ledger;`,
-];
+/**
+ * Rows inserted on the main thread between two checkpoints in the writer thread. A batch of 500
+ * rows appends ~10 pages of 16 KiB to the WAL, so 20,000 rows keep it near 7 MB (SQLite's own
+ * automatic checkpoint, at 1,000 pages, would let it reach 16 MB).
+ */
+const CHECKPOINT_ROWS = 20_000;
 
 const GROUP_EXPR: Record<UsageQuery['groupBy'], string> = {
   subscription: 'subscription',
@@ -56,79 +39,130 @@ export interface SqliteLedgerOptions {
   readonly path: string;
   /** How long a writer waits for another process's lock before failing (the batch is then spooled). */
   readonly busyTimeoutMs: number;
-  /** Open read-only (the `tollgate usage` command): no migration, no directory created. */
+  /** Open read-only (the `tollgate usage` command): no migration, no directory created, no writes. */
   readonly readOnly?: boolean;
+}
+
+interface Pending {
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
 }
 
 export class SqliteLedgerStore implements LedgerStore {
   readonly #opts: SqliteLedgerOptions;
-  #db: DatabaseSync | null = null;
-  #insert: StatementSync | null = null;
+  /** The main thread's connection: busy timeout 0, no checkpoints (#insertHere). */
+  #here: LedgerConnection | null = null;
+  #sinceCheckpoint = 0;
+  #worker: Worker | null = null;
+  /** Inserts posted to the writer thread and not answered yet, by id (answered in order). */
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
 
   constructor(opts: SqliteLedgerOptions) {
     this.#opts = opts;
   }
 
-  #open(): DatabaseSync {
-    if (this.#db !== null) return this.#db;
-    const readOnly = this.#opts.readOnly === true;
-    if (!readOnly) mkdirSync(dirname(this.#opts.path), { recursive: true });
-    const db = new DatabaseSync(this.#opts.path, { readOnly, timeout: this.#opts.busyTimeoutMs });
-    try {
-      if (!readOnly) {
-        // 16 KiB pages for a new file (before WAL mode writes its header; an existing file keeps its
-        // own): an insert splits and rebalances a quarter as many pages, and a batch's commit writes
-        // fewer WAL frames: 4.39 → 4.02 µs CPU per row inserted, in process (docs/metering.md).
-        db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`);
-        migrate(db);
-      }
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-    this.#db = db;
-    return db;
-  }
-
   /**
    * Opens (and migrates) the file now if it exists, for a gateway that is starting: migrating a
    * large version 1 file takes seconds (1 M rows: ~4 s), better spent before the gateway listens
-   * than in the middle of traffic on the event loop. A new file is still made on first use, and a
-   * file that cannot be opened now is left to the first batch (an outage, not a start-up failure).
+   * than while it serves. A new file is still made by the first insert, and a file that cannot be
+   * opened now is left to the first batch (an outage, not a start-up failure).
    */
   openExisting(): void {
     if (this.#opts.readOnly === true || !existsSync(this.#opts.path)) return;
     try {
-      this.#open();
+      openLedgerDb(this.#opts.path, this.#opts.busyTimeoutMs).close();
     } catch {
-      this.#reset();
+      // the writer thread will try again, and spool while it fails
     }
   }
 
   insert(rows: readonly LedgerRow[]): Promise<void> {
+    if (this.#opts.readOnly === true) return Promise.reject(new Error('the ledger store is open read-only'));
     try {
-      const db = this.#open();
-      this.#insert ??= db.prepare(`INSERT INTO usage_ledger (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (ts, request_id) DO NOTHING`);
-      const stmt = this.#insert;
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        for (const r of rows) stmt.run(...valuesOf(r));
-        db.exec('COMMIT');
-      } catch (err) {
-        if (db.isTransaction) db.exec('ROLLBACK');
-        throw err;
-      }
-      return Promise.resolve();
+      if (this.#insertHere(rows)) return Promise.resolve();
     } catch (err) {
-      // Reopen next time: the file may have been replaced, fixed or made writable again.
-      this.#reset();
+      this.#closeHere();
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    return this.#post(rows);
+  }
+
+  /**
+   * The insert on the main thread when the write lock is free at once (the usual case: ~4 µs CPU
+   * per row, where handing the batch to the thread costs more in all: ~1.3 µs to copy it, as much
+   * again to read it there, and a second thread contending for a 2-core VM's cores: 0.85 against
+   * 0.93 of plain's requests/s in docs/performance.md). False when another connection holds the
+   * lock: then the batch goes to the writer thread, which waits for it. The busy timeout here is
+   * 0, so the event loop never waits; nor does it checkpoint (autoCheckpoint off): every
+   * CHECKPOINT_ROWS rows the writer thread does.
+   */
+  #insertHere(rows: readonly LedgerRow[]): boolean {
+    try {
+      this.#here ??= new LedgerConnection(openLedgerDb(this.#opts.path, 0, false));
+      this.#here.insert(rows);
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      // Busy while opening (another process migrating): #here stays null and is opened next time.
+      return false;
+    }
+    this.#sinceCheckpoint += rows.length;
+    if (this.#sinceCheckpoint >= CHECKPOINT_ROWS) {
+      this.#sinceCheckpoint = 0;
+      this.#writer().postMessage({ checkpoint: true } satisfies WriterRequest);
+    }
+    return true;
+  }
+
+  #closeHere(): void {
+    this.#here?.close();
+    this.#here = null;
+  }
+
+  #post(rows: readonly LedgerRow[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = this.#writer();
+      const id = ++this.#nextId;
+      this.#pending.set(id, { resolve, reject });
+      // Held open only while an answer is due: an idle ledger never keeps the process alive.
+      if (this.#pending.size === 1) worker.ref();
+      try {
+        worker.postMessage({ id, rows } satisfies WriterRequest);
+      } catch (err) {
+        this.#settle(id, err instanceof Error ? err.message : String(err));
+      }
+    });
+  }
+
+  #writer(): Worker {
+    if (this.#worker !== null) return this.#worker;
+    const job: WriterJob = { path: this.#opts.path, busyTimeoutMs: this.#opts.busyTimeoutMs };
+    const worker = new Worker(new URL(siblingModule(import.meta.url, './sqlite-writer-worker.ts'), import.meta.url), { workerData: job, execArgv: workerExecArgv() });
+    worker.unref();
+    worker.on('message', (m: WriterReply) => this.#settle(m.id, m.error));
+    let failure = 'the ledger writer thread stopped';
+    worker.on('error', (err: Error) => (failure = `the ledger writer thread failed: ${err.message}`));
+    worker.on('exit', () => {
+      if (this.#worker === worker) this.#worker = null;
+      // Whatever it had not answered failed (the writer spools it); the next insert starts a new thread.
+      for (const id of [...this.#pending.keys()]) this.#settle(id, failure);
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  #settle(id: number, error: string | undefined): void {
+    const p = this.#pending.get(id);
+    if (p === undefined) return;
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#worker?.unref();
+    if (error === undefined) p.resolve();
+    else p.reject(new Error(error));
   }
 
   async query(q: UsageQuery): Promise<UsageRow[]> {
-    // A ledger that was never written has no table yet: create it (the writer would anyway).
-    if (this.#opts.readOnly !== true) this.#open();
+    // A ledger that was never written has no table yet: the writer makes it (as it would anyway).
+    if (this.#opts.readOnly !== true) await this.insert([]);
     const where: string[] = [];
     const params: string[] = [];
     if (q.from !== null) {
@@ -151,55 +185,26 @@ export class SqliteLedgerStore implements LedgerStore {
     return rows.map(usageRowOf);
   }
 
-  #reset(): void {
+  /**
+   * Ends the writer thread after the inserts already posted (it answers them first, in order).
+   * Bounded: a thread still waiting on a lock after the busy timeout and a second is terminated,
+   * and what it had not answered is rejected (the ledger writer spools it).
+   */
+  async close(): Promise<void> {
+    this.#closeHere();
+    const worker = this.#worker;
+    if (worker === null) return;
+    worker.ref();
+    const exited = once(worker, 'exit');
+    worker.postMessage({ close: true } satisfies WriterRequest);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.#opts.busyTimeoutMs + 1000)));
     try {
-      this.#db?.close();
-    } catch {
-      // already closed or unusable: nothing to release
-    }
-    this.#db = null;
-    this.#insert = null;
-  }
-
-  close(): Promise<void> {
-    this.#reset();
-    return Promise.resolve();
-  }
-}
-
-/**
- * Applies the migrations past the file's `user_version`, each in its own transaction. The version
- * is read again under the write lock: another process starting on the same file may have applied
- * the migration while this one waited (version 2 copies the whole table: not to be done twice).
- */
-function migrate(db: DatabaseSync): void {
-  const version = (): number => (db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined)?.user_version ?? 0;
-  const current = version();
-  if (current > SCHEMA_VERSION) throw new Error(`ledger file schema version ${current} is newer than this gateway's (${SCHEMA_VERSION})`);
-  for (let v = current; v < SCHEMA_VERSION; v++) {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const now = version();
-      if (now > SCHEMA_VERSION) throw new Error(`ledger file schema version ${now} is newer than this gateway's (${SCHEMA_VERSION})`);
-      if (now > v) {
-        // Done by another process meanwhile.
-        db.exec('COMMIT');
-        v = now - 1;
-        continue;
-      }
-      db.exec(MIGRATIONS[v] as string);
-      db.exec(`PRAGMA user_version = ${v + 1}`);
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw err;
+      if ((await Promise.race([exited, late])) === 'late') await worker.terminate();
+    } finally {
+      clearTimeout(timer);
     }
   }
-  // This connection may still hold the schema it read before another process migrated the file:
-  // a statement prepared against that copy fails at prepare time ("ON CONFLICT clause does not
-  // match", from v1's key) instead of being re-prepared. Running a read of the table checks the
-  // schema cookie and reloads the schema if it changed, so the insert is prepared against v2.
-  db.prepare('SELECT 1 FROM usage_ledger LIMIT 0').all();
 }
 
 type QueryRow = Record<string, string | number | null | undefined>;
@@ -207,7 +212,7 @@ type QueryRow = Record<string, string | number | null | undefined>;
 /** One query in a worker thread (sqlite-query-worker.ts), terminated after `timeoutMs`. */
 function runQuery(job: { path: string; sql: string; params: string[]; busyTimeoutMs: number }, timeoutMs: number): Promise<QueryRow[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL(siblingModule(import.meta.url, './sqlite-query-worker.ts'), import.meta.url), { workerData: job });
+    const worker = new Worker(new URL(siblingModule(import.meta.url, './sqlite-query-worker.ts'), import.meta.url), { workerData: job, execArgv: workerExecArgv() });
     const timer = setTimeout(() => {
       void worker.terminate();
       reject(new Error(`ledger query took longer than ${timeoutMs} ms`));

@@ -209,6 +209,49 @@ describe('ledger on SQLite', () => {
 });
 
 describe('ledger on SQLite: a database that refuses writes', () => {
+  test('a lock held longer than the busy timeout stalls no request: inserts wait in the writer thread, and every row arrives once', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ledger.sqlite');
+    // The busy timeout is the ledger's timeoutMs: an insert waits up to 3 s for the lock. On the
+    // event loop that wait held every request in flight for 3 s; in the writer thread it holds none.
+    const t = await startTestGateway({ logLevel: 'warn', config: { ledger: { store: 'sqlite', path, flushIntervalMs: 20, timeoutMs: 3000, retryMs: 200 } } });
+    try {
+      const one = async (): Promise<{ id: string; ms: number }> => {
+        const started = performance.now();
+        const res = await fetch(`${t.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'x-sim-completion-tokens': '5' }, body: chat('gpt-4o') });
+        await res.arrayBuffer();
+        assert.equal(res.status, 200);
+        return { id: res.headers.get('x-request-id') as string, ms: performance.now() - started };
+      };
+      const ids: string[] = [(await one()).id];
+      await t.gw.ledger?.writer.flush();
+      const locker = new DatabaseSync(path, { timeout: 0 });
+      locker.exec('BEGIN EXCLUSIVE');
+      let slowest = 0;
+      const until = performance.now() + 2500;
+      while (performance.now() < until) {
+        const r = await one();
+        ids.push(r.id);
+        slowest = Math.max(slowest, r.ms);
+      }
+      locker.exec('ROLLBACK');
+      locker.close();
+      // Far below the 3 s a blocked loop added, far above a request's own time on a loaded machine.
+      assert.ok(slowest < 1000, `a request took ${slowest.toFixed(0)} ms while the ledger file was locked`);
+      // Spooled batches are replayed once the store answers again; flush asks for that now.
+      for (let tries = 0; rows(path).length < ids.length && tries < 50; tries++) {
+        await t.gw.ledger?.writer.flush();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const stored = rows(path);
+      assert.equal(stored.length, ids.length);
+      assert.deepEqual(new Set(stored.map((r) => r.request_id)), new Set(ids));
+      assert.equal(t.gw.ledger?.writer.stats.dropped, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('rows are spooled while another process holds the file locked, then replayed once, without doubles', async () => {
     const dir = tempDir();
     const path = join(dir, 'ledger.sqlite');
