@@ -112,12 +112,24 @@ export function cpuViaProc(pid: number, tid?: number): number {
   return (ticks * 1e6) / CLK_TCK;
 }
 
+/** The process's system (kernel) CPU time, µs, from /proc (10 ms ticks: meant for sums over slices); NaN when unreadable. */
+export function systemCpuViaProc(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1e6) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface CpuReader {
   source: 'ipc' | 'proc';
   /** Peak resident memory (VmHWM) of the child so far, MB; null when unreadable. */
   rssPeakMb(): number | null;
   /** Cumulative CPU time (user+system) of the child, µs. */
   read(): Promise<number>;
+  /** Cumulative system (kernel) CPU time of the whole process, µs (/proc, 10 ms ticks). */
+  readSystem?(): number;
 }
 
 function rssPeakMb(pid: number): number | null {
@@ -144,7 +156,7 @@ export function childrenCpuUs(): number {
  *  timeout (slices of a few seconds make the tick error small). */
 /** `mainThread`: the CPU of the child's main thread only (its event loop), not of all its threads. */
 export function procCpuReader(child: Child, mainThread = false): CpuReader {
-  return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid, mainThread ? child.pid : undefined)), rssPeakMb: () => rssPeakMb(child.pid) };
+  return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid, mainThread ? child.pid : undefined)), rssPeakMb: () => rssPeakMb(child.pid), readSystem: () => systemCpuViaProc(child.pid) };
 }
 
 /** Picks the most precise source that works for this child, once, so that
@@ -154,9 +166,9 @@ export async function cpuReader(child: Child): Promise<CpuReader> {
     await cpuViaIpc(child);
     // A loaded machine can hold a busy child's answer for seconds: waiting longer than the
     // first probe's 2 s keeps a slow reading from ending the whole run (a dead child still fails at once).
-    return { source: 'ipc', read: () => cpuViaIpc(child, 10_000), rssPeakMb: () => rssPeakMb(child.pid) };
+    return { source: 'ipc', read: () => cpuViaIpc(child, 10_000), rssPeakMb: () => rssPeakMb(child.pid), readSystem: () => systemCpuViaProc(child.pid) };
   } catch {
-    return { source: 'proc', read: () => Promise.resolve(cpuViaProc(child.pid)), rssPeakMb: () => rssPeakMb(child.pid) };
+    return procCpuReader(child);
   }
 }
 

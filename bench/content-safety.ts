@@ -35,14 +35,13 @@
  *
  * Loopback only. Numbers are printed, and the checks say PASS or FAIL; nothing here is a test.
  */
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuReader, killAllSync, pinSelf, startChild, stopAll, waitReady } from './children.ts';
 import { load } from './measure.ts';
 import { spread } from './report.ts';
-import { peakRssOf, renderInstances, type SliceResult } from './slices.ts';
+import { alternatingSlices, peakRssOf, renderInstances } from './slices.ts';
 import { BENCH_KEY, freePort, readCounters, startTollgate, type Tollgate, type Variant } from './tollgate-target.ts';
 import { loadConfigObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway/gateway.ts';
@@ -148,68 +147,36 @@ async function throughput(): Promise<void> {
         gateways.push({ name: t.name, label, gw: await startTollgate(t.root, backendPort, unpin ? '1' : undefined, { ...t.variant, nodeFlags: [...PROFILE_FLAGS, ...GC_FLAGS] }, label) });
       }
     }
-    const live = await Promise.all(gateways.map(async (g) => ({ name: g.name, label: g.label, origin: `http://127.0.0.1:${g.gw.port}`, pid: g.gw.child.pid, cpu: await cpuReader(g.gw.child) })));
+    const live = await Promise.all(gateways.map(async (g) => ({ name: g.name, label: g.label, origin: `http://127.0.0.1:${g.gw.port}`, cpu: await cpuReader(g.gw.child) })));
     const names = [...new Set(live.map((t) => t.name))];
-    const count = (n: string): number => live.filter((t) => t.name === n).length;
     for (const t of live) {
       const warm = await load(t.origin, BENCH_KEY, CONCURRENCY, 2, BODY);
       if (warm.non2xx > 0 || warm.errors > 0) throw new Error(`${t.label}: ${warm.non2xx} non-2xx, ${warm.errors} errors in the warm-up`);
     }
     const gc = new Map(gateways.map((g) => [g.label, gcCounter(g.gw)]));
-    /** Per target, per cycle: requests and CPU µs summed over its processes. */
-    const requests: Record<string, number[]> = {};
-    const cycleCpuUs: Record<string, number[]> = {};
-    const cpuUs: Record<string, number> = {};
-    const sysUs: Record<string, number> = {};
-    /** Per process: its requests and CPU µs over all cycles (the spread between a target's processes). */
-    const own = new Map(live.map((t) => [t.label, { requests: 0, cpuUs: 0 }]));
     const load1 = loadavg()[0] ?? 0;
-    for (let c = 0; c < CYCLES; c++) {
-      const order = c % 2 === 0 ? live : [...live].reverse();
-      for (const n of names) {
-        (requests[n] ??= []).push(0);
-        (cycleCpuUs[n] ??= []).push(0);
-      }
-      for (const t of order) {
-        const sysBefore = systemUs(t.pid);
-        const before = await t.cpu.read();
-        const r = await load(t.origin, BENCH_KEY, CONCURRENCY, SLICE_S, BODY);
-        const after = await t.cpu.read();
-        sysUs[t.name] = (sysUs[t.name] ?? 0) + systemUs(t.pid) - sysBefore;
-        requests[t.name]![c]! += r.requests;
-        cpuUs[t.name] = (cpuUs[t.name] ?? 0) + after - before;
-        cycleCpuUs[t.name]![c]! += after - before;
-        const mine = own.get(t.label)!;
-        mine.requests += r.requests;
-        mine.cpuUs += after - before;
-      }
-      console.log(`  slice ${c + 1}/${CYCLES}: ${names.map((n) => `${n} ${Math.round((requests[n]?.[c] ?? 0) / (SLICE_S * count(n)))} req/s`).join(', ')}`);
-    }
-    /** CPU µs per request of a target in each cycle. */
-    const sliceCpu = (n: string): number[] => (cycleCpuUs[n] ?? []).map((us, i) => us / Math.max(1, requests[n]?.[i] ?? 0));
-    const sum = (n: string): number => (requests[n] ?? []).reduce((a, b) => a + b, 0);
-    const per = (n: string): number => (cpuUs[n] ?? 0) / sum(n);
-    const sys = (n: string): number => (sysUs[n] ?? 0) / sum(n);
+    const result = await alternatingSlices(live, { cycles: CYCLES, sliceS: SLICE_S, concurrency: CONCURRENCY, apiKey: BENCH_KEY, body: BODY }, (line) => console.log(line));
+    /** A target's requests in each cycle, summed over its processes. */
+    const requests = (n: string): number[] => result.perCycle.map((c) => c[n] ?? 0);
+    const sum = (n: string): number => requests(n).reduce((a, b) => a + b, 0);
+    const per = (n: string): number => result.cpuUsPerReq[n] ?? Number.NaN;
+    const sys = (n: string): number => result.sysUsPerReq[n] ?? Number.NaN;
     // Per cycle, the CPU µs per request of a target minus its reference's: the median of these
     // pairs shrugs off a slice that other load on the machine spoiled (the sums above do not).
-    const pairedCpu = (n: string, base: string): number => median(sliceCpu(n).map((v, i) => v - (sliceCpu(base)[i] ?? Number.NaN)));
-    const each = (n: string, base: string): number[] => (requests[n] ?? []).map((v, i) => v / (requests[base]?.[i] ?? Number.NaN));
+    const pairedCpu = (n: string, base: string): number => median(result.perCycleCpu.map((c) => (c[n] ?? Number.NaN) - (c[base] ?? Number.NaN)));
+    const each = (n: string, base: string): number[] => requests(n).map((v, i) => v / (requests(base)[i] ?? Number.NaN));
     console.log(`machine load average (1 min): ${load1.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${cpus().length} CPUs)`);
     for (const name of names) {
       const ref = name.endsWith('@old') ? 'base@old' : 'base';
       const rel = name === ref ? '' : `; vs ${ref} ${(sum(name) / sum(ref)).toFixed(3)}× requests/s (per-cycle ${Math.min(...each(name, ref)).toFixed(2)}–${Math.max(...each(name, ref)).toFixed(2)}), CPU ${per(name) >= per(ref) ? '+' : ''}${(per(name) - per(ref)).toFixed(1)} µs (${((per(name) / per(ref) - 1) * 100).toFixed(1)} %; median of per-cycle pairs ${pairedCpu(name, ref).toFixed(1)} µs), median per-cycle requests/s ratio ${median(each(name, ref)).toFixed(3)}`;
-      console.log(`  ${name}: ${(sum(name) / (CYCLES * SLICE_S * count(name))).toFixed(0)} req/s, ${per(name).toFixed(1)} CPU µs/request (${(per(name) - sys(name)).toFixed(1)} user, ${sys(name).toFixed(1)} system), peak RSS ${peakRssOf(live, name)?.toFixed(0) ?? '?'} MB${rel}`);
+      console.log(`  ${name}: ${(result.rps[name] ?? Number.NaN).toFixed(0)} req/s, ${per(name).toFixed(1)} CPU µs/request (${(per(name) - sys(name)).toFixed(1)} user, ${sys(name).toFixed(1)} system), peak RSS ${peakRssOf(live, name)?.toFixed(0) ?? '?'} MB${rel}`);
       if (values['trace-gc'] === true) {
         const g = sumGc(live.filter((l) => l.name === name).map((l) => gc.get(l.label) ?? sumGc([])));
         const n = sum(name);
         console.log(`    GC per request: ${(g.allocated / n).toFixed(0)} B allocated, ${(g.promoted / n).toFixed(0)} B promoted, ${(g.survived / n).toFixed(0)} B survived a scavenge, ${((g.pauseMs * 1000) / n).toFixed(1)} µs paused (${g.scavenges} scavenges, ${g.markCompacts} mark-compacts)`);
       }
     }
-    const instances: SliceResult['instances'] = {};
-    for (const t of live) {
-      const mine = own.get(t.label)!;
-      (instances[t.name] ??= []).push({ rps: mine.requests / (CYCLES * SLICE_S), cpuUsPerReq: mine.cpuUs / Math.max(1, mine.requests) });
-    }
+    const instances = result.instances;
     const perProcess = renderInstances(instances);
     if (perProcess.length > 0) console.log(`  per process of a target (identical code and config: the spread is the process's own speed):\n${perProcess.map((l) => `  ${l}`).join('\n')}`);
     if (values.profile !== undefined) {
@@ -266,16 +233,6 @@ function gcCounter(gw: Tollgate): GcSums {
 /** The median (report.ts's spread: finite values only), NaN when there is none. */
 function median(xs: readonly number[]): number {
   return spread([...xs])?.median ?? Number.NaN;
-}
-
-/** The process's system (kernel) CPU time, µs, from /proc (10 ms ticks: meant for sums over slices). */
-function systemUs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1e6) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 function engineAlone(): void {

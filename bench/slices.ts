@@ -41,6 +41,10 @@ export interface SliceResult {
   rps: Partial<Record<string, number>>;
   /** Proxy CPU µs per request over all of a target's slices, all its instances (the same drift-cancelling sums). */
   cpuUsPerReq: Partial<Record<string, number>>;
+  /** The system (kernel) part of cpuUsPerReq, for targets whose reader gives it (/proc, 10 ms ticks). */
+  sysUsPerReq: Partial<Record<string, number>>;
+  /** CPU µs per request of each target in each cycle (over its instances): for paired per-cycle comparisons. */
+  perCycleCpu: Array<Partial<Record<string, number>>>;
   /** Requests of each target in each cycle, summed over its instances (for the spread of a caller's own ratios). */
   perCycle: Array<Partial<Record<string, number>>>;
   /** Each target's processes, in the order the caller listed them: the spread between processes of identical code. */
@@ -63,7 +67,7 @@ export interface SliceTarget {
  *  one slice per cycle, in the order given, reversed every other cycle. */
 export async function alternatingSlices(
   targets: ReadonlyArray<SliceTarget>,
-  opts: { cycles: number; sliceS: number; concurrency: number; apiKey: string },
+  opts: { cycles: number; sliceS: number; concurrency: number; apiKey: string; body?: string },
   log: (line: string) => void,
 ): Promise<SliceResult> {
   const visited = targets.filter((t) => t.name !== 'direct');
@@ -73,16 +77,19 @@ export async function alternatingSlices(
   /** CPU µs per request of each target in each cycle (for the spread of the CPU ratios). */
   const perCycleCpu: Array<Partial<Record<string, number>>> = [];
   /** One per entry of `visited` (one process): its requests and CPU µs over all cycles; a target's are the sums over its own. */
-  const procs = visited.map((t) => ({ t, requests: 0, cpuUs: 0, cpuRead: false }));
+  const procs = visited.map((t) => ({ t, requests: 0, cpuUs: 0, cpuRead: false, sysUs: 0 }));
   for (let c = 0; c < opts.cycles; c++) {
     const order = c % 2 === 0 ? procs : [...procs].reverse();
     const cycle: Partial<Record<string, number>> = {};
     const cycleCpuUs: Partial<Record<string, number>> = {};
     for (const mine of order) {
       const t = mine.t;
+      const sysBefore = t.cpu?.readSystem?.();
       const before = await t.cpu?.read();
-      const requests = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS)).requests;
+      const requests = (await load(t.origin, opts.apiKey, opts.concurrency, opts.sliceS, opts.body)).requests;
       const after = await t.cpu?.read();
+      const sysAfter = t.cpu?.readSystem?.();
+      if (sysBefore !== undefined && sysAfter !== undefined) mine.sysUs += sysAfter - sysBefore;
       cycle[t.name] = (cycle[t.name] ?? 0) + requests;
       mine.requests += requests;
       if (before !== undefined && after !== undefined) {
@@ -103,11 +110,14 @@ export async function alternatingSlices(
   const total = (name: string): number => perCycle.reduce((sum, c) => sum + (c[name] ?? 0), 0);
   const rps: SliceResult['rps'] = {};
   const cpuUsPerReq: SliceResult['cpuUsPerReq'] = {};
+  const sysUsPerReq: SliceResult['sysUsPerReq'] = {};
   const instances: SliceResult['instances'] = {};
   for (const n of names) {
     rps[n] = total(n) / (opts.cycles * opts.sliceS * count(n));
     const read = procs.filter((p) => p.t.name === n && p.cpuRead);
     if (read.length > 0 && total(n) > 0) cpuUsPerReq[n] = read.reduce((sum, p) => sum + p.cpuUs, 0) / total(n);
+    const sys = read.reduce((sum, p) => sum + p.sysUs, 0);
+    if (read.length > 0 && total(n) > 0 && read.every((p) => p.t.cpu?.readSystem !== undefined)) sysUsPerReq[n] = sys / total(n);
   }
   for (const mine of procs) {
     const figures: InstanceFigures = { rps: mine.requests / (opts.cycles * opts.sliceS) };
@@ -128,7 +138,7 @@ export async function alternatingSlices(
     const each = perCycleCpu.map((c) => (c[p.target] ?? Number.NaN) / (c[p.base] ?? Number.NaN)).filter(Number.isFinite);
     ratios.push({ name: `${p.target} CPU/req`, target: p.target, base: p.base, ratio: t / b, min: Math.min(...each), max: Math.max(...each), limit: p.limit, pass: t / b <= p.max });
   }
-  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, perCycle, instances, ratios };
+  return { cycles: opts.cycles, sliceS: opts.sliceS, rps, cpuUsPerReq, sysUsPerReq, perCycle, perCycleCpu, instances, ratios };
 }
 
 /** A target's peak RSS (MB): the largest of its processes' (several entries of one name are its instances). */
