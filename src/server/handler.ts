@@ -107,7 +107,9 @@ export class RequestHandler {
         if (api.mcp !== null && ctx.request.path === api.mcp.path) {
           // The MCP server writes its own answers; a preflight's is written below.
           if (await serveMcp(ctx, req, res, runtime, api, api.mcp, this.#mcpStages)) return;
-        } else await this.#prepare(ctx, req, runtime, api);
+        } else {
+          await this.#prepare(ctx, req, runtime, api);
+        }
         if (ctx.response === null) {
           // Budgets reserve with the limit policies, in the one admission after the inbound section.
           if (!ctx.preflight) this.#deps.budgets?.claim(ctx, runtime.config);
@@ -152,6 +154,7 @@ export class RequestHandler {
     }
   }
 
+  /** What an API's MCP endpoint (serve-mcp.ts) shares with every other request. */
   readonly #mcpStages: McpHandlerStages = {
     authenticate: (ctx, runtime, api) => this.#authenticate(ctx, runtime, api),
     finish: (ctx, outcome) => this.#finish(ctx, outcome),
