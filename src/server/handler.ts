@@ -8,18 +8,18 @@ import { requestId as newRequestId } from '../core/request-id.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContext } from '../core/context.ts';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
-import { executePipeline, runStreamEndPass, type Pipeline } from '../core/pipeline.ts';
+import { executePipeline, runStreamEndPass } from '../core/pipeline.ts';
 import type { UsageBus } from '../core/usage.ts';
 import { usageRecord } from './usage-record.ts';
 import { presentedKey, withoutCredentials } from '../auth/key-store.ts';
 import { matchOpenAiRoute } from '../providers/openai/routes.ts';
 import { parseJsonObject, withStreamUsage } from '../providers/openai/request.ts';
 import type { ApiRuntime, Runtime } from '../gateway/runtime.ts';
-import type { McpEndpoint } from '../mcp/endpoint.ts';
 import { classifyMcpPost, MCP_PROXY_METHODS, MCP_PROXY_OPERATION } from '../mcp/proxy.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { describeCause, type Logger } from '../observability/logger.ts';
 import { readBody } from './read-body.ts';
+import { corsPipeline, isPreflight, serveMcp, type McpHandlerStages } from './serve-mcp.ts';
 import { canonicalPath } from './canonical-path.ts';
 import { applyForwarded } from './forwarded.ts';
 import { withoutKeyParams } from './query-keys.ts';
@@ -105,17 +105,18 @@ export class RequestHandler {
         // A backend may echo TRACE back, headers included (RFC 9110 §9.3.8).
         if (ctx.request.method === 'TRACE' && !api.allowTrace) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed on this API.');
         if (api.mcp !== null && ctx.request.path === api.mcp.path) {
-          await this.#serveMcp(ctx, req, res, runtime, api, api.mcp);
-          return;
+          // The MCP server writes its own answers; a preflight's is written below.
+          if (await serveMcp(ctx, req, res, runtime, api, api.mcp, this.#mcpStages)) return;
+        } else {
+          await this.#prepare(ctx, req, runtime, api);
         }
-        await this.#prepare(ctx, req, runtime, api);
         if (ctx.response === null) {
           // Budgets reserve with the limit policies, in the one admission after the inbound section.
           if (!ctx.preflight) this.#deps.budgets?.claim(ctx, runtime.config);
           const pipeline = runtime.pipelineFor(api.id, ctx.productId, ctx.operation?.id ?? null);
           // A CORS preflight carries no key: only the cors policy may act on it (as in APIM), so no
           // other policy (send-request, expressions, trace, limits) runs for an anonymous caller.
-          await executePipeline(ctx.preflight ? preflightPipeline(pipeline) : pipeline, ctx);
+          await executePipeline(ctx.preflight ? corsPipeline(pipeline) : pipeline, ctx);
           if (ctx.preflight && ctx.response === null) throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', 'CORS preflight request not handled: no cors policy allows it.');
         }
       } catch (err) {
@@ -153,27 +154,12 @@ export class RequestHandler {
     }
   }
 
-  /**
-   * An API's MCP endpoint: authenticated like any call (no key → 401), body read within the same
-   * bound, then answered by the MCP server, whose tool calls come back in through `handle` and run
-   * the pipeline of their operation. The MCP request itself runs no policies: a limit on tool
-   * calls counts tool calls, not the client's `initialize` and `tools/list`.
-   */
-  async #serveMcp(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, runtime: Runtime, api: ApiRuntime, mcp: McpEndpoint): Promise<void> {
-    ctx.api = api.info;
-    ctx.operation = MCP_OPERATION;
-    if (ctx.request.method !== 'POST') {
-      // Stateless: no server-to-client stream to open (GET), no session to end (DELETE).
-      throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.request.method} is not allowed on the MCP endpoint: send MCP messages with POST.`, { headers: { allow: 'POST' } });
-    }
-    this.#authenticate(ctx, runtime, api);
-    // The MCP server reads the request's own headers: they lose the credentials too.
-    req.headers = ctx.request.headers;
-    const body = await readBody(req, runtime.config.gateway.maxBodyBytes);
-    await mcp.handle(req, res, body, { headers: ctx.request.headers, key: ctx.presentedKey, ip: ctx.request.ip }, this.handle);
-    ctx.response = { status: res.statusCode, headers: {}, body: { kind: 'buffer', data: EMPTY } };
-    this.#finish(ctx, { clientGone: !res.writableFinished, tap: null });
-  }
+  /** What an API's MCP endpoint (serve-mcp.ts) shares with every other request. */
+  readonly #mcpStages: McpHandlerStages = {
+    authenticate: (ctx, runtime, api) => this.#authenticate(ctx, runtime, api),
+    finish: (ctx, outcome) => this.#finish(ctx, outcome),
+    dispatch: this.handle,
+  };
 
   /** Route → authenticate → body. May answer directly (models list) by setting ctx.response. */
   async #prepare(ctx: RequestContext, req: IncomingMessage, runtime: Runtime, api: ApiRuntime): Promise<void> {
@@ -181,9 +167,8 @@ export class RequestHandler {
     ctx.api = api.info;
     ctx.backendId = api.defaultBackendId;
     request.suffix = request.path.slice(api.prefix.length) || '/';
-    const h = request.headers;
-    ctx.preflight = request.method === 'OPTIONS' && typeof h.origin === 'string' && typeof h['access-control-request-method'] === 'string';
-    const routeMethod = ctx.preflight ? String(h['access-control-request-method']).toUpperCase() : request.method;
+    ctx.preflight = isPreflight(ctx);
+    const routeMethod = ctx.preflight ? String(request.headers['access-control-request-method']).toUpperCase() : request.method;
     let route: ReturnType<typeof matchOpenAiRoute> | undefined;
     if (api.type === 'mcp') {
       // One endpoint, the backend's own URL: no subpaths, only Streamable HTTP's methods.
@@ -369,21 +354,6 @@ function settleAttempt(ctx: RequestContext, outcome: WriteOutcome): void {
   if (outcome.streamError !== undefined) attempt.failed(reasonOf(outcome.streamError.code));
   else if (outcome.clientGone) attempt.cancelled();
   else attempt.succeeded();
-}
-
-const MCP_OPERATION = { id: 'mcp', name: 'MCP endpoint', method: 'POST', urlTemplate: '/mcp' } as const;
-const EMPTY = Buffer.alloc(0);
-
-const PREFLIGHT_PIPELINES = new WeakMap<Pipeline, Pipeline>();
-
-/** The pipeline a CORS preflight runs: the inbound section's cors policies, nothing else. */
-function preflightPipeline(pipeline: Pipeline): Pipeline {
-  let p = PREFLIGHT_PIPELINES.get(pipeline);
-  if (p === undefined) {
-    p = { inbound: pipeline.inbound.filter((policy) => policy.name === 'cors'), backend: [], outbound: [], onError: [] };
-    PREFLIGHT_PIPELINES.set(pipeline, p);
-  }
-  return p;
 }
 
 function modelsList(deployments: ReadonlySet<string>): NonNullable<RequestContext['response']> {
