@@ -54,14 +54,11 @@ void test('a multi-megabyte embeddings response yields usage from the tail, with
   const body = b(`{"object":"list","data":[${data}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8000,"total_tokens":8000}}`);
   // Far above the 1 MiB full-parse limit: only the tail path can find this usage.
   assert.ok(body.length > 20 * 1024 * 1024, `body is ${body.length} bytes`);
-  const start = performance.now();
   const usage = extractJsonUsage(body);
-  const ms = performance.now() - start;
   assert.deepEqual(usage, {
     tokens: { promptTokens: 8000, completionTokens: 0, totalTokens: 8000, cachedTokens: 0, reasoningTokens: 0 },
     model: 'text-embedding-3-small',
   });
-  assert.ok(ms < 100, `took ${ms.toFixed(1)} ms`);
 });
 
 void test('"usage": null gives no tokens but still the model', () => {
