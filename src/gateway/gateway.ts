@@ -31,6 +31,7 @@ import { OutageLog } from '../state/outage-log.ts';
 import { IdentityService } from '../identity/service.ts';
 import { createLedger, createPricing, type Ledger } from '../ledger/index.ts';
 import { BudgetGate } from '../ledger/budget.ts';
+import { preloadEncodings } from '../tokenizer/index.ts';
 import { startOtlpExport, type OtlpExport } from '../observability/otlp.ts';
 import type { Writable } from 'node:stream';
 
@@ -165,6 +166,7 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
   let runtime: Runtime;
   try {
     runtime = buildRuntime(loaded, runtimeDeps);
+    preloadEncodings(runtime.countedModels);
   } catch (err) {
     return failed(err);
   }
@@ -292,6 +294,8 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
       // configuration's keys must suit that address.
       if (config.admin.enabled) refuseOpenAdmin(next, config.admin.listen);
       const fresh = buildRuntime(await fetchApiSpecs(next), runtimeDeps);
+      // On the event loop, like the build itself: once per reload, not per request.
+      preloadEncodings(fresh.countedModels);
       const old = runtime;
       runtime = fresh;
       // log.level takes effect at once; a logger given by the embedder keeps the level it was given.

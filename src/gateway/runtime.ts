@@ -79,6 +79,13 @@ export interface Runtime {
   redact(text: string): string;
   /** Load-time notices (policies parsed but not enforced yet), as `file:line:col: message`. */
   readonly notices: readonly string[];
+  /**
+   * The models whose tokenizer tables requests will need as they come (a token limit counts the
+   * prompt of a streamed request, or of every request when it estimates; a budget of every
+   * request): loaded before the gateway listens. Undefined stands for the
+   * default encoding (a model the configuration does not name). Empty when nothing estimates.
+   */
+  readonly countedModels: ReadonlyArray<string | undefined>;
   /** The merged pipeline: global → product → API → operation. */
   pipelineFor(apiId: string, productId: string | null, operationId: string | null): Pipeline;
   close(): Promise<void>;
@@ -136,6 +143,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     stdout: deps.stdout ?? process.stdout,
     count: (logger, result, n) => deps.metrics.loggerMessages.inc({ logger, result }, n),
   });
+  const tokenizerDemand = { estimates: false };
   const services: PolicyServices = {
     backends: pools,
     urlDispatcher,
@@ -153,6 +161,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     identity,
     entraAuthorityHost: config.identity.authorityHost?.replace(/\/+$/, '') ?? identity.authorityHost,
     contentSchemas: schemasOf(loaded),
+    tokenizerDemand,
     contentSafety: createContentSafety(config.contentSafety),
     authorizations: new Map(Object.entries(config.authorizations).map(([p, ids]) => [p, new Map(Object.entries(ids))])),
   };
@@ -233,6 +242,7 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     productApis,
     trustedProxies: new TrustedProxies(config.gateway.trustedProxies),
     notices: compiled.notices,
+    countedModels: countedModels(config, tokenizerDemand.estimates),
     redact: (text) => loaded.secrets.redact(text),
     pipelineFor(apiId, productId, operationId) {
       let byProduct = pipelines.get(apiId);
@@ -253,6 +263,15 @@ export function buildRuntime(loaded: LoadedConfig, deps: RuntimeDeps): Runtime {
     },
     close,
   };
+}
+
+/** What `Runtime.countedModels` says: every deployment an API names, and the default encoding. */
+function countedModels(config: Config, policiesEstimate: boolean): Array<string | undefined> {
+  const budgets = Object.values(config.products).some((p) => p.budget !== undefined) || Object.values(config.subscriptions).some((s) => s.budget !== undefined);
+  if (!policiesEstimate && !budgets) return [];
+  const models = new Set<string | undefined>([undefined]);
+  for (const api of Object.values(config.apis)) for (const d of api.deployments ?? []) models.add(d);
+  return [...models];
 }
 
 /** Every backend id as a pool: pools with their members, single backends as a pool of one. */

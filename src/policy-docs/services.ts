@@ -43,6 +43,12 @@ export interface PolicyServices {
   readonly entraAuthorityHost: string;
   /** JSON schemas for validate-content `schema-id` (config `schemas`); none when absent. */
   readonly contentSchemas?: ReadonlyMap<string, object>;
+  /**
+   * Set by a policy that counts prompt tokens as requests come (a token limit: every streamed
+   * request, and every request with estimate-prompt-tokens): the gateway then loads the tokenizer's tables before it listens (tokenizer/index.ts
+   * preloadEncodings), not on the first such request.
+   */
+  readonly tokenizerDemand?: { estimates: boolean };
   /** `llm-content-safety` defaults and the local engines (config `contentSafety`). */
   readonly contentSafety: ContentSafetyServices;
 }

@@ -62,6 +62,8 @@ export const llmTokenLimitDefinition: PolicyDefinition = {
     if (tpm === undefined && quota === undefined) throw r.fail(null, 'needs tokens-per-minute, token-quota, or both');
     if ((quota === undefined) !== (period === undefined)) throw r.fail(null, 'token-quota and token-quota-period go together');
     const estimate = r.bool('estimate-prompt-tokens', false) as Dyn<boolean>;
+    // Every streamed request reserves its counted prompt (below), and with estimate-prompt-tokens every request.
+    if (env.services.tokenizerDemand !== undefined) env.services.tokenizerDemand.estimates = true;
     const out = {
       retryHeader: headerNameAttr(r, env, 'retry-after-header-name', 'Retry-After'),
       retryVar: variableNameAttr(r, 'retry-after-variable-name'),
