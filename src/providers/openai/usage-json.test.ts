@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import { extractJsonUsage, objectAfterColon } from './usage-json.ts';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
