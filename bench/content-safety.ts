@@ -13,7 +13,7 @@
  *    later than the unguarded stream's first window plus 20 %.
  *
  *   node bench/content-safety.ts [--slices 10] [--slice-seconds 2] [--concurrency 16] [--instances 1] [--no-pin]
- *     [--pii redact|off] [--with-none] [--with-pii-off] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
+ *     [--pii redact|off] [--prompt pii|plain] [--with-none] [--with-pii-off] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
  *     [--profile <dir>] [--trace-gc]
  *
  * The throughput baseline is the same chain without the policy (the API keeps a policy document
@@ -62,6 +62,8 @@ const { values } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     /** `redact` (default): the prompt's e-mail and phone are redacted and the body re-serialised; `off`: injection heuristics only. */
     pii: { type: 'string', default: 'redact' },
+    /** `pii` (default): the prompt holds an e-mail and a phone number, redacted on every request; `plain`: the same prompt without them (scanned, nothing to redact). */
+    prompt: { type: 'string', default: 'pii' },
     /** Skip the stream hold-back part. */
     'no-stream': { type: 'boolean', default: false },
     /** Skip the throughput part. */
@@ -90,8 +92,11 @@ const REPO = join(import.meta.dirname, '..');
 const PROFILE_FLAGS = values.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values.profile)];
 const GC_FLAGS = values['trace-gc'] === true ? ['--trace-gc-nvp'] : [];
 
+if (values.prompt !== 'pii' && values.prompt !== 'plain') throw new Error(`--prompt must be pii or plain, got ${values.prompt}`);
+/** The customer's contact details: personal data the local engine redacts, or (`--prompt plain`) words of the same length that are none. */
+const CONTACT = values.prompt === 'plain' ? 'a loyal customer since the spring sale' : 'jane.doe@example.com, +44 20 7946 0958';
 const PROMPT =
-  'You are a helpful assistant for the billing team. A customer, Jane Doe (jane.doe@example.com, +44 20 7946 0958), ' +
+  `You are a helpful assistant for the billing team. A customer, Jane Doe (${CONTACT}), ` +
   'writes: "I was charged twice for my March subscription and would like one of the two payments refunded. ' +
   'My account number is 88-1023 and the second charge appeared on the 14th. Could you also tell me how to ' +
   'change the card on file and whether annual billing is cheaper?" Draft a friendly, concise reply that explains ' +
@@ -331,7 +336,7 @@ async function holdBack(): Promise<void> {
   await sim.close();
 }
 
-console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s${INSTANCES === 1 ? '' : ` per gateway process, ${INSTANCES} processes per gateway`}, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'})`);
+console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s${INSTANCES === 1 ? '' : ` per gateway process, ${INSTANCES} processes per gateway`}, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'}, prompt ${values.prompt === 'plain' ? 'without personal data' : 'with an e-mail and a phone number'})`);
 engineAlone();
 if (values['no-throughput'] !== true) await throughput();
 if (values['no-stream'] !== true) await holdBack();
