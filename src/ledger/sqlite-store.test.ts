@@ -265,3 +265,40 @@ test('the WAL stays bounded while the main thread inserts: the writer thread che
     db.close();
   }
 });
+
+test('a long reader does not hold the writes: the checkpoint waits for it briefly, not for the busy timeout', async () => {
+  const path = join(dir, 'long-reader.sqlite');
+  const store = new SqliteLedgerStore({ path, busyTimeoutMs: 3000 });
+  let n = 0;
+  const row = () => ({ requestId: `r-${String(n++).padStart(8, '0')}`, ts: new Date().toISOString(), subscription: 's', product: 'p', api: 'a', operation: 'o', deployment: 'd', model: 'm', backend: 'b', status: 200, streamed: false, promptTokens: 1, completionTokens: 1, totalTokens: 2, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: null, latencyMs: 1, errorCode: null, costUsd: 0, clientRequestId: null });
+  await store.insert([row()]);
+  // A reader in a transaction keeps its snapshot (as a usage query scanning a large ledger does).
+  const reader = new DatabaseSync(path, { readOnly: true });
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) AS n FROM usage_ledger').get();
+  let slowest = 0;
+  try {
+    // 20,000 rows start a checkpoint while the reader holds frames it still needs; the batches
+    // of the next second meet it (a batch that finds the write lock taken waits behind it).
+    for (let b = 0; b < 40; b++) await store.insert(Array.from({ length: 500 }, row));
+    const until = performance.now() + 1000;
+    while (performance.now() < until) {
+      const started = performance.now();
+      await store.insert(Array.from({ length: 50 }, row));
+      slowest = Math.max(slowest, performance.now() - started);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    reader.exec('COMMIT');
+    reader.close();
+  }
+  await store.close();
+  // A checkpoint waiting for the reader for the busy timeout held a batch for 3 s.
+  assert.ok(slowest < 1500, `a batch waited ${slowest.toFixed(0)} ms`);
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, n);
+  } finally {
+    db.close();
+  }
+});

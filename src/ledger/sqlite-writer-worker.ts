@@ -27,6 +27,8 @@ export interface WriterReply {
 }
 
 const job = workerData as WriterJob;
+/** How long a checkpoint waits for the write lock, and then for readers of older frames. */
+const CHECKPOINT_BUSY_MS = 50;
 let conn: LedgerConnection | null = null;
 
 /** Reopened by the next message: the file may have been replaced, fixed or made writable again. */
@@ -48,7 +50,16 @@ parentPort?.on('message', (m: WriterRequest) => {
       // (measured: 200,000 rows grew the WAL to 83 MB; with RESTART it stays under 12 MB). RESTART
       // holds the write lock while it copies: a batch in that time finds the lock taken and comes
       // here, after it.
-      (conn ??= new LedgerConnection(openLedgerDb(job.path, job.busyTimeoutMs))).db.exec('PRAGMA wal_checkpoint(RESTART)');
+      // Its waits are short (CHECKPOINT_BUSY_MS, not the busy timeout): RESTART keeps the write
+      // lock while it waits for readers, and a long reader (a usage query) would otherwise hold
+      // every batch for seconds. A checkpoint that cannot finish now is tried at the next call.
+      const db = (conn ??= new LedgerConnection(openLedgerDb(job.path, job.busyTimeoutMs))).db;
+      db.exec(`PRAGMA busy_timeout = ${CHECKPOINT_BUSY_MS}`);
+      try {
+        db.exec('PRAGMA wal_checkpoint(RESTART)');
+      } finally {
+        db.exec(`PRAGMA busy_timeout = ${job.busyTimeoutMs}`);
+      }
     } catch {
       // the next one tries again; until then the WAL only grows
       reset();
