@@ -1,14 +1,16 @@
 /**
  * The main-thread side of the HNSW thread (hnsw-worker.ts): one worker per process owns every
  * HNSW graph, keyed by partition number; this module posts it inserts, removals and searches and
- * matches the answers by request id. Vectors are copied (structured clone), not transferred: the
- * partition keeps its own f32 copy, from which a graph is rebuilt if the worker dies.
+ * matches the answers by request id. A partition's rows are sent once, when it leaves the exact
+ * scan; after that its vectors live in the thread's graph only (bf16, as before the thread), so
+ * the main thread holds no copy.
  *
- * The worker dying (a native crash, a test's terminate): a new one starts at once, every open
- * partition's graph is rebuilt from the rows the main thread holds (one bulk add each), and the
- * searches that were waiting are asked again after the rebuild, so they are answered (late, not
- * wrong). A worker that dies three times without answering anything is not restarted for
- * RESTART_PAUSE_MS: its searches, and those asked meanwhile, are misses.
+ * The worker dying (an exception or out-of-memory in the thread, a test's terminate): its graphs
+ * are gone, so every HNSW partition is lost. Each one's owner hears it (`onLost`: the semantic
+ * cache drops that partition's entries, which are then misses until stored again), the searches
+ * that were waiting are misses, and the next partition to leave the exact scan starts a new
+ * worker. A cache losing entries is a cache missing; keeping an f32 copy of every vector to
+ * rebuild the graphs would triple the memory per entry (3.3 → 9.7 KiB at 1,536 dimensions).
  *
  * The worker is unref'd while nothing waits on it (an idle cache never keeps a stopping process
  * alive) and ended once the last HNSW partition closes (SemanticCache.clear, gateway shutdown).
@@ -19,13 +21,6 @@ import { siblingModule } from '../util/lazy-module.ts';
 import { workerExecArgv } from '../util/worker-exec-argv.ts';
 import type { HnswReply, HnswRequest } from './hnsw-worker.ts';
 
-/** What the thread needs of a partition: its rows, to build (or rebuild) its graph. */
-export interface HnswPartition {
-  readonly dimensions: number;
-  /** Every row of the partition (unit vectors). */
-  readonly rows: ReadonlyMap<number, Float32Array>;
-}
-
 export interface HnswMatch {
   readonly id: number;
   readonly similarity: number;
@@ -33,36 +28,36 @@ export interface HnswMatch {
 
 /** Searches waiting for the worker past this many are misses (a stalled worker must not pile up requests). */
 const MAX_PENDING_SEARCHES = 4096;
-const RESTART_PAUSE_MS = 5000;
-const MAX_SILENT_DEATHS = 3;
 
 interface PendingSearch {
   readonly part: number;
-  readonly vector: Float32Array;
   readonly resolve: (m: HnswMatch | undefined) => void;
   readonly reject: (err: Error) => void;
 }
 
 class HnswThread {
   #worker: Worker | null = null;
-  readonly #parts = new Map<number, HnswPartition>();
+  /** Open partitions → what to call when the worker dies with their graphs. */
+  readonly #parts = new Map<number, () => void>();
   readonly #searches = new Map<number, PendingSearch>();
   readonly #syncs = new Map<number, () => void>();
   #nextPart = 1;
   #nextReq = 1;
-  /** Deaths since the last answer; at MAX_SILENT_DEATHS restarts pause until #pausedUntil. */
-  #silentDeaths = 0;
-  #pausedUntil = 0;
   /** Workers started so far (tests check a restart happened). */
   starts = 0;
 
-  open(partition: HnswPartition): number {
+  /**
+   * A partition's graph, built in the thread from `rows` (unit vectors, `dimensions` long) in one
+   * bulk add. `onLost` is called if the worker dies: the graph is gone.
+   */
+  open(dimensions: number, rows: ReadonlyMap<number, Float32Array>, onLost: () => void): number {
     const part = this.#nextPart++;
-    const running = this.#worker;
-    this.#parts.set(part, partition);
-    // A worker started now opens every partition itself (#started).
-    if (running !== null) this.#postOpen(running, part, partition);
-    else this.#started();
+    this.#parts.set(part, onLost);
+    const worker = this.#started() as Worker;
+    const keys = [...rows.keys()];
+    const vectors = new Float32Array(keys.length * dimensions);
+    keys.forEach((k, i) => vectors.set(rows.get(k) as Float32Array, i * dimensions));
+    worker.postMessage({ op: 'open', part, dimensions, keys, vectors } satisfies HnswRequest, [vectors.buffer]);
     return part;
   }
 
@@ -93,7 +88,7 @@ class HnswThread {
     if (worker === null) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       const req = this.#nextReq++;
-      this.#searches.set(req, { part, vector, resolve, reject });
+      this.#searches.set(req, { part, resolve, reject });
       worker.ref();
       worker.postMessage({ op: 'search', part, req, vector } satisfies HnswRequest);
     });
@@ -123,7 +118,7 @@ class HnswThread {
     await worker.terminate();
   }
 
-  /** Test hook: the worker dies as a crash would end it (it is restarted and rebuilt). */
+  /** Test hook: the worker dies as a crash would end it (its partitions are lost). */
   async killForTests(): Promise<void> {
     await this.#worker?.terminate();
   }
@@ -138,30 +133,19 @@ class HnswThread {
 
   #started(): Worker | null {
     if (this.#worker !== null) return this.#worker;
-    if (this.#parts.size === 0 || Date.now() < this.#pausedUntil) return null;
+    if (this.#parts.size === 0) return null;
     const worker = new Worker(new URL(siblingModule(import.meta.url, './hnsw-worker.ts'), import.meta.url), { execArgv: workerExecArgv() });
     this.starts++;
     worker.unref();
     this.#worker = worker;
     worker.on('message', (m: HnswReply) => this.#reply(m));
-    // The 'exit' that follows does the recovery; without a listener the error would be thrown.
+    // The 'exit' that follows says what was lost; without a listener the error would be thrown.
     worker.on('error', () => undefined);
     worker.on('exit', () => this.#exited(worker));
-    // A new worker has no graphs: every open partition is rebuilt from its rows first.
-    for (const [part, partition] of this.#parts) this.#postOpen(worker, part, partition);
     return worker;
   }
 
-  #postOpen(worker: Worker, part: number, partition: HnswPartition): void {
-    const keys = [...partition.rows.keys()];
-    const d = partition.dimensions;
-    const vectors = new Float32Array(keys.length * d);
-    keys.forEach((k, i) => vectors.set(partition.rows.get(k) as Float32Array, i * d));
-    worker.postMessage({ op: 'open', part, dimensions: d, keys, vectors } satisfies HnswRequest, [vectors.buffer]);
-  }
-
   #reply(m: HnswReply): void {
-    this.#silentDeaths = 0;
     if (m.op === 'synced') {
       this.#syncs.get(m.req)?.();
       this.#syncs.delete(m.req);
@@ -177,26 +161,13 @@ class HnswThread {
   #exited(worker: Worker): void {
     if (this.#worker !== worker) return; // closed on purpose
     this.#worker = null;
-    if (++this.#silentDeaths >= MAX_SILENT_DEATHS) {
-      this.#silentDeaths = 0;
-      this.#pausedUntil = Date.now() + RESTART_PAUSE_MS;
-    }
-    const next = this.#started();
-    for (const [req, s] of this.#searches) {
-      if (next === null) {
-        s.resolve(undefined);
-        this.#searches.delete(req);
-      } else {
-        next.ref();
-        next.postMessage({ op: 'search', part: s.part, req, vector: s.vector } satisfies HnswRequest);
-      }
-    }
-    for (const [req, done] of this.#syncs) {
-      if (next === null) {
-        done();
-        this.#syncs.delete(req);
-      } else next.postMessage({ op: 'sync', req } satisfies HnswRequest);
-    }
+    const lost = [...this.#parts.values()];
+    this.#parts.clear();
+    for (const s of this.#searches.values()) s.resolve(undefined);
+    this.#searches.clear();
+    for (const done of this.#syncs.values()) done();
+    this.#syncs.clear();
+    for (const onLost of lost) onLost();
   }
 }
 

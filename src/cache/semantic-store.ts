@@ -121,7 +121,13 @@ export class SemanticCache {
       index = this.#partitions.get(entry.partition); // removing its last entry drops the index
     }
     if (index === undefined) {
-      index = new VectorIndex({ dimensions: entry.vector.length, ...(this.#opts.exactLimit !== undefined && { exactLimit: this.#opts.exactLimit }) });
+      const partition = entry.partition;
+      const created: VectorIndex = new VectorIndex({
+        dimensions: entry.vector.length,
+        ...(this.#opts.exactLimit !== undefined && { exactLimit: this.#opts.exactLimit }),
+        onLost: () => this.#lost(partition, created),
+      });
+      index = created;
       this.#partitions.set(entry.partition, index);
     }
     const id = this.#nextId++;
@@ -173,6 +179,16 @@ export class SemanticCache {
       if (oldest === undefined) return;
       this.#remove(oldest);
     }
+  }
+
+  /**
+   * The HNSW thread died with this partition's graph: its entries cannot be found any more, so
+   * they go (misses until stored again) rather than taking memory and bytes for nothing.
+   */
+  #lost(partition: string, index: VectorIndex): void {
+    if (this.#partitions.get(partition) !== index) return;
+    for (const e of [...this.#entries.values()]) if (e.partition === partition) this.#remove(e);
+    this.#partitions.delete(partition);
   }
 
   #remove(entry: Entry): void {

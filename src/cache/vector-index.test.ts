@@ -101,21 +101,25 @@ test('HNSW partitions are searched in a worker thread: the main thread never loa
   assert.equal(hnswThread.running, false, 'no HNSW partition left: the thread is ended');
 });
 
-test('the HNSW thread dying is recovered: a new one rebuilds the graphs and lookups are still hits', async () => {
+test('the HNSW thread dying loses its partitions: waiting lookups are misses, the entries are dropped, and new stores work', async () => {
   const cache = new SemanticCache({ maxEntries: 1000, maxBytes: 64 << 20, exactLimit: 8 });
   const expiresAt = Date.now() + 60_000;
   try {
     for (let i = 0; i < 100; i++) cache.store({ partition: 'p', vector: randomUnit(256, i + 1), answer: { body: Buffer.from(`a${i}`) }, expiresAt });
+    cache.store({ partition: 'small', vector: randomUnit(256, 5000), answer: { body: Buffer.from('small') }, expiresAt });
     assert.equal((await cache.nearest('p', randomUnit(256, 51)))?.answer.body.toString(), 'a50');
     const starts = hnswThread.starts;
-    // A search in flight when the thread dies is asked again of the next one.
     const inFlight = cache.nearest('p', randomUnit(256, 61));
     await hnswThread.killForTests();
-    assert.equal((await inFlight)?.answer.body.toString(), 'a60');
+    assert.equal(await inFlight, undefined, 'a lookup waiting on the dead thread is a miss');
+    assert.equal(await cache.nearest('p', randomUnit(256, 1)), undefined, 'the lost partition is empty');
+    assert.equal(cache.size, 1, 'its entries were dropped; the exact partition kept its own');
+    assert.equal((await cache.nearest('small', randomUnit(256, 5000)))?.answer.body.toString(), 'small');
+    assert.equal(hnswThread.running, false);
+    // Stored again, the partition grows past the limit and a new thread takes it.
+    for (let i = 0; i < 20; i++) cache.store({ partition: 'p', vector: randomUnit(256, 2000 + i), answer: { body: Buffer.from(`b${i}`) }, expiresAt });
     assert.equal(hnswThread.starts, starts + 1, 'a new thread was started');
-    for (const i of [0, 42, 99]) assert.equal((await cache.nearest('p', randomUnit(256, i + 1)))?.answer.body.toString(), `a${i}`);
-    cache.store({ partition: 'p', vector: randomUnit(256, 1000), answer: { body: Buffer.from('late') }, expiresAt });
-    assert.equal((await cache.nearest('p', randomUnit(256, 1000)))?.answer.body.toString(), 'late');
+    assert.equal((await cache.nearest('p', randomUnit(256, 2010)))?.answer.body.toString(), 'b10');
   } finally {
     cache.clear();
   }

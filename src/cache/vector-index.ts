@@ -23,6 +23,11 @@ export interface VectorIndexOptions {
   readonly dimensions: number;
   /** Entries up to which the partition is scanned exactly (above: HNSW). */
   readonly exactLimit?: number;
+  /**
+   * Called when the HNSW thread died with this partition's graph (hnsw-thread.ts): the index is
+   * then empty, and its owner drops the entries it had.
+   */
+  readonly onLost?: () => void;
 }
 
 const DEFAULT_EXACT_LIMIT = 512;
@@ -41,21 +46,22 @@ export function unitVector(v: ArrayLike<number>): Float32Array {
 export class VectorIndex {
   readonly dimensions: number;
   readonly #exactLimit: number;
-  /**
-   * id → unit vector, every entry. In HNSW mode too: the thread's graph is rebuilt from these if
-   * the worker dies (the cache's byte bound already counts 4 bytes per dimension for them).
-   */
+  readonly #onLost: (() => void) | undefined;
+  /** Exact mode: id → unit vector. Emptied when the partition moves to the HNSW thread. */
   readonly #rows = new Map<number, Float32Array>();
+  /** HNSW mode: the ids in the thread's graph (the vectors live there only). */
+  readonly #ids = new Set<number>();
   /** HNSW mode: the partition's number in the HNSW thread; null while scanned exactly. */
   #part: number | null = null;
 
   constructor(opts: VectorIndexOptions) {
     this.dimensions = opts.dimensions;
     this.#exactLimit = opts.exactLimit ?? DEFAULT_EXACT_LIMIT;
+    this.#onLost = opts.onLost;
   }
 
   get size(): number {
-    return this.#rows.size;
+    return this.#part === null ? this.#rows.size : this.#ids.size;
   }
 
   /** True while the partition is searched by an exact scan (not yet moved to the HNSW graph). */
@@ -71,9 +77,13 @@ export class VectorIndex {
    */
   add(id: number, vector: Float32Array): void {
     if (vector.length !== this.dimensions) throw new RangeError(`vector has ${vector.length} dimensions, the partition ${this.dimensions}`);
+    if (this.#part !== null) {
+      this.#ids.add(id);
+      hnswThread.add(this.#part, id, vector);
+      return;
+    }
     this.#rows.set(id, vector);
-    if (this.#part !== null) hnswThread.add(this.#part, id, vector);
-    else if (this.#rows.size > this.#exactLimit) this.#toGraph();
+    if (this.#rows.size > this.#exactLimit) this.#toGraph();
   }
 
   /** Bulk load (a replica warming up, the benchmark): `vectors` holds `ids.length` unit rows. */
@@ -95,7 +105,8 @@ export class VectorIndex {
   }
 
   remove(id: number): void {
-    if (this.#rows.delete(id) && this.#part !== null) hnswThread.remove(this.#part, id);
+    if (this.#part === null) this.#rows.delete(id);
+    else if (this.#ids.delete(id)) hnswThread.remove(this.#part, id);
   }
 
   /** Frees the partition's graph in the HNSW thread (the partition is gone). */
@@ -103,26 +114,36 @@ export class VectorIndex {
     if (this.#part !== null) hnswThread.drop(this.#part);
     this.#part = null;
     this.#rows.clear();
+    this.#ids.clear();
   }
 
   /**
    * The nearest entry, or undefined when the partition is empty. Synchronous while the partition
    * is scanned exactly; in HNSW mode a promise (the search runs in the HNSW thread). A thread
-   * that cannot answer (paused after repeated deaths, too many searches waiting) gives undefined,
-   * a miss; a native error in the search rejects (the lookup policy logs it: a miss too).
+   * that cannot answer (too many searches waiting, the thread died) gives undefined, a miss; a
+   * native error in the search rejects (the lookup policy logs it: a miss too).
    */
   nearest(query: Float32Array): Neighbour | undefined | Promise<Neighbour | undefined> {
     if (query.length !== this.dimensions) return undefined;
     const part = this.#part;
     if (part === null) return scan(this.#rows, query);
     // An id removed since the thread answered is not returned (the store would find no entry).
-    return hnswThread.search(part, query).then((found) => (found !== undefined && this.#rows.has(found.id) ? found : undefined));
+    return hnswThread.search(part, query).then((found) => (found !== undefined && this.#ids.has(found.id) ? found : undefined));
   }
 
   #toGraph(): void {
     // The thread builds the graph from every row in one bulk add (a few ms for 512 rows, in the
-    // thread): a search posted after it is answered from the graph.
-    this.#part = hnswThread.open({ dimensions: this.dimensions, rows: this.#rows });
+    // thread): a search posted after it is answered from the graph. The rows leave this thread.
+    this.#part = hnswThread.open(this.dimensions, this.#rows, () => this.#lost());
+    for (const id of this.#rows.keys()) this.#ids.add(id);
+    this.#rows.clear();
+  }
+
+  /** The HNSW thread died with the graph: the partition is empty now. */
+  #lost(): void {
+    this.#part = null;
+    this.#ids.clear();
+    this.#onLost?.();
   }
 }
 
