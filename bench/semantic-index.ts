@@ -8,8 +8,8 @@
 // - recall@1 against an exact scan of the same vectors (Float32Array dot products);
 // - the exact scan's own p50/p99 at N and at the exact-scan limit (512), which is why large
 //   partitions use HNSW;
-// - memory per entry (RSS growth over the build / N: the main thread's f32 rows and the thread's
-//   graph) and the cost of one insert into the graph (add, then the thread's sync);
+// - memory per entry (RSS growth over the build / N: the thread's graph, and the bulk load's
+//   one-off copy until the thread collects it) and the cost of one insert into the graph (add, then the thread's sync);
 // - the event-loop delay while lookups run and while a burst of entries is stored.
 // Options: node bench/semantic-index.ts [N] [D] [QUERIES] [random|latent].
 // Random unit vectors are the hard case for HNSW (no cluster structure); real embeddings are easier.
@@ -205,7 +205,7 @@ console.log(`semantic index: ${N} entries × ${D} dims (${DATA} vectors), ${QUER
 console.log(`  HNSW (usearch, bf16, M=24, ef_search=96, worker thread) lookup  p50 ${f(pct(lat, 0.5))} ms  p99 ${f(pct(lat, 0.99))} ms   target p99 ≤ 5 ms: ${pct(lat, 0.99) <= 5 ? 'PASS' : 'FAIL'}`);
 console.log(`  event loop held per lookup (posting it)      p50 ${f(pct(held, 0.5))} ms  p99 ${f(pct(held, 0.99))} ms;  event-loop delay during the lookups max ${f(lookupDelay.max / 1e6)} ms`);
 console.log(`  recall@1 vs exact scan                       ${(agree / QUERIES).toFixed(4)}          target ≥ 0.95: ${agree / QUERIES >= 0.95 ? 'PASS' : 'FAIL'}  (lowest similarity found ${minSim.toFixed(4)})`);
-console.log(`  memory per entry (RSS growth / N)            ${(perEntry / 1024).toFixed(2)} KiB (f32 rows on the main thread + the thread's bf16 graph; the answer's own bytes come on top)`);
+console.log(`  memory per entry (RSS growth / N)            ${(perEntry / 1024).toFixed(2)} KiB (the thread's bf16 graph, plus whatever of the bulk load's one-off copy the thread has not collected; the answer's own bytes come on top)`);
 console.log(`  bulk build                                    ${buildS.toFixed(1)} s;  one insert (in the thread, to its sync) p50 ${f(pct(inserts, 0.5))} ms  p99 ${f(pct(inserts, 0.99))} ms;  event loop held by add() p99 ${f(pct(addHeld, 0.99))} ms`);
 console.log(`  burst of ${BURST} stores: event-loop delay max ${f(stored.maxMs)} ms  p99 ${f(stored.p99Ms)} ms; all in the graph after ${f(stored.totalMs)} ms; found at once ${stored.foundAtOnce}/${BURST}`);
 console.log(`  exact scan (JS dot products) at ${EXACT_LIMIT}         p50 ${f(pct(small, 0.5))} ms  p99 ${f(pct(small, 0.99))} ms   (partitions up to ${EXACT_LIMIT} entries)`);

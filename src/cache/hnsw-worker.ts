@@ -4,8 +4,7 @@
  * never hold the gateway's event loop. hnsw-thread.ts is the main-thread side.
  *
  * Messages in (HnswRequest), handled in the order they come: `open` builds a partition's graph
- * from its rows in one bulk add (a partition leaving the exact scan, or a rebuild after this
- * thread died); `add` queues one insert; `remove` and `search` are handled at once; `drop`
+ * from its rows in one bulk add (a partition leaving the exact scan); `add` queues one insert; `remove` and `search` are handled at once; `drop`
  * forgets a partition; `sync` answers once every queued insert is in. Single inserts are drained
  * one per event-loop turn, so a search waits for at most one insert, not for a burst; a search
  * also scans the queued entries of its partition exactly, so an entry is found from the moment
@@ -110,7 +109,7 @@ port.on('message', (m: HnswRequest) => {
   switch (m.op) {
     case 'open': {
       const graph = newGraph(m.dimensions);
-      // threads 0: a bulk build uses every core (a rebuild, the benchmark's load).
+      // threads 0: a bulk build uses every core (the benchmark's load; 513 rows otherwise).
       if (m.keys.length > 0) graph.add(BigUint64Array.from(m.keys, (k) => BigInt(k)), m.vectors, 0);
       graphs.set(m.part, graph);
       return;
