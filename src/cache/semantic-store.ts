@@ -6,7 +6,7 @@
  * tenants. Replicas share entries through `onStored` / `insert` (see redis-sharing.ts).
  * @module
  */
-import { VectorIndex } from './vector-index.ts';
+import { VectorIndex, type Neighbour } from './vector-index.ts';
 
 export interface CachedAnswer {
   /** The answer as a complete `chat.completion` JSON object (a streamed answer is assembled). */
@@ -36,7 +36,7 @@ export interface SemanticCacheOptions {
   readonly clock?: () => number;
 }
 
-/** The vector itself lives in the partition's index only (an HNSW graph keeps its own bf16 copy). */
+/** The vector itself lives in the partition's index only (an HNSW partition's graph, in the HNSW thread, keeps its own bf16 copy). */
 interface Entry {
   readonly id: number;
   readonly partition: string;
@@ -74,11 +74,19 @@ export class SemanticCache {
     return this.#bytes;
   }
 
-  /** The nearest live entry of `partition`, whatever its similarity (the caller applies the threshold). */
-  nearest(partition: string, vector: Float32Array): SemanticHit | undefined {
+  /**
+   * The nearest live entry of `partition`, whatever its similarity (the caller applies the
+   * threshold). Synchronous for a partition scanned exactly (up to exactLimit entries, the common
+   * case); a promise for one searched in the HNSW thread.
+   */
+  nearest(partition: string, vector: Float32Array): SemanticHit | undefined | Promise<SemanticHit | undefined> {
     const index = this.#partitions.get(partition);
     if (index === undefined || index.dimensions !== vector.length) return undefined;
     const found = index.nearest(vector);
+    return found instanceof Promise ? found.then((f) => this.#hit(f)) : this.#hit(found);
+  }
+
+  #hit(found: Neighbour | undefined): SemanticHit | undefined {
     if (found === undefined) return undefined;
     const entry = this.#entries.get(found.id);
     if (entry === undefined) return undefined;
@@ -105,12 +113,21 @@ export class SemanticCache {
     if (index !== undefined && index.dimensions !== entry.vector.length) {
       // The embeddings model changed (another vector size): the old vectors are not comparable.
       for (const e of [...this.#entries.values()]) if (e.partition === entry.partition) this.#remove(e);
+      index = this.#partitions.get(entry.partition);
+      index?.close(); // empty by now: #remove dropped it, unless it held no entry at all
+      this.#partitions.delete(entry.partition);
       index = undefined;
     } else if (index?.exact === true && this.#replaceTwin(index, entry)) {
       index = this.#partitions.get(entry.partition); // removing its last entry drops the index
     }
     if (index === undefined) {
-      index = new VectorIndex({ dimensions: entry.vector.length, ...(this.#opts.exactLimit !== undefined && { exactLimit: this.#opts.exactLimit }) });
+      const partition = entry.partition;
+      const created: VectorIndex = new VectorIndex({
+        dimensions: entry.vector.length,
+        ...(this.#opts.exactLimit !== undefined && { exactLimit: this.#opts.exactLimit }),
+        onLost: () => this.#lost(partition, created),
+      });
+      index = created;
       this.#partitions.set(entry.partition, index);
     }
     const id = this.#nextId++;
@@ -133,7 +150,8 @@ export class SemanticCache {
    */
   #replaceTwin(index: VectorIndex, entry: StoredEntry): boolean {
     const twin = index.nearest(entry.vector);
-    if (twin === undefined || twin.similarity < SAME_PROMPT_SIMILARITY) return false;
+    // Only called while the partition is scanned exactly, where nearest is synchronous.
+    if (twin === undefined || twin instanceof Promise || twin.similarity < SAME_PROMPT_SIMILARITY) return false;
     const old = this.#entries.get(twin.id);
     if (old === undefined) return false;
     this.#remove(old);
@@ -146,7 +164,9 @@ export class SemanticCache {
     this.#evict();
   }
 
+  /** Drops every entry (and ends the HNSW thread once no cache of the process has a large partition). */
   clear(): void {
+    for (const index of this.#partitions.values()) index.close();
     this.#entries.clear();
     this.#partitions.clear();
     this.#bytes = 0;
@@ -161,12 +181,25 @@ export class SemanticCache {
     }
   }
 
+  /**
+   * The HNSW thread died with this partition's graph: its entries cannot be found any more, so
+   * they go (misses until stored again) rather than taking memory and bytes for nothing.
+   */
+  #lost(partition: string, index: VectorIndex): void {
+    if (this.#partitions.get(partition) !== index) return;
+    for (const e of [...this.#entries.values()]) if (e.partition === partition) this.#remove(e);
+    this.#partitions.delete(partition);
+  }
+
   #remove(entry: Entry): void {
     if (!this.#entries.delete(entry.id)) return;
     this.#bytes -= entry.bytes;
     const index = this.#partitions.get(entry.partition);
     if (index === undefined) return;
     index.remove(entry.id);
-    if (index.size === 0) this.#partitions.delete(entry.partition);
+    if (index.size === 0) {
+      index.close();
+      this.#partitions.delete(entry.partition);
+    }
   }
 }

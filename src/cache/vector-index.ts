@@ -1,22 +1,17 @@
 /**
  * The nearest-neighbour search of one cache partition. A partition is small in the common case
  * (one subscription, one deployment, one parameter class), and there an exact scan of
- * Float32Array dot products is both exact and fastest (no native call, no graph to keep). A
- * partition that grows past `exactLimit` moves to an HNSW graph from `usearch` (N-API, prebuilt,
- * so not tied to one Node ABI), because an exact scan costs O(n × d): at 100,000 × 1,536 it reads
- * 614 MB per lookup, about 60 ms at memory bandwidth, against a 5 ms target. The HNSW graph keeps
- * its vectors as bf16 (3 KB per 1,536-dim vector): similarities are then exact to about 5e-5,
- * well inside any useful threshold, and on CPUs with AVX-512 BF16 (this project's machines) the
- * distance kernel is 1.5× faster than f16's. docs/cache.md has the measurements.
+ * Float32Array dot products is both exact and fastest (no native call, no graph to keep), and
+ * synchronous: a hit costs no promise. A partition that grows past `exactLimit` moves to an HNSW
+ * graph from `usearch` (N-API, prebuilt, so not tied to one Node ABI), because an exact scan costs
+ * O(n × d): at 100,000 × 1,536 it reads 614 MB per lookup, about 60 ms at memory bandwidth,
+ * against a 5 ms target. The graph lives in the process's HNSW thread (hnsw-thread.ts): usearch's
+ * search and insert are synchronous native calls of several milliseconds each at that size, which
+ * on the event loop would hold every request in flight. The graph keeps its vectors as bf16;
+ * docs/cache.md has the measurements.
  * @module
  */
-import type usearchModule from 'usearch';
-import type { Index as HnswIndex } from 'usearch';
-import { performance } from 'node:perf_hooks';
-import { lazyModule } from '../util/lazy-module.ts';
-
-/** The native HNSW library loads with the first partition that outgrows the exact scan. */
-const usearch = lazyModule<typeof usearchModule>(import.meta.url, 'usearch');
+import { hnswThread } from './hnsw-thread.ts';
 
 export interface Neighbour {
   readonly id: number;
@@ -28,11 +23,14 @@ export interface VectorIndexOptions {
   readonly dimensions: number;
   /** Entries up to which the partition is scanned exactly (above: HNSW). */
   readonly exactLimit?: number;
+  /**
+   * Called when the HNSW thread died with this partition's graph (hnsw-thread.ts): the index is
+   * then empty, and its owner drops the entries it had.
+   */
+  readonly onLost?: () => void;
 }
 
 const DEFAULT_EXACT_LIMIT = 512;
-/** Graph inserts per event-loop turn stop once this much time was spent (at least one per turn). */
-const DRAIN_BUDGET_MS = 2;
 
 /** Unit-length copy of `v` (cosine similarity is then a dot product); the zero vector stays zero. */
 export function unitVector(v: ArrayLike<number>): Float32Array {
@@ -48,145 +46,104 @@ export function unitVector(v: ArrayLike<number>): Float32Array {
 export class VectorIndex {
   readonly dimensions: number;
   readonly #exactLimit: number;
-  /** Exact mode: id → unit vector. Null once the partition moved to HNSW. */
-  #rows: Map<number, Float32Array> | null = new Map();
-  #graph: HnswIndex | null = null;
-  #graphSize = 0;
-  /** HNSW mode: entries waiting for their graph insert, oldest first (see add). */
-  readonly #queued = new Map<number, Float32Array>();
-  #draining: NodeJS.Immediate | null = null;
+  readonly #onLost: (() => void) | undefined;
+  /** Exact mode: id → unit vector. Emptied when the partition moves to the HNSW thread. */
+  readonly #rows = new Map<number, Float32Array>();
+  /** HNSW mode: the ids in the thread's graph (the vectors live there only). */
+  readonly #ids = new Set<number>();
+  /** HNSW mode: the partition's number in the HNSW thread; null while scanned exactly. */
+  #part: number | null = null;
 
   constructor(opts: VectorIndexOptions) {
     this.dimensions = opts.dimensions;
     this.#exactLimit = opts.exactLimit ?? DEFAULT_EXACT_LIMIT;
+    this.#onLost = opts.onLost;
   }
 
   get size(): number {
-    return this.#rows !== null ? this.#rows.size : this.#graphSize + this.#queued.size;
-  }
-
-  /**
-   * `vector` must be unit length (see unitVector) and `dimensions` long. In HNSW mode the entry
-   * is queued, not inserted: one HNSW insert into a large graph blocks the event loop for several
-   * milliseconds (3.7–5 ms at 100,000 × 1,536), which would delay the storing request's answer
-   * and, for a burst (a replica catching up on the shared stream), every request for the sum. The
-   * queue is drained a few milliseconds per event-loop turn, and a queued entry is found by an
-   * exact scan until it is in the graph, so it is a hit at once, as before.
-   */
-  add(id: number, vector: Float32Array): void {
-    if (vector.length !== this.dimensions) throw new RangeError(`vector has ${vector.length} dimensions, the partition ${this.dimensions}`);
-    const rows = this.#rows;
-    if (rows !== null) {
-      rows.set(id, vector);
-      if (rows.size > this.#exactLimit) this.#toGraph(rows);
-      return;
-    }
-    this.#queued.set(id, vector);
-    // Bounded: past exactLimit queued entries (the exact scan's own bound) the oldest go in now.
-    while (this.#queued.size > this.#exactLimit) this.#insertOldest();
-    this.#scheduleDrain();
+    return this.#part === null ? this.#rows.size : this.#ids.size;
   }
 
   /** True while the partition is searched by an exact scan (not yet moved to the HNSW graph). */
   get exact(): boolean {
-    return this.#rows !== null;
+    return this.#part === null;
   }
 
-  /** Entries queued for the graph (they are searched by an exact scan meanwhile). */
-  get queued(): number {
-    return this.#queued.size;
-  }
-
-  /** Inserts every queued entry now (a bulk load, a benchmark). */
-  flush(): void {
-    while (this.#queued.size > 0) this.#insertOldest();
-  }
-
-  #insertOldest(): void {
-    const first = this.#queued.entries().next().value;
-    if (first === undefined) return;
-    this.#queued.delete(first[0]);
-    (this.#graph as HnswIndex).add(BigInt(first[0]), first[1], 1);
-    this.#graphSize++;
-  }
-
-  #scheduleDrain(): void {
-    if (this.#draining !== null || this.#queued.size === 0) return;
-    // unref: queued inserts never keep a stopping process alive.
-    this.#draining = setImmediate(() => {
-      this.#draining = null;
-      const until = performance.now() + DRAIN_BUDGET_MS;
-      do this.#insertOldest();
-      while (this.#queued.size > 0 && performance.now() < until);
-      this.#scheduleDrain();
-    }).unref();
+  /**
+   * `vector` must be unit length (see unitVector) and `dimensions` long. In HNSW mode the insert
+   * is posted to the HNSW thread, which inserts one per turn between searches; until it is in the
+   * graph the thread finds it by an exact scan of its queue, so it is a hit at once, as in exact
+   * mode (a search posted after the add reaches the thread after it).
+   */
+  add(id: number, vector: Float32Array): void {
+    if (vector.length !== this.dimensions) throw new RangeError(`vector has ${vector.length} dimensions, the partition ${this.dimensions}`);
+    if (this.#part !== null) {
+      this.#ids.add(id);
+      hnswThread.add(this.#part, id, vector);
+      return;
+    }
+    this.#rows.set(id, vector);
+    if (this.#rows.size > this.#exactLimit) this.#toGraph();
   }
 
   /** Bulk load (a replica warming up, the benchmark): `vectors` holds `ids.length` unit rows. */
   addMany(ids: readonly number[], vectors: Float32Array): void {
     const d = this.dimensions;
     if (vectors.length !== ids.length * d) throw new RangeError('addMany: vectors must hold one row per id');
-    if (this.#rows !== null && this.#rows.size + ids.length <= this.#exactLimit) {
-      ids.forEach((id, i) => this.add(id, vectors.subarray(i * d, (i + 1) * d)));
+    if (this.#part === null) {
+      // One bulk build in the thread rather than one insert per row.
+      ids.forEach((id, i) => this.#rows.set(id, vectors.subarray(i * d, (i + 1) * d)));
+      if (this.#rows.size > this.#exactLimit) this.#toGraph();
       return;
     }
-    if (this.#rows !== null) this.#toGraph(this.#rows);
-    this.flush();
-    // threads 0: usearch uses every core for a bulk build (a single add stays on this thread).
-    (this.#graph as HnswIndex).add(BigUint64Array.from(ids, (id) => BigInt(id)), vectors, 0);
-    this.#graphSize += ids.length;
+    ids.forEach((id, i) => this.add(id, vectors.subarray(i * d, (i + 1) * d)));
+  }
+
+  /** Resolves once every entry is in the thread's graph (a bulk load, a benchmark, a test). */
+  async settled(): Promise<void> {
+    if (this.#part !== null) await hnswThread.sync();
   }
 
   remove(id: number): void {
-    if (this.#rows !== null) {
-      this.#rows.delete(id);
-      return;
-    }
-    if (this.#queued.delete(id)) return;
-    const removed = (this.#graph as HnswIndex).remove(BigInt(id)) as number;
-    this.#graphSize -= removed;
+    if (this.#part === null) this.#rows.delete(id);
+    else if (this.#ids.delete(id)) hnswThread.remove(this.#part, id);
   }
 
-  /** The nearest entry, or undefined when the partition is empty. */
-  nearest(query: Float32Array): Neighbour | undefined {
+  /** Frees the partition's graph in the HNSW thread (the partition is gone). */
+  close(): void {
+    if (this.#part !== null) hnswThread.drop(this.#part);
+    this.#part = null;
+    this.#rows.clear();
+    this.#ids.clear();
+  }
+
+  /**
+   * The nearest entry, or undefined when the partition is empty. Synchronous while the partition
+   * is scanned exactly; in HNSW mode a promise (the search runs in the HNSW thread). A thread
+   * that cannot answer (too many searches waiting, the thread died) gives undefined, a miss; a
+   * native error in the search rejects (the lookup policy logs it: a miss too).
+   */
+  nearest(query: Float32Array): Neighbour | undefined | Promise<Neighbour | undefined> {
     if (query.length !== this.dimensions) return undefined;
-    const rows = this.#rows;
-    if (rows !== null) return scan(rows, query);
-    const queued = this.#queued.size === 0 ? undefined : scan(this.#queued, query);
-    if (this.#graphSize === 0) return queued;
-    const m = (this.#graph as HnswIndex).search(query, 1, 1);
-    const key = m.keys[0];
-    const distance = m.distances[0];
-    if (key === undefined || distance === undefined || m.keys.length === 0) return queued;
-    // usearch's cosine metric reports the distance 1 − similarity.
-    const found = { id: Number(key), similarity: 1 - distance };
-    return queued !== undefined && queued.similarity > found.similarity ? queued : found;
+    const part = this.#part;
+    if (part === null) return scan(this.#rows, query);
+    // An id removed since the thread answered is not returned (the store would find no entry).
+    return hnswThread.search(part, query).then((found) => (found !== undefined && this.#ids.has(found.id) ? found : undefined));
   }
 
-  #toGraph(rows: Map<number, Float32Array>): void {
-    const { Index, MetricKind, ScalarKind } = usearch();
-    const graph = new Index({
-      dimensions: this.dimensions,
-      metric: MetricKind.Cos,
-      // bf16 over f16: same 2 bytes per dimension, 1.5× faster search where the CPU has
-      // AVX-512 BF16 (30,000 × 1,536: p99 1.73 against 2.57 ms), similarity error ≤ 5e-5
-      // against f32 (i8 was faster still but off by up to 0.015, too coarse for a threshold).
-      quantization: ScalarKind.BF16,
-      // Measured at 100,000 × 1,536 random unit vectors (the worst case) on the 2-core machine:
-      // connectivity 16 reaches recall@1 0.95 only past ef 160 (p99 > 5 ms); 24 with ef 96 gives
-      // recall 0.962 at p99 4.5 ms (docs/cache.md). 32 needs longer inserts for no gain in both.
-      connectivity: 24,
-      expansion_add: 128,
-      expansion_search: 96,
-      multi: false,
-    });
-    // The rows move to the insert queue (drained a few ms per turn) rather than into the graph at
-    // once: building a graph of exactLimit entries in one go would block the loop for tens of ms.
-    for (const [id, v] of rows) this.#queued.set(id, v);
-    this.#graph = graph;
-    this.#graphSize = 0;
-    this.#rows = null;
-    this.#scheduleDrain();
+  #toGraph(): void {
+    // The thread builds the graph from every row in one bulk add (a few ms for 512 rows, in the
+    // thread): a search posted after it is answered from the graph. The rows leave this thread.
+    this.#part = hnswThread.open(this.dimensions, this.#rows, () => this.#lost());
+    for (const id of this.#rows.keys()) this.#ids.add(id);
+    this.#rows.clear();
+  }
+
+  /** The HNSW thread died with the graph: the partition is empty now. */
+  #lost(): void {
+    this.#part = null;
+    this.#ids.clear();
+    this.#onLost?.();
   }
 }
 

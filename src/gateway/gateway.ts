@@ -279,6 +279,8 @@ export async function startGateway(given: LoadedConfig, opts: StartOptions = {})
     await otlp?.close();
     await sharing?.stop();
     await cacheSharing?.stop();
+    // Frees the semantic cache's HNSW graphs, and ends their thread once no gateway of the process has one.
+    responseCaches.semantic.clear();
   }
 
   const retired = new Set<Runtime>();

@@ -14,6 +14,7 @@ import type { Dyn } from '../../policy-docs/values.ts';
 import { embed, EmbeddingsError, systemAssignedCredentials } from '../../cache/embeddings-client.ts';
 import { partitionId, promptKey } from '../../cache/prompt-key.ts';
 import { unitVector } from '../../cache/vector-index.ts';
+import type { SemanticHit } from '../../cache/semantic-store.ts';
 import type { BackendPool } from '../../upstream/pool.ts';
 import { cacheHeaders, hitResponse, storeAnswer } from './answer-flow.ts';
 
@@ -61,15 +62,28 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
     const credentialsFor = systemAssigned && missing === undefined ? systemAssignedCredentials(identity) : responseCaches.credentialsFor;
     const looked = { hit: metrics.cacheLookups.labels('semantic', 'hit'), miss: metrics.cacheLookups.labels('semantic', 'miss'), error: metrics.cacheLookups.labels('semantic', 'error') };
     /** The search and the hit/miss decision, once the prompt has its vector. */
-    const decide = (ctx: RequestContext, partition: string, vector: Float32Array, embeddingTokens: number): void => {
+    const decide = (ctx: RequestContext, partition: string, vector: Float32Array, embeddingTokens: number): void | Promise<void> => {
       let near: ReturnType<typeof semantic.nearest>;
       try {
         near = semantic.nearest(partition, vector);
       } catch (err) {
-        // The index failing (a native error) is a miss like any other cache failure.
-        logger.warn({ requestId: ctx.requestId, policy: r.el.name, reason: (err as Error).message }, 'semantic cache search failed; treated as a miss');
-        near = undefined;
+        near = searchFailed(ctx, err);
       }
+      // A large partition is searched in the HNSW thread (a promise); a small one here, at once.
+      if (near instanceof Promise) {
+        return near.then(
+          (n) => answer(ctx, partition, vector, embeddingTokens, n),
+          (err: unknown) => answer(ctx, partition, vector, embeddingTokens, searchFailed(ctx, err)),
+        );
+      }
+      answer(ctx, partition, vector, embeddingTokens, near);
+    };
+    /** The index failing (a native error) is a miss like any other cache failure. */
+    const searchFailed = (ctx: RequestContext, err: unknown): undefined => {
+      logger.warn({ requestId: ctx.requestId, policy: r.el.name, reason: (err as Error).message }, 'semantic cache search failed; treated as a miss');
+      return undefined;
+    };
+    const answer = (ctx: RequestContext, partition: string, vector: Float32Array, embeddingTokens: number, near: SemanticHit | undefined): void => {
       const score = near === undefined ? null : near.similarity;
       const hit = near !== undefined && (scoreType === 'distance' ? 1 - near.similarity <= threshold : near.similarity >= threshold);
       ctx.cache = { kind: 'semantic', result: hit ? 'hit' : 'miss', score, embeddingTokens };
@@ -104,11 +118,12 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
         looked.error.inc();
         return;
       }
-      decide(ctx, partition, vector, embeddingTokens);
+      await decide(ctx, partition, vector, embeddingTokens);
     };
     return {
       name: r.el.name,
-      // Not async: a prompt whose vector is remembered is looked up without a promise or an await.
+      // Not async: a prompt whose vector is remembered is looked up in a small (exactly scanned)
+      // partition without a promise or an await.
       run(ctx) {
         if (ctx.preflight || ctx.metering?.usage !== 'chat' || ctx.request.json === null) return;
         const key = promptKey(ctx.request.json, ignoreSystem(ctx));
