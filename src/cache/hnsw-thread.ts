@@ -111,10 +111,7 @@ class HnswThread {
     const worker = this.#worker;
     if (worker === null) return;
     this.#worker = null;
-    for (const s of this.#searches.values()) s.resolve(undefined);
-    this.#searches.clear();
-    for (const done of this.#syncs.values()) done();
-    this.#syncs.clear();
+    this.#settlePending();
     await worker.terminate();
   }
 
@@ -163,11 +160,16 @@ class HnswThread {
     this.#worker = null;
     const lost = [...this.#parts.values()];
     this.#parts.clear();
+    this.#settlePending();
+    for (const onLost of lost) onLost();
+  }
+
+  /** Without a worker nothing will answer: waiting searches are misses, waiting syncs done. */
+  #settlePending(): void {
     for (const s of this.#searches.values()) s.resolve(undefined);
     this.#searches.clear();
     for (const done of this.#syncs.values()) done();
     this.#syncs.clear();
-    for (const onLost of lost) onLost();
   }
 }
 

@@ -15,6 +15,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import usearch, { type Index as HnswIndex } from 'usearch';
+import { dot } from './dot.ts';
 
 export type HnswRequest =
   | { readonly op: 'open'; readonly part: number; readonly dimensions: number; readonly keys: readonly number[]; readonly vectors: Float32Array }
@@ -94,13 +95,10 @@ function nearest(part: number, q: Float32Array): { key: number; similarity: numb
     // usearch's cosine metric reports the distance 1 − similarity.
     if (key !== undefined && distance !== undefined && m.keys.length > 0) best = { key: Number(key), similarity: 1 - distance };
   }
-  const d = q.length;
   for (const queued of queue.values()) {
     if (queued.part !== part) continue;
-    const v = queued.vector;
-    let dot = 0;
-    for (let i = 0; i < d; i++) dot += (v[i] as number) * (q[i] as number);
-    if (best === undefined || dot > best.similarity) best = { key: queued.key, similarity: dot };
+    const similarity = dot(queued.vector, q);
+    if (best === undefined || similarity > best.similarity) best = { key: queued.key, similarity };
   }
   return best;
 }

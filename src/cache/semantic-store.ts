@@ -112,10 +112,7 @@ export class SemanticCache {
     let index = this.#partitions.get(entry.partition);
     if (index !== undefined && index.dimensions !== entry.vector.length) {
       // The embeddings model changed (another vector size): the old vectors are not comparable.
-      for (const e of [...this.#entries.values()]) if (e.partition === entry.partition) this.#remove(e);
-      index = this.#partitions.get(entry.partition);
-      index?.close(); // empty by now: #remove dropped it, unless it held no entry at all
-      this.#partitions.delete(entry.partition);
+      this.#dropPartition(entry.partition);
       index = undefined;
     } else if (index?.exact === true && this.#replaceTwin(index, entry)) {
       index = this.#partitions.get(entry.partition); // removing its last entry drops the index
@@ -186,8 +183,13 @@ export class SemanticCache {
    * they go (misses until stored again) rather than taking memory and bytes for nothing.
    */
   #lost(partition: string, index: VectorIndex): void {
-    if (this.#partitions.get(partition) !== index) return;
+    if (this.#partitions.get(partition) === index) this.#dropPartition(partition);
+  }
+
+  /** Every entry of the partition goes, and its index with them (closed even when it held none). */
+  #dropPartition(partition: string): void {
     for (const e of [...this.#entries.values()]) if (e.partition === partition) this.#remove(e);
+    this.#partitions.get(partition)?.close();
     this.#partitions.delete(partition);
   }
 

@@ -11,6 +11,7 @@
  * docs/cache.md has the measurements.
  * @module
  */
+import { dot } from './dot.ts';
 import { hnswThread } from './hnsw-thread.ts';
 
 export interface Neighbour {
@@ -150,24 +151,10 @@ export class VectorIndex {
 function scan(rows: Map<number, Float32Array>, q: Float32Array): Neighbour | undefined {
   let best = -Infinity;
   let bestId = -1;
-  const d = q.length;
   for (const [id, v] of rows) {
-    let dot = 0;
-    // Four accumulators let the JIT overlap the multiply-adds (about 2× over one running sum).
-    let a = 0;
-    let b = 0;
-    let c = 0;
-    let i = 0;
-    for (; i + 4 <= d; i += 4) {
-      dot += (v[i] as number) * (q[i] as number);
-      a += (v[i + 1] as number) * (q[i + 1] as number);
-      b += (v[i + 2] as number) * (q[i + 2] as number);
-      c += (v[i + 3] as number) * (q[i + 3] as number);
-    }
-    for (; i < d; i++) dot += (v[i] as number) * (q[i] as number);
-    dot += a + b + c;
-    if (dot > best) {
-      best = dot;
+    const similarity = dot(v, q);
+    if (similarity > best) {
+      best = similarity;
       bestId = id;
     }
   }
