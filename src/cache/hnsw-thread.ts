@@ -16,9 +16,8 @@
  * alive) and ended once the last HNSW partition closes (SemanticCache.clear, gateway shutdown).
  * @module
  */
-import { Worker } from 'node:worker_threads';
-import { siblingModule } from '../util/lazy-module.ts';
-import { workerExecArgv } from '../util/worker-exec-argv.ts';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../util/sibling-worker.ts';
 import type { HnswReply, HnswRequest } from './hnsw-worker.ts';
 
 export interface HnswMatch {
@@ -131,7 +130,7 @@ class HnswThread {
   #started(): Worker | null {
     if (this.#worker !== null) return this.#worker;
     if (this.#parts.size === 0) return null;
-    const worker = new Worker(new URL(siblingModule(import.meta.url, './hnsw-worker.ts'), import.meta.url), { execArgv: workerExecArgv() });
+    const worker = startSiblingWorker(import.meta.url, './hnsw-worker.ts');
     this.starts++;
     worker.unref();
     this.#worker = worker;

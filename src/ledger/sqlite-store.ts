@@ -12,12 +12,11 @@
  */
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { AGGREGATES, usageRowOf, type LedgerRow, type LedgerStore, type UsageQuery, type UsageRow } from './store.ts';
 import { isBusy, LedgerConnection, openLedgerDb } from './sqlite-schema.ts';
 import type { WriterJob, WriterReply, WriterRequest } from './sqlite-writer-worker.ts';
-import { siblingModule } from '../util/lazy-module.ts';
-import { workerExecArgv } from '../util/worker-exec-argv.ts';
+import { startSiblingWorker } from '../util/sibling-worker.ts';
 
 export { PAGE_SIZE } from './sqlite-schema.ts';
 
@@ -137,7 +136,7 @@ export class SqliteLedgerStore implements LedgerStore {
   #writer(): Worker {
     if (this.#worker !== null) return this.#worker;
     const job: WriterJob = { path: this.#opts.path, busyTimeoutMs: this.#opts.busyTimeoutMs };
-    const worker = new Worker(new URL(siblingModule(import.meta.url, './sqlite-writer-worker.ts'), import.meta.url), { workerData: job, execArgv: workerExecArgv() });
+    const worker = startSiblingWorker(import.meta.url, './sqlite-writer-worker.ts', job);
     worker.unref();
     worker.on('message', (m: WriterReply) => this.#settle(m.id, m.error));
     let failure = 'the ledger writer thread stopped';
@@ -212,7 +211,7 @@ type QueryRow = Record<string, string | number | null | undefined>;
 /** One query in a worker thread (sqlite-query-worker.ts), terminated after `timeoutMs`. */
 function runQuery(job: { path: string; sql: string; params: string[]; busyTimeoutMs: number }, timeoutMs: number): Promise<QueryRow[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL(siblingModule(import.meta.url, './sqlite-query-worker.ts'), import.meta.url), { workerData: job, execArgv: workerExecArgv() });
+    const worker = startSiblingWorker(import.meta.url, './sqlite-query-worker.ts', job);
     const timer = setTimeout(() => {
       void worker.terminate();
       reject(new Error(`ledger query took longer than ${timeoutMs} ms`));
