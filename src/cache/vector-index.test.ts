@@ -3,24 +3,8 @@ import assert from 'node:assert/strict';
 import { unitVector, VectorIndex } from './vector-index.ts';
 import { SemanticCache } from './semantic-store.ts';
 import { hnswThread } from './hnsw-thread.ts';
-import { createRequire } from 'node:module';
+import { randomUnit, usearchLoadedHere } from './test-support.ts';
 
-function randomUnit(d: number, seed: number): Float32Array {
-  let s = seed * 2654435761 >>> 0 || 1;
-  const v = new Float32Array(d);
-  for (let i = 0; i < d; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    v[i] = s / 4294967296 - 0.5;
-  }
-  return unitVector(v);
-}
-
-/** The modules the main thread has loaded through require (usearch is CommonJS). */
-const loadedHere = (): string[] => Object.keys(createRequire(import.meta.url).cache);
 
 test('a partition past the exact-scan limit moves to HNSW and still finds stored vectors, and removed ones are gone', async () => {
   const index = new VectorIndex({ dimensions: 64, exactLimit: 50 });
@@ -95,7 +79,7 @@ test('HNSW partitions are searched in a worker thread: the main thread never loa
     assert.equal(hit?.answer.body.toString(), `answer ${i}`);
     assert.ok((hit?.similarity ?? 0) > 0.99);
   }
-  assert.deepEqual(loadedHere().filter((f) => /[\\/]usearch[\\/]/.test(f)), [], 'usearch is loaded in the HNSW thread only');
+  assert.deepEqual(usearchLoadedHere(), [], 'usearch is loaded in the HNSW thread only');
   assert.equal(hnswThread.running, true);
   cache.clear();
   assert.equal(hnswThread.running, false, 'no HNSW partition left: the thread is ended');

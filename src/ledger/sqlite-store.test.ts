@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { PAGE_SIZE, SqliteLedgerStore } from './sqlite-store.ts';
+import type { LedgerRow } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -244,11 +245,17 @@ test('four processes opening one v1 file at once: it is migrated once, every row
   }
 });
 
+/** Rows for the bulk tests: request ids `<prefix>-00000000`, `-00000001`, ... stamped now, a typical chat's numbers; `made` counts them. */
+function rowMaker(prefix: string): { row: () => LedgerRow; made: () => number } {
+  let n = 0;
+  const row = (): LedgerRow => ({ requestId: `${prefix}-${String(n++).padStart(8, '0')}`, ts: new Date().toISOString(), subscription: 's', product: 'p', api: 'a', operation: 'o', deployment: 'd', model: 'm', backend: 'b', status: 200, streamed: false, promptTokens: 31, completionTokens: 120, totalTokens: 151, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: null, latencyMs: 12.345, errorCode: null, costUsd: 0.0012, clientRequestId: null });
+  return { row, made: () => n };
+}
+
 test('the WAL stays bounded while the main thread inserts: the writer thread checkpoints and the log starts over', async () => {
   const path = join(dir, 'wal-bound.sqlite');
   const store = new SqliteLedgerStore({ path, busyTimeoutMs: 5000 });
-  let n = 0;
-  const row = () => ({ requestId: `w-${String(n++).padStart(8, '0')}`, ts: new Date().toISOString(), subscription: 's', product: 'p', api: 'a', operation: 'o', deployment: 'd', model: 'm', backend: 'b', status: 200, streamed: false, promptTokens: 31, completionTokens: 120, totalTokens: 151, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: null, latencyMs: 12.345, errorCode: null, costUsd: 0.0012, clientRequestId: null });
+  const { row } = rowMaker('w');
   let largest = 0;
   // 120,000 rows append ~45 MB of WAL frames; the main thread's connection never checkpoints.
   for (let b = 0; b < 240; b++) {
@@ -269,8 +276,7 @@ test('the WAL stays bounded while the main thread inserts: the writer thread che
 test('a long reader does not hold the writes: the checkpoint waits for it briefly, not for the busy timeout', async () => {
   const path = join(dir, 'long-reader.sqlite');
   const store = new SqliteLedgerStore({ path, busyTimeoutMs: 3000 });
-  let n = 0;
-  const row = () => ({ requestId: `r-${String(n++).padStart(8, '0')}`, ts: new Date().toISOString(), subscription: 's', product: 'p', api: 'a', operation: 'o', deployment: 'd', model: 'm', backend: 'b', status: 200, streamed: false, promptTokens: 1, completionTokens: 1, totalTokens: 2, cachedTokens: 0, reasoningTokens: 0, tokenSource: 'backend', cache: null, latencyMs: 1, errorCode: null, costUsd: 0, clientRequestId: null });
+  const { row, made } = rowMaker('r');
   await store.insert([row()]);
   // A reader in a transaction keeps its snapshot (as a usage query scanning a large ledger does).
   const reader = new DatabaseSync(path, { readOnly: true });
@@ -297,7 +303,7 @@ test('a long reader does not hold the writes: the checkpoint waits for it briefl
   assert.ok(slowest < 1500, `a batch waited ${slowest.toFixed(0)} ms`);
   const db = new DatabaseSync(path, { readOnly: true });
   try {
-    assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, n);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n, made());
   } finally {
     db.close();
   }

@@ -7,27 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { hnswThread } from '../../src/cache/hnsw-thread.ts';
-import { unitVector } from '../../src/cache/vector-index.ts';
+import { randomUnit, usearchLoadedHere } from '../../src/cache/test-support.ts';
 import { waitFor } from '../helpers/gateway.ts';
 import { chat, chatCalls, start } from '../helpers/semantic-cache.ts';
 
 const PROMPT = 'What is the capital of France?';
-
-function randomUnit(d: number, seed: number): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const v = new Float32Array(d);
-  for (let i = 0; i < d; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    v[i] = s / 4294967296 - 0.5;
-  }
-  return unitVector(v);
-}
 
 test('a partition past the exact-scan limit is searched in the HNSW thread; the thread dying turns its lookups into misses, never errors', async () => {
   const t = await start();
@@ -52,8 +37,7 @@ test('a partition past the exact-scan limit is searched in the HNSW thread; the 
     assert.equal(hit.headers.get('x-tollgate-cache'), 'hit');
     assert.ok(Number(hit.headers.get('x-tollgate-cache-score')) >= 0.99);
     assert.equal(await hit.text(), original);
-    const usearchHere = Object.keys(createRequire(import.meta.url).cache).filter((f) => /[\\/]usearch[\\/]/.test(f));
-    assert.deepEqual(usearchHere, [], 'usearch runs in the HNSW thread, never on the event loop');
+    assert.deepEqual(usearchLoadedHere(), [], 'usearch runs in the HNSW thread, never on the event loop');
 
     // The thread dies with lookups in flight: each is answered, a miss going to the backend.
     const inFlight = Array.from({ length: 20 }, () => chat(t, PROMPT));
