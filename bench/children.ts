@@ -105,21 +105,28 @@ export function cpuViaIpc(child: Child, timeoutMs = 2000): Promise<number> {
 export function cpuViaProc(pid: number, tid?: number): number {
   // /proc/<pid>/task/<pid>/stat is the main thread alone (the event loop), without the worker,
   // libuv pool and V8 helper threads that /proc/<pid>/stat sums.
-  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
-  // Field 2 (comm) may contain spaces, so count fields after its ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-  return (ticks * 1e6) / CLK_TCK;
+  const f = statFields(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`);
+  return ticksUs(f[11], f[12]); // utime, stime
 }
 
 /** The process's system (kernel) CPU time, µs, from /proc (10 ms ticks: meant for sums over slices); NaN when unreadable. */
 export function systemCpuViaProc(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1e6) / CLK_TCK;
+    return ticksUs(statFields(`/proc/${pid}/stat`)[12]);
   } catch {
     return Number.NaN;
   }
+}
+
+/** The fields of a /proc stat line after the command name (field 2 may contain spaces, so counted from its ')'). */
+function statFields(path: string): string[] {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The sum of clock-tick fields, in µs. */
+function ticksUs(...fields: Array<string | undefined>): number {
+  return (fields.reduce((sum, f) => sum + Number(f), 0) * 1e6) / CLK_TCK;
 }
 
 export interface CpuReader {
@@ -144,9 +151,8 @@ function rssPeakMb(pid: number): number | null {
 /** CPU time of this process's waited-for children (wrk runs), µs, from /proc/self/stat; 0 without /proc. */
 export function childrenCpuUs(): number {
   try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[13]) + Number(f[14])) * 1e6) / CLK_TCK;
+    const f = statFields('/proc/self/stat');
+    return ticksUs(f[13], f[14]); // cutime, cstime
   } catch {
     return 0;
   }
