@@ -111,8 +111,12 @@ export class LedgerConnection {
     this.#insert = db.prepare(INSERT_SQL);
   }
 
-  /** The rows in one transaction (`BEGIN IMMEDIATE`: the write lock first, so no upgrade deadlock). */
+  /**
+   * The rows in one transaction (`BEGIN IMMEDIATE`: the write lock first, so no upgrade deadlock).
+   * No rows, no transaction: an empty insert only opens the file (a usage query's first use).
+   */
   insert(rows: readonly LedgerRow[]): void {
+    if (rows.length === 0) return;
     const db = this.db;
     db.exec('BEGIN IMMEDIATE');
     try {

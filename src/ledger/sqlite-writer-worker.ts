@@ -69,7 +69,7 @@ parentPort?.on('message', (m: WriterRequest) => {
   let reply: WriterReply;
   try {
     conn ??= new LedgerConnection(openLedgerDb(job.path, job.busyTimeoutMs));
-    if (m.rows.length > 0) conn.insert(m.rows);
+    conn.insert(m.rows);
     reply = { id: m.id };
   } catch (err) {
     reset();
