@@ -13,12 +13,13 @@
  *    later than the unguarded stream's first window plus 20 %.
  *
  *   node bench/content-safety.ts [--slices 10] [--slice-seconds 2] [--concurrency 16] [--instances 1] [--no-pin]
- *     [--pii redact|off] [--prompt pii|plain] [--with-none] [--with-pii-off] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
+ *     [--pii redact|off] [--prompt pii|plain|unique|conversation] [--with-none] [--with-pii-off] [--with-memo-off] [--old-root <checkout>] [--no-throughput] [--no-stream] [--stream-runs 5]
  *     [--profile <dir>] [--trace-gc]
  *
  * The throughput baseline is the same chain without the policy (the API keeps a policy document
  * with only <base />); `--with-none` adds a gateway with no document for reference,
- * `--with-pii-off` the content-safety gateway without PII redaction (what redaction costs), and
+ * `--with-pii-off` the content-safety gateway without PII redaction (what redaction costs),
+ * `--with-memo-off` the content-safety gateway without its memo of texts seen before, and
  * `--old-root` runs an older build's content-safety gateway in the same slices (A/B of a change).
  * `--instances N` starts every gateway N times (separate processes, every one gets a slice per
  * cycle): a process keeps a speed of its own for its whole life, so a target's figures are the
@@ -62,7 +63,12 @@ const { values } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     /** `redact` (default): the prompt's e-mail and phone are redacted and the body re-serialised; `off`: injection heuristics only. */
     pii: { type: 'string', default: 'redact' },
-    /** `pii` (default): the prompt holds an e-mail and a phone number, redacted on every request; `plain`: the same prompt without them (scanned, nothing to redact). */
+    /**
+     * `pii` (default): the prompt holds an e-mail and a phone number, redacted on every request; `plain`: the same prompt without
+     * them (scanned, nothing to redact). Both are the same text on every request: after the first, a text the engine has seen
+     * (its memo). `unique`: the pii prompt with a number of its own per request, never seen before; `conversation`: a system
+     * prompt and two earlier turns, the same every request, and a new user message per request.
+     */
     prompt: { type: 'string', default: 'pii' },
     /** Skip the stream hold-back part. */
     'no-stream': { type: 'boolean', default: false },
@@ -70,6 +76,8 @@ const { values } = parseArgs({
     'no-throughput': { type: 'boolean', default: false },
     /** Also run the content-safety gateway with `pii: { action: off }` (heuristics only, no redaction): splits the cost in one run. */
     'with-pii-off': { type: 'boolean', default: false },
+    /** Also run the content-safety gateway with `memoChars: 0` (every text scanned on every request): what the memo saves. */
+    'with-memo-off': { type: 'boolean', default: false },
     /** Also run a gateway with no policy document at all (reference). */
     'with-none': { type: 'boolean', default: false },
     /** A checkout of an older build (with node_modules): its content-safety gateway joins the slices. */
@@ -92,19 +100,44 @@ const REPO = join(import.meta.dirname, '..');
 const PROFILE_FLAGS = values.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values.profile)];
 const GC_FLAGS = values['trace-gc'] === true ? ['--trace-gc-nvp'] : [];
 
-if (values.prompt !== 'pii' && values.prompt !== 'plain') throw new Error(`--prompt must be pii or plain, got ${values.prompt}`);
+const PROMPTS = ['pii', 'plain', 'unique', 'conversation'] as const;
+if (!(PROMPTS as readonly string[]).includes(values.prompt)) throw new Error(`--prompt must be one of ${PROMPTS.join(', ')}, got ${values.prompt}`);
 /** The customer's contact details: personal data the local engine redacts, or (`--prompt plain`) words of the same length that are none. */
 const CONTACT = values.prompt === 'plain' ? 'a loyal customer since the spring sale' : 'jane.doe@example.com, +44 20 7946 0958';
+/** `--prompt unique`: the user's text carries a number of its own per request (wrk.ts: "[<id>]"), so it is never a text seen before. */
+const TICKET = values.prompt === 'unique' ? ' (ticket [<id>])' : '';
 const PROMPT =
-  `You are a helpful assistant for the billing team. A customer, Jane Doe (${CONTACT}), ` +
+  `You are a helpful assistant for the billing team. A customer, Jane Doe (${CONTACT})${TICKET}, ` +
   'writes: "I was charged twice for my March subscription and would like one of the two payments refunded. ' +
   'My account number is 88-1023 and the second charge appeared on the 14th. Could you also tell me how to ' +
   'change the card on file and whether annual billing is cheaper?" Draft a friendly, concise reply that explains ' +
   'the refund timeline, the steps to update the payment method, and compares monthly and annual plans.';
-const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Answer as the billing team.' }, { role: 'user', content: PROMPT }] });
+/**
+ * `--prompt conversation`: the shape of a chat application's request, a system prompt and the
+ * earlier turns re-sent (the same text every request) and one new user message (new every request).
+ */
+const CONVERSATION = [
+  { role: 'system', content: 'Answer as the billing team of Contoso. Be concise and friendly, never promise a refund before the payments team confirms it, and escalate disputes over 500 EUR to billing-escalations@contoso.example.' },
+  { role: 'user', content: PROMPT },
+  { role: 'assistant', content: 'Hi Jane, thanks for reaching out and sorry for the double charge. I have asked the payments team to refund the second March payment; refunds reach your card within 5 to 7 business days. To change the card on file, open Settings, then Billing, then Payment method, and choose Replace card. Annual billing costs the same as ten monthly payments, so it saves you two months a year.' },
+  { role: 'user', content: 'Thanks! Could you confirm the refund for request [<id>] went through, and whether I can switch to annual billing today?' },
+];
+const PROMPT_LABEL: Record<(typeof PROMPTS)[number], string> = {
+  pii: 'with an e-mail and a phone number, the same every request',
+  plain: 'without personal data, the same every request',
+  unique: 'with an e-mail and a phone number, new every request',
+  conversation: 'a system prompt and two earlier turns with personal data, the same every request, and a new user message',
+};
+const BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: values.prompt === 'conversation' ? CONVERSATION : [{ role: 'system', content: 'Answer as the billing team.' }, { role: 'user', content: PROMPT }],
+});
 const BASE_POLICY = '<policies><inbound><base /></inbound></policies>';
 const GUARD_POLICY = '<policies><inbound><base /><llm-content-safety backend-id="guard" shield-prompt="true" /></inbound></policies>';
-const GUARD_YAML = `contentSafety:\n  engines:\n    guard: { type: local, pii: { action: ${values.pii === 'off' ? 'off' : 'redact'} } }\n`;
+/** The local engine's config; `memo: false` sets `memoChars: 0`. */
+const guardYaml = (memo = true): string =>
+  `contentSafety:\n  engines:\n    guard: { type: local, pii: { action: ${values.pii === 'off' ? 'off' : 'redact'} }${memo ? '' : ', memoChars: 0'} }\n`;
+const GUARD_YAML = guardYaml();
 
 /** One gateway of the alternating slices: its config variant, and the checkout it runs from. */
 interface Target {
@@ -127,6 +160,9 @@ function targets(): Target[] {
   ];
   if (values['with-pii-off'] === true) {
     out.push({ name: 'content-safety/pii-off', variant: { policy: GUARD_POLICY, extraYaml: 'contentSafety:\n  engines:\n    guard: { type: local, pii: { action: off } }\n' }, root: REPO });
+  }
+  if (values['with-memo-off'] === true) {
+    out.push({ name: 'content-safety/memo-off', variant: { policy: GUARD_POLICY, extraYaml: guardYaml(false) }, root: REPO });
   }
   if (values['with-none'] === true) out.unshift({ name: 'none', variant: {}, root: REPO });
   const old = values['old-root'];
@@ -255,9 +291,10 @@ function engineAlone(): void {
   const pii = ((performance.now() - t) * 1000) / N;
   // What the policy does per request, on a freshly parsed body (as the gateway has it): the
   // prompt's pieces, redaction (which updates them), the body re-serialised, the check of the redacted pieces.
-  const engine = new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {} });
+  // Without the memo (every text scanned), then with it (the same body every time: every text seen before).
   const rules = { thresholds: new Map(), outputType: 'FourSeverityLevels', blocklists: [], shieldPrompt: true } as const;
-  const bodyBytes = Buffer.from(BODY);
+  const bodyBytes = Buffer.from(BODY.replaceAll('[<id>]', '1'));
+  let engine = new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {}, memoChars: 0 });
   const policyPath = (): unknown => {
     const json = JSON.parse(bodyBytes.toString('utf8')) as Record<string, unknown>;
     const parts = promptParts(json);
@@ -269,10 +306,18 @@ function engineAlone(): void {
   t = performance.now();
   for (let i = 0; i < N; i++) policyPath();
   const path = ((performance.now() - t) * 1000) / N;
+  engine = new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {}, memoChars: 1_000_000 });
+  for (let i = 0; i < 1000; i++) policyPath();
+  t = performance.now();
+  for (let i = 0; i < N; i++) policyPath();
+  const memoPath = ((performance.now() - t) * 1000) / N;
   t = performance.now();
   for (let i = 0; i < N; i++) parseOnly();
   const parse = ((performance.now() - t) * 1000) / N;
-  console.log(`engine alone (${PROMPT.length}-character prompt, ${N} runs): injection heuristics ${inj.toFixed(1)} µs, PII scan ${pii.toFixed(1)} µs; the policy's work on a freshly parsed body (redaction, re-serialisation, check) ${(path - parse).toFixed(1)} µs`);
+  console.log(
+    `engine alone (${PROMPT.length}-character prompt, ${N} runs): injection heuristics ${inj.toFixed(1)} µs, PII scan ${pii.toFixed(1)} µs; ` +
+      `the policy's work on a freshly parsed body (redaction, re-serialisation, check) ${(path - parse).toFixed(1)} µs, ${(memoPath - parse).toFixed(1)} µs with the memo (texts seen before)`,
+  );
 }
 
 async function holdBack(): Promise<void> {
@@ -336,7 +381,7 @@ async function holdBack(): Promise<void> {
   await sim.close();
 }
 
-console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s${INSTANCES === 1 ? '' : ` per gateway process, ${INSTANCES} processes per gateway`}, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'}, prompt ${values.prompt === 'plain' ? 'without personal data' : 'with an e-mail and a phone number'})`);
+console.log(`# content-safety benchmark (${CYCLES} cycles × ${SLICE_S} s${INSTANCES === 1 ? '' : ` per gateway process, ${INSTANCES} processes per gateway`}, concurrency ${CONCURRENCY}, pii ${values.pii === 'off' ? 'off' : 'redact'}, prompt: ${PROMPT_LABEL[values.prompt as (typeof PROMPTS)[number]]})`);
 engineAlone();
 if (values['no-throughput'] !== true) await throughput();
 if (values['no-stream'] !== true) await holdBack();

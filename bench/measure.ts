@@ -25,6 +25,7 @@ interface AcOptions {
   connections: number;
   duration: number;
   body: string;
+  idReplacement: boolean;
   headers: Record<string, string>;
   timeout: number;
 }
@@ -94,6 +95,8 @@ function autocannonLoad(origin: string, apiKey: string, connections: number, dur
       connections,
       duration: durationS,
       body,
+      // "[<id>]" in the body becomes a new id per request (wrk.ts does the same).
+      idReplacement: body.includes('[<id>]'),
       headers: headersFor(apiKey),
       timeout: 10,
     };

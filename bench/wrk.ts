@@ -17,6 +17,13 @@ for line in io.lines(os.getenv("BENCH_HEADERS_FILE")) do
   local k, v = line:match("^([^:]+):%s*(.-)%s*$")
   if k then wrk.headers[k] = v end
 end
+-- A body with "[<id>]" (autocannon's idReplacement marker) gets a number of its own per request
+-- in place of the first one: every request's text is new to the gateway (no memo hit).
+local pre, post = wrk.body:match("^(.-)%[<id>%](.*)$")
+if pre then
+  local n = 0
+  request = function() n = n + 1; return wrk.format(nil, nil, nil, pre .. n .. post) end
+end
 function done(s, lat, req)
   local e = s.errors
   io.write(string.format('BENCHJSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d}\\n',

@@ -19,6 +19,12 @@ export const localEngineSchema = z.strictObject({
     .default({ action: 'redact', types: [...PII_TYPES] }),
   /** Blocklists the policy's `<blocklists><id>` name: terms matched as whole words, case and look-alikes folded. */
   blocklists: z.record(z.string().min(1), z.array(z.string().min(1).max(200)).max(10_000)).default({}),
+  /**
+   * Prompt texts remembered with what the engine found in them, up to this many characters in all
+   * (about 2 bytes each, plus the redacted and folded forms); 0 turns the memo off. A system
+   * prompt and a conversation's earlier turns, re-sent with every request, are scanned once.
+   */
+  memoChars: z.number().int().min(0).max(64_000_000).default(1_000_000),
 });
 
 export const contentSafetySchema = z
