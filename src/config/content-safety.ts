@@ -21,7 +21,7 @@ export const localEngineSchema = z.strictObject({
   blocklists: z.record(z.string().min(1), z.array(z.string().min(1).max(200)).max(10_000)).default({}),
   /**
    * Prompt texts remembered with what the engine found in them, up to this many characters in all
-   * (about 2 bytes each, plus the redacted and folded forms); 0 turns the memo off. A system
+   * (about 2 bytes each; the redacted and folded forms count, and 64 per entry); 0 turns it off. A system
    * prompt and a conversation's earlier turns, re-sent with every request, are scanned once.
    */
   memoChars: z.number().int().min(0).max(64_000_000).default(1_000_000),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalEngine } from './local.ts';
-import { MEMO_MAX_TEXT, ScanMemo } from './memo.ts';
+import { ENTRY_OVERHEAD as O, MEMO_MAX_TEXT, ScanMemo } from './memo.ts';
 import { PII_TYPES } from './pii.ts';
 import type { Rules } from './engine.ts';
 
@@ -19,7 +19,8 @@ test('a text seen once is not kept: a prompt that is new every time leaves nothi
 });
 
 test('the memo keeps at most its characters, evicting the oldest texts first; a text over 16,383 characters is not kept', () => {
-  const memo = new ScanMemo(100);
+  // Room for two 40-character texts and their entries, not three.
+  const memo = new ScanMemo(2 * (O + 40) + 10);
   const a = 'a'.repeat(40);
   const b = 'b'.repeat(40);
   const c = 'c'.repeat(40);
@@ -29,10 +30,10 @@ test('the memo keeps at most its characters, evicting the oldest texts first; a 
   ea.attack = true;
   assert.equal(memo.entry(a), ea, 'the same entry for the same text');
   twice(memo, b);
-  assert.equal(memo.chars, 80);
+  assert.equal(memo.chars, 2 * (O + 40));
   twice(memo, c);
   assert.equal(memo.size, 2, 'a went first');
-  assert.equal(memo.chars, 80);
+  assert.equal(memo.chars, 2 * (O + 40));
   assert.equal(memo.entry(a)?.attack, undefined, 'a is new again');
   const big = new ScanMemo(1_000_000);
   assert.equal(twice(big, 'x'.repeat(MEMO_MAX_TEXT + 1)), null);
@@ -55,22 +56,24 @@ test('texts that differ only where the sampled hash does not read get entries of
   assert.equal(memo.size, 4);
 });
 
-test('derived forms count toward the bound, and an entry evicted meanwhile is not counted', () => {
-  const memo = new ScanMemo(100);
+test('derived forms and the entries themselves count toward the bound, and an entry evicted meanwhile is not counted', () => {
+  const max = O + 30 + 30 + 20;
+  const memo = new ScanMemo(max);
   const a = 'a'.repeat(30);
   const ea = twice(memo, a);
   assert.ok(ea !== null);
   ea.redacted = 'r'.repeat(30);
   memo.hold(ea, 30);
-  assert.equal(memo.chars, 60);
+  assert.equal(memo.chars, O + 60);
   twice(memo, 'b'.repeat(50));
   assert.equal(memo.size, 1, 'a and its redacted form were evicted together');
-  assert.equal(memo.chars, 50);
+  assert.equal(memo.chars, O + 50);
   memo.hold(ea, 30);
-  assert.equal(memo.chars, 50, 'a is no longer kept');
+  assert.equal(memo.chars, O + 50, 'a is no longer kept');
+  // Many short texts: the entries' own cost bounds how many are kept.
   for (let i = 0; i < 5000; i++) twice(memo, `text number ${i}`);
   const [chars, size] = stats(memo);
-  assert.ok(chars <= 100 && size <= 10, `${chars} chars in ${size}`);
+  assert.ok(chars <= max && size === 1, `${chars} chars in ${size}`);
 });
 
 test('the local engine gives the same findings and redactions with its memo as without, for texts seen many times', () => {

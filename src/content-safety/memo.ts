@@ -22,6 +22,11 @@ export const MEMO_MAX_TEXT = 16_383;
 const MAX_CHAIN = 4;
 /** Characters the sampled hash reads, spread over the text. */
 const SAMPLES = 32;
+/**
+ * What an entry costs besides its strings, in characters (the entry object, its bucket and map
+ * slots, its place in the queue: ~130 bytes): many short texts cannot hold more than the bound.
+ */
+export const ENTRY_OVERHEAD = 64;
 /** Slots of the table of texts seen once (a power of two; 32 KiB). */
 const SEEN_SLOTS = 8192;
 
@@ -85,7 +90,7 @@ export class ScanMemo {
    * not kept: seen for the first time, too long, or one text too many on its hash.
    */
   entry(text: string): Scan | null {
-    if (text.length > MEMO_MAX_TEXT || text.length > this.#maxChars) return null;
+    if (text.length > MEMO_MAX_TEXT || ENTRY_OVERHEAD + text.length > this.#maxChars) return null;
     const hash = sampledHash(text);
     let bucket = this.#buckets.get(hash);
     if (bucket !== undefined) {
@@ -105,7 +110,7 @@ export class ScanMemo {
     bucket.push(e);
     this.#order.push(e);
     this.#size++;
-    this.#grow(text.length);
+    this.#grow(ENTRY_OVERHEAD + text.length);
     return e;
   }
 
@@ -141,6 +146,6 @@ export class ScanMemo {
     else bucket.splice(bucket.indexOf(e), 1);
     e.gone = true;
     this.#size--;
-    this.#chars -= e.text.length + (e.redacted?.length ?? 0) + (e.folded?.length ?? 0);
+    this.#chars -= ENTRY_OVERHEAD + e.text.length + (e.redacted?.length ?? 0) + (e.folded?.length ?? 0);
   }
 }
