@@ -149,9 +149,13 @@ try {
   // The check is on the sums; the per-cycle spread says how far one run can be trusted.
   const each = spread(result.perCycle.map((c) => (c['usage'] ?? 0) / (c['plain'] ?? Number.NaN)));
   if (each !== null) console.log(`  per cycle: min ${each.min.toFixed(3)}, median ${each.median.toFixed(3)}, max ${each.max.toFixed(3)}`);
-  console.log(`  with a file logger too (information, not the issue's target): ${((result.rps['full'] ?? 0) / plainRps).toFixed(3)}`);
+  const ran = (name: string): boolean => result.rps[name] !== undefined;
+  if (ran('full')) console.log(`  with a file logger too (information, not the issue's target): ${((result.rps['full'] ?? 0) / plainRps).toFixed(3)}`);
   const cpuOf = (name: string): number => result.cpuUsPerReq[name] ?? Number.NaN;
-  console.log(`  added CPU per request: metrics ${(cpuOf('metrics') - plainCpu).toFixed(1)} µs, + ledger ${(cpuOf('usage') - cpuOf('metrics')).toFixed(1)} µs (usage path ${(cpuOf('usage') - plainCpu).toFixed(1)} µs); + logger ${(cpuOf('loggers') - cpuOf('metrics')).toFixed(1)} µs; everything ${(cpuOf('full') - plainCpu).toFixed(1)} µs`);
+  // Each step only when both its targets ran (`--only` may leave some out).
+  const step = (label: string, name: string, from: string, fromCpu = cpuOf(from)): string[] => (ran(name) && (from === 'plain' || ran(from)) ? [`${label} ${(cpuOf(name) - fromCpu).toFixed(1)} µs`] : []);
+  const steps = [...step('metrics', 'metrics', 'plain', plainCpu), ...step('+ ledger', 'usage', 'metrics'), ...step('usage path', 'usage', 'plain', plainCpu), ...step('+ logger', 'loggers', 'metrics'), ...step('everything', 'full', 'plain', plainCpu)];
+  console.log(`  added CPU per request: ${steps.join('; ')}`);
   if (values.base !== undefined) {
     const newCpu = cpuOf('usage');
     const oldCpu = cpuOf('usage@base');
