@@ -17,6 +17,7 @@ import type { Dyn } from '../../policy-docs/values.ts';
 import { AzureContentSafety, MAX_ANALYZE_CHARS } from '../../content-safety/azure.ts';
 import { CATEGORIES, ContentSafetyUnavailable, describeFinding, findingLabel, type Category, type Engine, type Finding, type Rules, type TextPiece } from '../../content-safety/engine.ts';
 import type { LocalEngine } from '../../content-safety/local.ts';
+import { hidesMembers } from '../../content-safety/members.ts';
 import { promptParts } from '../../content-safety/text.ts';
 import { configuredCredentials } from '../../upstream/side-call.ts';
 import { checkCompletion, type CompletionCheck } from './completions.ts';
@@ -110,10 +111,13 @@ export const llmContentSafetyDefinition: PolicyDefinition = {
     /**
      * The prompt's pieces, redacted first when the local engine redacts (the check then sees the
      * redacted text: `replace` updated the parts and the JSON, so they are not collected again).
+     * The backend gets the body the checks saw: re-serialised when redacted, or when the client's
+     * bytes may hold a repeated key the parse dropped (src/content-safety/members.ts).
      */
     const promptPieces = (ctx: RequestContext, json: Record<string, unknown>): readonly TextPiece[] => {
       const parts = promptParts(json);
-      if (local !== undefined && local.redact(parts) > 0) rewriteBody(ctx, json);
+      const redacted = local !== undefined && local.redact(parts) > 0;
+      if (redacted || (ctx.request.body !== null && hidesMembers(ctx.request.body, json))) rewriteBody(ctx, json);
       return parts;
     };
     const checked = (ctx: RequestContext, finding: Finding | null): void => {
@@ -162,8 +166,9 @@ function checkLocal(r: ElementReader, local: LocalEngine, thresholds: ReadonlyMa
 }
 
 /**
- * The redacted prompt becomes the body the backend gets. The gateway's own
- * `stream_options.include_usage` (spliced into the bytes, not the parsed body) is kept.
+ * The body as the checks saw it (redacted, repeated keys gone) becomes the body the backend gets.
+ * The gateway's own `stream_options.include_usage` (spliced into the bytes, not the parsed body)
+ * is kept.
  */
 function rewriteBody(ctx: RequestContext, json: Record<string, unknown>): void {
   let out = json;
