@@ -17,9 +17,9 @@ import type { Dyn } from '../../policy-docs/values.ts';
 import { AzureContentSafety, MAX_ANALYZE_CHARS } from '../../content-safety/azure.ts';
 import { CATEGORIES, ContentSafetyUnavailable, describeFinding, findingLabel, type Category, type Engine, type Finding, type Rules, type TextPiece } from '../../content-safety/engine.ts';
 import type { LocalEngine } from '../../content-safety/local.ts';
-import { hidesMembers } from '../../content-safety/members.ts';
 import { promptParts } from '../../content-safety/text.ts';
 import { configuredCredentials } from '../../upstream/side-call.ts';
+import { sendParsedBody, sendWhatWasRead } from '../shared/parsed-body.ts';
 import { checkCompletion, type CompletionCheck } from './completions.ts';
 
 /** Default window of a streamed completion (characters): one Azure text record, about 250 tokens. */
@@ -112,12 +112,12 @@ export const llmContentSafetyDefinition: PolicyDefinition = {
      * The prompt's pieces, redacted first when the local engine redacts (the check then sees the
      * redacted text: `replace` updated the parts and the JSON, so they are not collected again).
      * The backend gets the body the checks saw: re-serialised when redacted, or when the client's
-     * bytes may hold a repeated key the parse dropped (src/content-safety/members.ts).
+     * bytes may hold a repeated key the parse dropped (../shared/parsed-body.ts).
      */
     const promptPieces = (ctx: RequestContext, json: Record<string, unknown>): readonly TextPiece[] => {
       const parts = promptParts(json);
-      const redacted = local !== undefined && local.redact(parts) > 0;
-      if (redacted || (ctx.request.body !== null && hidesMembers(ctx.request.body, json))) rewriteBody(ctx, json);
+      if (local !== undefined && local.redact(parts) > 0) sendParsedBody(ctx, json);
+      else sendWhatWasRead(ctx, json);
       return parts;
     };
     const checked = (ctx: RequestContext, finding: Finding | null): void => {
@@ -163,18 +163,4 @@ export const llmContentSafetyDefinition: PolicyDefinition = {
 function checkLocal(r: ElementReader, local: LocalEngine, thresholds: ReadonlyMap<Category, number>, blocklists: readonly string[]): void {
   if (thresholds.size > 0) throw r.fail(null, 'names a local engine, which does not classify harm categories (Hate, SelfHarm, Sexual, Violence): name an Azure AI Content Safety backend for <categories>');
   for (const b of blocklists) if (!local.hasBlocklist(b)) throw r.fail(null, `names blocklist "${b}", which the local engine does not define (contentSafety.engines.<id>.blocklists)`);
-}
-
-/**
- * The body as the checks saw it (redacted, repeated keys gone) becomes the body the backend gets.
- * The gateway's own `stream_options.include_usage` (spliced into the bytes, not the parsed body)
- * is kept.
- */
-function rewriteBody(ctx: RequestContext, json: Record<string, unknown>): void {
-  let out = json;
-  if (ctx.injectedStreamUsage) {
-    const opts = json['stream_options'];
-    out = { ...json, stream_options: { ...(typeof opts === 'object' && opts !== null ? opts : {}), include_usage: true } };
-  }
-  ctx.request.body = Buffer.from(JSON.stringify(out));
 }

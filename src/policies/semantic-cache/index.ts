@@ -16,6 +16,7 @@ import { partitionId, promptKey } from '../../cache/prompt-key.ts';
 import { unitVector } from '../../cache/vector-index.ts';
 import type { SemanticHit } from '../../cache/semantic-store.ts';
 import type { BackendPool } from '../../upstream/pool.ts';
+import { sendWhatWasRead } from '../shared/parsed-body.ts';
 import { cacheHeaders, hitResponse, storeAnswer } from './answer-flow.ts';
 
 /** Where outbound resumes after a hit (see RequestContext.cacheHitStores). */
@@ -90,6 +91,9 @@ export const semanticCacheLookupDefinition: PolicyDefinition = {
       cacheHeaders(ctx, hit ? 'hit' : 'miss', score);
       (hit ? looked.hit : looked.miss).inc();
       if (!hit || near === undefined) {
+        // The answer will be filed under the parsed prompt: the backend must answer that prompt,
+        // not a repeated key's twin the parse dropped (a poisoned entry for the partition).
+        if (ctx.request.json !== null) sendWhatWasRead(ctx, ctx.request.json);
         ctx.pendingCacheStore = { kind: 'semantic', partition, vector };
         return;
       }

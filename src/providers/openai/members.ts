@@ -1,16 +1,17 @@
 /**
  * Whether the body a client sent may hold members that the gateway's parse does not show. JSON.parse
  * keeps the last of a repeated key: in `{"role":"user","content":"<attack>","content":"hi"}` the
- * checks see "hi", a backend whose parser keeps the first key sees the attack, and a repeated
- * key's value reaches the provider unredacted whichever it keeps. When this answers true,
- * `llm-content-safety` forwards the body as the gateway parsed and checked it (re-serialised);
+ * gateway's policies read "hi", while a backend whose parser keeps the first key sees the attack
+ * (content safety checked the wrong text, the semantic cache files the attack's answer under "hi"),
+ * and a repeated key's value reaches the provider unredacted whichever it keeps. When this answers
+ * true, those policies forward the body as the gateway parsed it (src/policies/shared/parsed-body.ts);
  * otherwise the client's bytes go on as they came, since re-serialising costs every request.
  *
  * The count needs no parse. Outside strings, `{` or `,`, white space, `"key"`, white space and `:`
  * can only be a member named `key`: inside a string every `"` follows a backslash, and a closing
  * quote cannot be followed by a bare word. Every member written literally has that shape. A key
  * written with escapes (`"cont\u0065nt"`) would not be counted, so a body with `\u` answers true.
- * The parsed side counts the members of the objects the checks read (src/content-safety/text.ts):
+ * The parsed side counts the members of the objects the prompt checks read (src/content-safety/text.ts):
  * the body, its messages and their content parts, a Responses request's input items and their
  * parts. One of these keys anywhere else (a tool schema's "content" property) makes the counts
  * differ too, and then the answer is the safe one.
