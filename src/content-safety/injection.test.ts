@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { detectInjection, NO_BRACKET, SPACED_FULL_SCAN, spacedPhrase, TEMPLATE_TOKENS, templateToken, TOKEN } from './injection.ts';
+import { detectInjection, detectInjectionReadingAll, NO_BRACKET, SPACED_FULL_SCAN, spacedPhrase, TEMPLATE_TOKENS, templateToken, TOKEN } from './injection.ts';
 import { foldLayers } from './normalise.ts';
 import { createPrng } from '../util/hash.ts';
 import { generatedTexts } from './test-support.ts';
@@ -65,6 +65,31 @@ for (const [name, disguise] of Object.entries(DISGUISES)) {
     assert.ok(fp.length / set.ordinary.length <= 0.05, `${name}: false positives ${JSON.stringify(fp)}`);
   });
 }
+
+test('the squashed search near its evidence gives the verdict of the search over the whole text for every disguised prompt, also inside a long document with a link elsewhere, and never flags what that search would not', () => {
+  const doc = 'The quarterly report shows that revenue grew in every region, with the strongest gains in the northern markets. '.repeat(40);
+  const link = ' Source: https://intranet.contoso.example/reports/q3-summary.html';
+  const disguises = { ...DISGUISES, 'hyphenated in threes': (s: string) => s.replace(/[A-Za-z]+/g, (w) => (w.match(/.{1,3}/g) as string[]).join('-')), glued: (s: string) => s.replace(/ /g, '') };
+  let compared = 0;
+  for (const file of ['prompts.json', 'holdout.json']) {
+    const set = load(file);
+    for (const [name, disguise] of Object.entries(disguises)) {
+      for (const p of [...set.injections, ...set.ordinary]) {
+        const d = disguise(p);
+        for (const text of [d, d + link, doc + d + link, link + doc + d + doc]) {
+          const near = detectInjection(text) !== undefined;
+          const all = detectInjectionReadingAll(text) !== undefined;
+          // Every disguise here takes apart the prompt itself, so its evidence is where its phrase is.
+          assert.equal(near, all, `${name}: ${JSON.stringify(text.slice(-160))}`);
+          compared++;
+        }
+      }
+    }
+    // Undisguised prompts behind a link: the near search can only flag less.
+    for (const p of set.ordinary) if (detectInjection(p + link) !== undefined) assert.ok(detectInjectionReadingAll(p + link) !== undefined);
+  }
+  assert.ok(compared > 7000, `${compared}`);
+});
 
 test('matching stays linear: a 1 MB prompt of near-misses is checked without pathological backtracking', () => {
   const text = 'ignore the previous '.repeat(50_000) + 'cat';

@@ -9,6 +9,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
+import { ApartJudge, maxMatchLetters } from './apart-windows.ts';
 import { foldLayers, squash } from './normalise.ts';
 
 // In a pattern, `_` separates words and `_?` is an optional separator; a phrase is compiled once
@@ -111,6 +112,8 @@ export function spacedPhrase(folded: string): boolean {
 const NONE_CHANGED: readonly number[] = [];
 // Chat-template tokens taken apart ("< | i m _ s t a r t | >") leave these letters behind.
 const SQUASHED = new RegExp([...PHRASES.map(([, p]) => compile(p, true).source), 'imstart|imend|endoftext|startheaderid'].join('|'));
+/** The most letters a squashed match spans: how far from its evidence the squashed search reads. */
+export const SQUASHED_REACH = maxMatchLetters(SQUASHED.source);
 
 /**
  * One pass over the words (runs of letters) of `folded` for what `what` asks, returning PHRASE,
@@ -121,6 +124,8 @@ const SQUASHED = new RegExp([...PHRASES.map(([, p]) => compile(p, true).source),
  *   row ("i g n"), a word longer than any English one ("ignorepreviousinstructions"), or several
  *   letter-symbol-letter breaks ("ig-no-re pre.vi.ous"; an e-mail address or one hyphenated word
  *   is not enough).
+ * The judgement reads every run to the end (`judge` keeps where its signs are, for the squashed
+ * search); the phrases end the scan at the first found.
  * The two texts differ only inside the `changed` words (foldLayers), where a folded digit joins
  * what are two words in `letters`: a word of `folded` that overlaps one is re-read in `letters`.
  * One loop for both (each used to read every character), over a copy of the code units
@@ -130,10 +135,8 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
   const n = folded.length;
   const s = codeUnits(folded);
   const phrases = (what & PHRASE) !== 0;
-  // "Taken apart" state: single-letter words in a row + 4 × letter-symbol-letter breaks; -1 when
-  // not asked or already found.
-  let apart = (what & APART) === 0 ? -1 : 0;
-  let found = 0;
+  const apart = (what & APART) !== 0;
+  judge.reset();
   let k = 0;
   let i = 0;
   while (i < n) {
@@ -141,7 +144,7 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
     // that ended it (when i < n). Two tight loops rather than a branch per character.
     let c = s[i] as number;
     while (c < 97 || c > 122) {
-      if (++i >= n) return found;
+      if (++i >= n) return judge.takenApart ? APART : 0;
       c = s[i] as number;
     }
     const start = i;
@@ -159,7 +162,7 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
       re.lastIndex = start;
       if (re.test(folded)) return PHRASE;
     }
-    if (apart < 0) continue;
+    if (!apart) continue;
     while (k < changed.length && (changed[k + 1] as number) <= start) k += 2;
     if (k < changed.length && (changed[k] as number) < i) {
       // Digits were folded in this word: judge the runs of letters `letters` has in [start, i).
@@ -171,35 +174,27 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
         const from = j;
         do d = letters.charCodeAt(++j);
         while (d >= 97 && d <= 122);
-        apart = judgeRun(apart, j - from, isSymbol(d) && isLetter(letters.charCodeAt(j + 1)));
-        if (apart < 0 || j >= i) break;
+        judge.run(from, j, isSymbol(d) && isLetter(letters.charCodeAt(j + 1)));
+        if (j >= i) break;
       }
     } else {
       // The letter after a symbol, read in `letters`: only where a folded word starts there
       // (this run overlaps none, so it cannot be before i + 1) does it differ from `folded`.
       const after = i + 1 < n && isSymbol(c) ? (k < changed.length && changed[k] === i + 1 ? letters.charCodeAt(i + 1) : (s[i + 1] as number)) : 0;
-      apart = judgeRun(apart, run, isLetter(after));
-    }
-    if (apart < 0) {
-      found = APART;
-      if (!phrases) return found;
+      judge.run(start, i, isLetter(after));
     }
   }
-  return found;
+  return judge.takenApart ? APART : 0;
 }
 
-/**
- * One run of letters for the "taken apart" signs: `run` letters, `split` when a symbol and a
- * letter follow it. `state` is the single-letter words in a row + 4 × the letter-symbol-letter
- * breaks so far; -1 means taken apart.
- */
-function judgeRun(state: number, run: number, split: boolean): number {
-  if (run >= 25) return -1;
-  const singles = run === 1 ? (state & 3) + 1 : 0;
-  if (singles >= 3) return -1;
-  let splits = state >> 2;
-  if (split && ++splits >= 4) return -1;
-  return singles + (splits << 2);
+/** The "taken apart" judgement of the current scan (scanWords resets it) and its evidence. */
+const judge = new ApartJudge();
+
+function squashedNearEvidence(folded: string): boolean {
+  const w = judge.windows(folded, SQUASHED_REACH);
+  if (w === null) return SQUASHED.test(squash(folded));
+  for (let i = 0; i < w.length; i += 2) if (SQUASHED.test(squash(folded.slice(w[i], w[i + 1])))) return true;
+  return false;
 }
 
 const isLetter = (c: number): boolean => c >= 97 && c <= 122;
@@ -279,6 +274,18 @@ export interface InjectionHit {
 
 /** A prompt-injection phrase in `text`, or undefined. */
 export function detectInjection(text: string): InjectionHit | undefined {
+  return detect(text, false);
+}
+
+/**
+ * `detectInjection` with the squashed search over the whole text whenever anything looks taken
+ * apart, as it was before the search kept near its evidence: tests compare the two.
+ */
+export function detectInjectionReadingAll(text: string): InjectionHit | undefined {
+  return detect(text, true);
+}
+
+function detect(text: string, readAll: boolean): InjectionHit | undefined {
   const { visible, letters, folded, changed, differs } = foldLayers(text);
   // The folded text is searched only when the visible one has a '<' or '[' (NFKD can make a '<'
   // of a character that is none: "≮"), as the search always was.
@@ -290,6 +297,6 @@ export function detectInjection(text: string): InjectionHit | undefined {
   // the letters).
   const words = scanWords(folded, letters, changed, PHRASE | APART);
   if (words === PHRASE || (folded.includes('instructions') && NEW_INSTRUCTIONS.test(folded))) return { form: 'spaced' };
-  if (words === APART && SQUASHED.test(squash(folded))) return { form: 'squashed' };
+  if (words === APART && (readAll ? SQUASHED.test(squash(folded)) : squashedNearEvidence(folded))) return { form: 'squashed' };
   return undefined;
 }
