@@ -4,19 +4,21 @@
  * with the memo each of those is scanned once, and a request costs the scan of what is new in it
  * plus a hash and a compare per piece (docs/content-safety.md, "Texts seen before").
  *
- * A text is kept the second time it comes (a prompt that is new every time costs a hash, not a
- * string the garbage collector must keep moving). An entry is found by a hash of a sample of the text and confirmed by comparing the whole text,
- * so a verdict is never reused for a different text (no collision can pass an unchecked prompt).
- * Texts made to share a hash are not kept past four per hash, so they cost a scan each, not a
- * growing chain of compares. Bounded by the characters held (texts and the redacted and folded
- * forms kept with them); the oldest entries go first. Texts longer than `MEMO_MAX_TEXT` are not
- * kept: a long document is rarely re-sent word for word, and holding one would evict many
- * system prompts and turns.
+ * A text is kept the second time it comes: a prompt that is new every time costs a hash, not a
+ * string the garbage collector must keep moving. An entry is found by a hash of a sample of the
+ * text and confirmed by comparing the whole text, so a verdict is never reused for a different
+ * text (no collision can pass an unchecked prompt). Texts made to share a hash are not kept past
+ * four per hash, so they cost a scan each, not a growing chain of compares. Bounded by the
+ * characters held (texts, the redacted and folded forms kept with them, and a fixed amount per
+ * entry); the oldest entries go first.
  * @module
  */
 import type { PiiMatch } from './pii.ts';
 
-/** V8's `String::kMaxHashCalcLength`: the memo keeps no longer text (see the module comment). */
+/**
+ * The longest text kept: a long document is rarely re-sent word for word, and holding one would
+ * evict many system prompts and turns.
+ */
 export const MEMO_MAX_TEXT = 16_383;
 /** Texts kept per sampled hash: more that share one (made to collide) are scanned, not kept. */
 const MAX_CHAIN = 4;
