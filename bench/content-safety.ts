@@ -276,55 +276,39 @@ function median(xs: readonly number[]): number {
   return spread([...xs])?.median ?? Number.NaN;
 }
 
+/** µs per call of `f`, over `runs` calls after `warm` unmeasured ones. */
+function usPerCall(f: () => unknown, runs: number, warm = 1000): number {
+  for (let i = 0; i < warm; i++) f();
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) f();
+  return ((performance.now() - t0) * 1000) / runs;
+}
+
 function engineAlone(): void {
   const types = new Set(PII_TYPES);
   const N = 20_000;
-  for (let i = 0; i < 1000; i++) {
-    detectInjection(PROMPT);
-    findPii(PROMPT, types);
-  }
-  let t = performance.now();
-  for (let i = 0; i < N; i++) detectInjection(PROMPT);
-  const inj = ((performance.now() - t) * 1000) / N;
-  t = performance.now();
-  for (let i = 0; i < N; i++) findPii(PROMPT, types);
-  const pii = ((performance.now() - t) * 1000) / N;
+  const inj = usPerCall(() => detectInjection(PROMPT), N);
+  const pii = usPerCall(() => findPii(PROMPT, types), N);
   // What the policy does per request, on a freshly parsed body (as the gateway has it): the
   // prompt's pieces, redaction (which updates them), the body re-serialised, the check of the redacted pieces.
   // Without the memo (every text scanned), then with it (the same body every time: every text seen before).
   const rules = { thresholds: new Map(), outputType: 'FourSeverityLevels', blocklists: [], shieldPrompt: true } as const;
   const bodyBytes = Buffer.from(BODY.replaceAll('[<id>]', '1'));
-  let engine = new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {}, memoChars: 0 });
-  const policyPath = (): unknown => {
+  const policyPath = (engine: LocalEngine) => (): unknown => {
     const json = JSON.parse(bodyBytes.toString('utf8')) as Record<string, unknown>;
     const parts = promptParts(json);
     if (engine.redact(parts) > 0) Buffer.from(JSON.stringify(json));
     return engine.checkPromptNow(parts, rules);
   };
-  const parseOnly = (): unknown => JSON.parse(bodyBytes.toString('utf8'));
-  for (let i = 0; i < 1000; i++) policyPath();
-  t = performance.now();
-  for (let i = 0; i < N; i++) policyPath();
-  const path = ((performance.now() - t) * 1000) / N;
-  engine = new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {}, memoChars: 1_000_000 });
-  for (let i = 0; i < 1000; i++) policyPath();
-  t = performance.now();
-  for (let i = 0; i < N; i++) policyPath();
-  const memoPath = ((performance.now() - t) * 1000) / N;
-  t = performance.now();
-  for (let i = 0; i < N; i++) parseOnly();
-  const parse = ((performance.now() - t) * 1000) / N;
+  const engine = (memoChars: number): LocalEngine => new LocalEngine({ pii: { types: PII_TYPES, action: 'redact' }, blocklists: {}, memoChars });
+  const path = usPerCall(policyPath(engine(0)), N);
+  const memoPath = usPerCall(policyPath(engine(1_000_000)), N);
+  const parse = usPerCall(() => JSON.parse(bodyBytes.toString('utf8')), N, 0);
   // A long document with one link: the link looks like words taken apart, so the squashed search
   // runs; near its evidence only, against the whole text as it was (docs/content-safety.md).
   const doc = `${'The quarterly report shows that revenue grew in every region, with the strongest gains in the northern markets. '.repeat(150)}Source: https://intranet.contoso.example/reports/q3-summary.html`;
-  const perCall = (f: (t: string) => unknown, runs: number): number => {
-    for (let i = 0; i < 200; i++) f(doc);
-    const t0 = performance.now();
-    for (let i = 0; i < runs; i++) f(doc);
-    return ((performance.now() - t0) * 1000) / runs;
-  };
-  const near = perCall(detectInjection, 2000);
-  const readAll = perCall(detectInjectionReadingAll, 2000);
+  const near = usPerCall(() => detectInjection(doc), 2000, 200);
+  const readAll = usPerCall(() => detectInjectionReadingAll(doc), 2000, 200);
   console.log(`injection heuristics on a ${(doc.length / 1024).toFixed(0)} KB document with one link: ${near.toFixed(1)} µs (${readAll.toFixed(1)} µs when the squashed search read the whole text)`);
   console.log(
     `engine alone (${PROMPT.length}-character prompt, ${N} runs): injection heuristics ${inj.toFixed(1)} µs, PII scan ${pii.toFixed(1)} µs; ` +
