@@ -190,8 +190,12 @@ function scanWords(folded: string, letters: string, changed: readonly number[], 
 /** The "taken apart" judgement of the current scan (scanWords resets it) and its evidence. */
 const judge = new ApartJudge();
 
-function squashedNearEvidence(folded: string): boolean {
-  const w = judge.windows(folded, SQUASHED_REACH);
+/**
+ * The squashed phrases within reach of the evidence the scan left (`readAll`: anywhere, as the
+ * search was before it kept near its evidence).
+ */
+function squashedPhrase(folded: string, readAll: boolean): boolean {
+  const w = readAll ? null : judge.windows(folded, SQUASHED_REACH);
   if (w === null) return SQUASHED.test(squash(folded));
   for (let i = 0; i < w.length; i += 2) if (SQUASHED.test(squash(folded.slice(w[i], w[i + 1])))) return true;
   return false;
@@ -297,6 +301,6 @@ function detect(text: string, readAll: boolean): InjectionHit | undefined {
   // the letters).
   const words = scanWords(folded, letters, changed, PHRASE | APART);
   if (words === PHRASE || (folded.includes('instructions') && NEW_INSTRUCTIONS.test(folded))) return { form: 'spaced' };
-  if (words === APART && (readAll ? SQUASHED.test(squash(folded)) : squashedNearEvidence(folded))) return { form: 'squashed' };
+  if (words === APART && squashedPhrase(folded, readAll)) return { form: 'squashed' };
   return undefined;
 }

@@ -50,7 +50,7 @@ export class LocalEngine implements Engine {
     for (const p of pieces) {
       const text = p.text;
       const e = this.memo.entry(text);
-      const found = e === null ? findPii(text, this.#piiTypes) : (e.pii ??= findPii(text, this.#piiTypes));
+      const found = this.#pii(text, e);
       if (found.length === 0) continue;
       count += found.length;
       p.replace(e === null ? redactPii(text, found) : this.#redacted(text, e, found));
@@ -98,10 +98,15 @@ export class LocalEngine implements Engine {
       return { kind: 'attack', source: user ? 'user prompt' : 'documents' };
     }
     if (this.piiAction === 'block') {
-      const first = (e === null ? findPii(text, this.#piiTypes) : (e.pii ??= findPii(text, this.#piiTypes)))[0];
+      const first = this.#pii(text, e)[0];
       if (first !== undefined) return { kind: 'pii', type: first.type };
     }
     return null;
+  }
+
+  /** The text's personal data, found once per memo entry. */
+  #pii(text: string, e: Scan | null): readonly PiiMatch[] {
+    return e === null ? findPii(text, this.#piiTypes) : (e.pii ??= findPii(text, this.#piiTypes));
   }
 
   #folded(text: string, e: Scan): string {

@@ -76,10 +76,9 @@ export class ScanMemo {
    * few collections and the garbage collector copies them to the old generation.
    */
   readonly #seen = new Int32Array(SEEN_SLOTS);
-  /** Entries in insertion order from `#head` on (a queue: eviction takes the oldest). */
+  /** Entries in insertion order from `#head` on (a queue: eviction takes the oldest, so these are the live ones). */
   #order: Entry[] = [];
   #head = 0;
-  #size = 0;
   #chars = 0;
 
   /** `maxChars` 0: nothing is kept. */
@@ -111,7 +110,6 @@ export class ScanMemo {
     const e: Entry = { text, hash };
     bucket.push(e);
     this.#order.push(e);
-    this.#size++;
     this.#grow(ENTRY_OVERHEAD + text.length);
     return e;
   }
@@ -125,7 +123,7 @@ export class ScanMemo {
   }
 
   get size(): number {
-    return this.#size;
+    return this.#order.length - this.#head;
   }
 
   get chars(): number {
@@ -147,7 +145,6 @@ export class ScanMemo {
     if (bucket.length === 1) this.#buckets.delete(e.hash);
     else bucket.splice(bucket.indexOf(e), 1);
     e.gone = true;
-    this.#size--;
     this.#chars -= ENTRY_OVERHEAD + e.text.length + (e.redacted?.length ?? 0) + (e.folded?.length ?? 0);
   }
 }
