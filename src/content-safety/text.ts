@@ -62,6 +62,24 @@ export function promptParts(json: Record<string, unknown>): PromptPart[] {
   return parts;
 }
 
+/**
+ * Every object `promptParts` reads text from: the request itself, its messages (and a Responses
+ * request's input items), and the parts of their content arrays. Kept beside `promptParts` so
+ * the two change together: src/providers/openai/members.ts counts these objects' members.
+ */
+export function forEachPromptObject(json: Record<string, unknown>, visit: (o: Record<string, unknown>) => void): void {
+  visit(json);
+  for (const list of [json['messages'], json['input']]) {
+    if (!Array.isArray(list)) continue;
+    for (const item of list) {
+      if (!isRecord(item)) continue;
+      visit(item);
+      const content = item['content'];
+      if (Array.isArray(content)) for (const part of content) if (isRecord(part)) visit(part);
+    }
+  }
+}
+
 /** The application's own instructions (system, developer): not where a prompt attack comes from. */
 export function isTrustedRole(role: string): boolean {
   return role === 'system' || role === 'developer';

@@ -11,13 +11,14 @@
  * can only be a member named `key`: inside a string every `"` follows a backslash, and a closing
  * quote cannot be followed by a bare word. Every member written literally has that shape. A key
  * written with escapes (`"cont\u0065nt"`) would not be counted, so a body with `\u` answers true.
- * The parsed side counts the members of the objects the prompt checks read (src/content-safety/text.ts):
- * the body, its messages and their content parts, a Responses request's input items and their
- * parts. One of these keys anywhere else (a tool schema's "content" property) makes the counts
+ * The parsed side counts the members of the objects the prompt checks read (`forEachPromptObject`
+ * in src/content-safety/text.ts): the body, its messages and their content parts, a Responses
+ * request's input items and their parts. One of these keys anywhere else (a tool schema's "content" property) makes the counts
  * differ too, and then the answer is the safe one.
  * @module
  */
 import type { Buffer } from 'node:buffer';
+import { forEachPromptObject } from '../../content-safety/text.ts';
 
 /** The keys the prompt checks read (text.ts), and `messages` itself. */
 const KEYS = ['messages', 'role', 'content', 'text', 'prompt', 'input', 'instructions'] as const;
@@ -33,16 +34,10 @@ const MEMBER = new RegExp(`[{,][ \\t\\n\\r]*"(?:${KEYS.join('|')})"[ \\t\\n\\r]*
 export function hidesMembers(raw: Buffer, json: Record<string, unknown>): boolean {
   const text = raw.toString('latin1');
   if (text.includes('\\u')) return true;
-  let parsed = count(json);
-  for (const list of [json['messages'], json['input']]) {
-    if (!Array.isArray(list)) continue;
-    for (const item of list) {
-      if (!isRecord(item)) continue;
-      parsed += count(item);
-      const content = item['content'];
-      if (Array.isArray(content)) for (const part of content) if (isRecord(part)) parsed += count(part);
-    }
-  }
+  let parsed = 0;
+  forEachPromptObject(json, (o) => {
+    parsed += count(o);
+  });
   let written = 0;
   MEMBER.lastIndex = 0;
   while (MEMBER.test(text)) if (++written > parsed) return true;
@@ -55,8 +50,4 @@ function count(o: Record<string, unknown>): number {
   let n = 0;
   for (const k of KEYS) if (Object.hasOwn(o, k)) n++;
   return n;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
