@@ -73,8 +73,12 @@ export class LocalEngine implements Engine {
 
   /** `checkPrompt` without the promise: the engine runs in process and never waits. */
   checkPromptNow(pieces: readonly TextPiece[], rules: Rules): Finding | null {
+    const blocking = rules.blocklists.length > 0 || this.piiAction === 'block';
     for (const p of pieces) {
-      const f = this.#checkText(p.text, rules, rules.shieldPrompt && !p.trusted, p.user);
+      const shield = rules.shieldPrompt && !p.trusted;
+      // A piece no check reads (a system message when only shield-prompt is asked) is not looked up.
+      if (!shield && !blocking) continue;
+      const f = this.#checkText(p.text, rules, shield, p.user, this.memo.entry(p.text));
       if (f !== null) return f;
     }
     return null;
@@ -89,7 +93,7 @@ export class LocalEngine implements Engine {
    * The checks of one text; what they find is remembered in `e` (the text's memo entry, or null),
    * so the same text is folded, searched for attacks and for personal data once.
    */
-  #checkText(text: string, rules: Rules, shield: boolean, user: boolean, e: Scan | null = this.memo.entry(text)): Finding | null {
+  #checkText(text: string, rules: Rules, shield: boolean, user: boolean, e: Scan | null): Finding | null {
     if (rules.blocklists.length > 0) {
       const folded = e === null ? foldText(text) : this.#folded(text, e);
       for (const name of rules.blocklists) if (this.#blocklists.get(name)?.matches(folded) === true) return { kind: 'blocklist', blocklist: name };
