@@ -74,7 +74,8 @@ export function maxMatchLetters(source: string): number {
   return n;
 }
 
-const isLetter = (c: number): boolean => c >= 97 && c <= 122;
+/** a-z: the folded text's letters. */
+export const isLetter = (c: number): boolean => c >= 97 && c <= 122;
 
 /** Evidence spans kept; past this many the squashed search reads the whole text. */
 const MAX_EVIDENCE = 64;

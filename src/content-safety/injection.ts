@@ -9,7 +9,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
-import { ApartJudge, maxMatchLetters } from './apart-windows.ts';
+import { ApartJudge, isLetter, maxMatchLetters } from './apart-windows.ts';
 import { foldLayers, squash } from './normalise.ts';
 
 // In a pattern, `_` separates words and `_?` is an optional separator; a phrase is compiled once
@@ -201,7 +201,6 @@ function squashedPhrase(folded: string, readAll: boolean): boolean {
   return false;
 }
 
-const isLetter = (c: number): boolean => c >= 97 && c <= 122;
 /** What ends a run of letters and, with a letter after it, breaks a word: "ig-no-re", "i.g.n" (not a space or an apostrophe; NaN at the end counts, and no letter follows it). */
 const isSymbol = (c: number): boolean => c !== 32 && c !== 39 && c !== 10 && c !== 13 && c !== 9;
 
